@@ -1,0 +1,710 @@
+//! Scoring: events stream into a small per-contact state, then `finish` turns the state and the
+//! contact's attributes into a [`Scored`] lead with its full explanation.
+//!
+//! The state holds one accumulator per event test in the model (count, latest match, decayed
+//! per-occurrence points), so memory grows with contacts × tests, never with events, and the
+//! order in which events arrive does not change the result.
+
+use crate::error::ValueError;
+use crate::model::*;
+use crate::scored::*;
+use crate::value::{
+    DAY, FieldType, UnixSeconds, Value, format_time, parse_bool, parse_number, parse_time,
+};
+
+/// A contact: its id, its account, and the attributes the model reads, in
+/// [`Model::contact_fields`] order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Contact {
+    /// The contact's id.
+    pub id: String,
+    /// The account (company) it belongs to, if any.
+    pub account_id: Option<String>,
+    /// Attribute values by slot.
+    pub attrs: Vec<Value>,
+}
+
+/// An account: its id and the attributes the model reads, in [`Model::account_fields`] order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Account {
+    /// The account's id.
+    pub id: String,
+    /// Attribute values by slot.
+    pub attrs: Vec<Value>,
+}
+
+/// Where event property values come from, by the slot of [`Model::properties`]. A CSV reader
+/// answers from its record; an API handler from a JSON object.
+pub trait Props {
+    /// The raw text of property `slot`, or `None` when the event does not have it.
+    fn prop(&self, slot: usize) -> Option<&str>;
+}
+
+impl<T: AsRef<str>> Props for [Option<T>] {
+    fn prop(&self, slot: usize) -> Option<&str> {
+        self.get(slot)?.as_ref().map(|s| s.as_ref())
+    }
+}
+
+impl<T: AsRef<str>> Props for Vec<Option<T>> {
+    fn prop(&self, slot: usize) -> Option<&str> {
+        self.as_slice().prop(slot)
+    }
+}
+
+/// An owned event, for callers that hold events in memory (tests, the server).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// The event type, e.g. `email_open`.
+    pub kind: String,
+    /// When it happened.
+    pub at: UnixSeconds,
+    /// Its properties by name.
+    pub props: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Acc {
+    count: u32,
+    last_type: u32,
+    last: UnixSeconds,
+    sum: f64,
+}
+
+const NONE: UnixSeconds = UnixSeconds::MIN;
+
+/// What the model has seen of one contact's events so far.
+#[derive(Debug, Clone)]
+pub struct ContactState {
+    accs: Vec<Acc>,
+}
+
+/// Scores contacts as of one moment. Cheap to create; holds no data of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Scorer<'m> {
+    model: &'m Model,
+    as_of: UnixSeconds,
+}
+
+/// A view of one value, typed as the model needs it, borrowed where possible.
+enum V<'a> {
+    Missing,
+    Text(&'a str),
+    Number(f64),
+    Bool(bool),
+    Date(UnixSeconds),
+}
+
+impl<'m> Scorer<'m> {
+    /// A scorer for `model` at time `as_of`: events after `as_of` are ignored, windows and decay
+    /// are measured back from it.
+    pub fn new(model: &'m Model, as_of: UnixSeconds) -> Self {
+        Self { model, as_of }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &'m Model {
+        self.model
+    }
+
+    /// The scoring time.
+    pub fn as_of(&self) -> UnixSeconds {
+        self.as_of
+    }
+
+    /// An empty state for a contact with no events yet.
+    pub fn new_state(&self) -> ContactState {
+        ContactState {
+            accs: vec![
+                Acc {
+                    count: 0,
+                    last_type: 0,
+                    last: NONE,
+                    sum: 0.0,
+                };
+                self.model.trackers.len()
+            ],
+        }
+    }
+
+    /// Feeds one event. A property the model compares as a number (or date, or boolean) that does
+    /// not parse is an error naming the property; the state is unchanged by a failed event.
+    pub fn observe<P: Props + ?Sized>(
+        &self,
+        state: &mut ContactState,
+        ty: EventType,
+        at: UnixSeconds,
+        props: &P,
+    ) -> Result<(), ValueError> {
+        if at > self.as_of {
+            return Ok(());
+        }
+        let trackers = &self.model.trackers_by_type[ty.0];
+        // Check every filter first so a bad property leaves the state untouched.
+        let mut mask = [false; 32];
+        let mut spill = Vec::new();
+        let flags: &mut [bool] = if trackers.len() <= mask.len() {
+            &mut mask[..trackers.len()]
+        } else {
+            spill.resize(trackers.len(), false);
+            &mut spill
+        };
+        for (flag, &t) in flags.iter_mut().zip(trackers) {
+            let tr = &self.model.trackers[t];
+            let in_window = tr.window.is_none_or(|w| at > self.as_of - w);
+            *flag = in_window
+                && match &tr.filter {
+                    None => true,
+                    Some(f) => self.prop_cond(f, props)?,
+                };
+        }
+        for (&flag, &t) in flags.iter().zip(trackers) {
+            if flag {
+                self.bump(state, t, ty, at);
+            }
+        }
+        Ok(())
+    }
+
+    fn bump(&self, state: &mut ContactState, t: usize, ty: EventType, at: UnixSeconds) {
+        let acc = &mut state.accs[t];
+        acc.count = acc.count.saturating_add(1);
+        if at >= acc.last {
+            acc.last = at;
+            acc.last_type = ty.0 as u32;
+        }
+        if let Some(p) = &self.model.trackers[t].per_occurrence {
+            acc.sum += p.points * p.decay.factor(self.as_of - at);
+        }
+    }
+
+    /// Feeds an owned [`Event`]; events of types the model does not use are skipped.
+    pub fn observe_event(&self, state: &mut ContactState, e: &Event) -> Result<(), ValueError> {
+        let Some(ty) = self.model.event_type(&e.kind) else {
+            return Ok(());
+        };
+        let props: Vec<Option<&str>> = self
+            .model
+            .properties
+            .iter()
+            .map(|p| {
+                e.props
+                    .iter()
+                    .find(|(k, _)| *k == p.name)
+                    .map(|(_, v)| v.as_str())
+            })
+            .collect();
+        self.observe(state, ty, e.at, props.as_slice())
+    }
+
+    /// Scores a contact from in-memory events in one call.
+    pub fn score_events(
+        &self,
+        contact: &Contact,
+        account: Option<&Account>,
+        events: &[Event],
+    ) -> Result<Scored, ValueError> {
+        let mut st = self.new_state();
+        for e in events {
+            self.observe_event(&mut st, e)?;
+        }
+        Ok(self.finish(contact, account, &st))
+    }
+
+    fn prop_cond<P: Props + ?Sized>(&self, c: &Cond, props: &P) -> Result<bool, ValueError> {
+        Ok(match c {
+            Cond::Prop { slot, pred } => {
+                let def = &self.model.properties[*slot];
+                let raw = props.prop(*slot).map(str::trim).filter(|s| !s.is_empty());
+                let v = match raw {
+                    None => V::Missing,
+                    Some(s) => {
+                        let bad = || ValueError {
+                            field: def.name.clone(),
+                            expected: def.ty.expected(),
+                            found: s.to_owned(),
+                        };
+                        match def.ty {
+                            FieldType::Text => V::Text(s),
+                            FieldType::Number => V::Number(parse_number(s).ok_or_else(bad)?),
+                            FieldType::Bool => V::Bool(parse_bool(s).ok_or_else(bad)?),
+                            FieldType::Date => V::Date(parse_time(s).ok_or_else(bad)?),
+                        }
+                    }
+                };
+                self.pred(pred, &v)
+            }
+            Cond::All(list) => {
+                for x in list {
+                    if !self.prop_cond(x, props)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            Cond::Any(list) => {
+                for x in list {
+                    if self.prop_cond(x, props)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            Cond::Not(x) => !self.prop_cond(x, props)?,
+            // The compiler only puts property tests inside `where`.
+            Cond::Attr { .. } | Cond::Count { .. } | Cond::Rate { .. } => false,
+        })
+    }
+
+    fn pred(&self, p: &Pred, v: &V) -> bool {
+        if let V::Missing = v {
+            return matches!(p, Pred::Exists(false));
+        }
+        match p {
+            Pred::Eq(l) => eq(l, v),
+            Pred::Ne(l) => !eq(l, v),
+            Pred::In(ls) => ls.iter().any(|l| eq(l, v)),
+            Pred::NotIn(ls) => !ls.iter().any(|l| eq(l, v)),
+            Pred::Cmp(op, l) => match (ord_key(v), lit_key(l)) {
+                (Some(a), Some(b)) => match op {
+                    CmpOp::Gt => a > b,
+                    CmpOp::Gte => a >= b,
+                    CmpOp::Lt => a < b,
+                    CmpOp::Lte => a <= b,
+                },
+                _ => false,
+            },
+            Pred::Between(lo, hi) => match (ord_key(v), lit_key(lo), lit_key(hi)) {
+                (Some(a), Some(lo), Some(hi)) => lo <= a && a <= hi,
+                _ => false,
+            },
+            Pred::Contains(needles) => match v {
+                V::Text(s) => needles.iter().any(|n| contains_ci(s, n)),
+                _ => false,
+            },
+            Pred::StartsWith(needles) => match v {
+                V::Text(s) => needles.iter().any(|n| {
+                    s.len() >= n.len() && s.as_bytes()[..n.len()].eq_ignore_ascii_case(n.as_bytes())
+                }),
+                _ => false,
+            },
+            Pred::Exists(e) => *e,
+            Pred::WithinDays(d) => match v {
+                V::Date(t) => *t <= self.as_of && ((self.as_of - t) as f64) <= d * DAY as f64,
+                _ => false,
+            },
+            Pred::OlderThanDays(d) => match v {
+                V::Date(t) => ((self.as_of - t) as f64) > d * DAY as f64,
+                _ => false,
+            },
+        }
+    }
+
+    fn cond(
+        &self,
+        c: &Cond,
+        contact: &Contact,
+        account: Option<&Account>,
+        st: &ContactState,
+    ) -> bool {
+        match c {
+            Cond::Attr { scope, slot, pred } => {
+                let value = match scope {
+                    Scope::Contact => contact.attrs.get(*slot),
+                    Scope::Account => account.and_then(|a| a.attrs.get(*slot)),
+                };
+                let v = match value.unwrap_or(&Value::Missing) {
+                    Value::Missing => V::Missing,
+                    Value::Text(s) => V::Text(s),
+                    Value::Number(n) => V::Number(*n),
+                    Value::Bool(b) => V::Bool(*b),
+                    Value::Date(d) => V::Date(*d),
+                };
+                self.pred(pred, &v)
+            }
+            Cond::Count { tracker, min, max } => {
+                let n = st.accs[*tracker].count;
+                *min <= n && n <= *max
+            }
+            Cond::Rate {
+                num,
+                den,
+                op,
+                value,
+            } => {
+                let d = st.accs[*den].count;
+                if d == 0 {
+                    return false;
+                }
+                let r = f64::from(st.accs[*num].count) / f64::from(d);
+                match op {
+                    RateOp::Above => r > *value,
+                    RateOp::AtLeast => r >= *value,
+                    RateOp::Below => r < *value,
+                    RateOp::AtMost => r <= *value,
+                }
+            }
+            Cond::All(l) => l.iter().all(|x| self.cond(x, contact, account, st)),
+            Cond::Any(l) => l.iter().any(|x| self.cond(x, contact, account, st)),
+            Cond::Not(x) => !self.cond(x, contact, account, st),
+            Cond::Prop { .. } => false,
+        }
+    }
+
+    /// Scores one contact from its state. Pure: the same inputs give the same [`Scored`].
+    /// Percentile routing needs the whole population; apply it afterwards with a [`Ranking`].
+    pub fn finish(
+        &self,
+        contact: &Contact,
+        account: Option<&Account>,
+        st: &ContactState,
+    ) -> Scored {
+        let m = self.model;
+        let profile_index = m
+            .profiles
+            .iter()
+            .enumerate()
+            .skip(1)
+            .find(|(_, p)| {
+                p.when
+                    .as_ref()
+                    .is_some_and(|w| self.cond(w, contact, account, st))
+            })
+            .map_or(0, |(i, _)| i);
+        let profile = &m.profiles[profile_index];
+
+        let mut raw = vec![0.0; m.categories.len()];
+        let mut contributions = Vec::new();
+        let mut moment: Option<(UnixSeconds, u32, usize)> = None;
+        for &ri in &profile.rules {
+            let rule = &m.rules[ri];
+            if rule.interesting {
+                for t in positive_trackers(&rule.when) {
+                    let a = &st.accs[t];
+                    if a.count > 0 && moment.is_none_or(|(at, _, _)| a.last > at) {
+                        moment = Some((a.last, a.last_type, ri));
+                    }
+                }
+            }
+            if !self.cond(&rule.when, contact, account, st) {
+                continue;
+            }
+            let last = latest(&rule.when, st);
+            let (occurrences, before, after) = match rule.per_occurrence {
+                Some(t) => {
+                    let a = &st.accs[t];
+                    (
+                        Some(a.count),
+                        rule.points as f64 * f64::from(a.count),
+                        a.sum,
+                    )
+                }
+                None => {
+                    let f = last.map_or(1.0, |t| rule.decay.factor(self.as_of - t));
+                    (None, rule.points as f64, rule.points as f64 * f)
+                }
+            };
+            let points = match rule.max_points {
+                Some(cap) if cap > 0.0 => after.min(cap),
+                Some(cap) => after.max(cap),
+                None => after,
+            };
+            raw[rule.category] += points;
+            contributions.push(Contribution {
+                rule: rule.id.clone(),
+                label: rule.label.clone(),
+                category: m.categories[rule.category].id.clone(),
+                kind: rule.kind,
+                condition: rule.text.clone(),
+                base_points: rule.points,
+                occurrences,
+                before_decay: round2(before),
+                after_decay: round2(after),
+                rule_cap: rule.max_points,
+                points: round2(points),
+                last_event_at: last.map(format_time),
+            });
+        }
+
+        let categories: Vec<CategoryScore> = m
+            .categories
+            .iter()
+            .zip(&raw)
+            .map(|(c, &r)| {
+                let capped = match c.cap {
+                    Some(cap) => r.min(cap),
+                    None => r,
+                };
+                let points = match (m.scale, c.weight, c.cap) {
+                    (Scale::Normalized, Some(w), Some(cap)) => w * capped / cap,
+                    _ => capped,
+                };
+                CategoryScore {
+                    id: c.id.clone(),
+                    label: c.label.clone(),
+                    raw: round2(r),
+                    cap: c.cap,
+                    capped: round2(capped),
+                    weight: c.weight,
+                    points: round2(points),
+                }
+            })
+            .collect();
+        let total: f64 = categories.iter().map(|c| c.points).sum();
+        let score = round2(match m.scale {
+            Scale::Normalized => total.clamp(0.0, 100.0),
+            Scale::Raw => total,
+        });
+        let tier = profile.tiers.of(score).to_owned();
+
+        let mut grade = None;
+        let mut priority = None;
+        let mut sales_ready = Vec::new();
+        if let Some(g) = &m.grade {
+            let sum = |cats: &[usize]| cats.iter().map(|&i| categories[i].points).sum::<f64>();
+            let fit = sum(&g.fit_categories);
+            let eng = sum(&g.engagement_categories);
+            let letter = ["A", "B", "C"]
+                .iter()
+                .zip(g.fit)
+                .find(|(_, min)| fit >= *min)
+                .map_or("D", |(l, _)| l);
+            let digit = ["1", "2", "3"]
+                .iter()
+                .zip(g.engagement)
+                .find(|(_, min)| eng >= *min)
+                .map_or("4", |(d, _)| d);
+            let cell = format!("{letter}{digit}");
+            priority = g
+                .priority
+                .iter()
+                .find(|(_, cells)| cells.contains(&cell))
+                .map(|(n, _)| n.clone());
+            if g.sales_ready.contains(&cell) {
+                sales_ready.push(format!("grade {cell}"));
+            }
+            grade = Some(cell);
+        }
+        if profile.routing.sales_ready_tiers.contains(&tier) {
+            sales_ready.insert(0, format!("tier {tier}"));
+        }
+
+        let scores = m
+            .named
+            .iter()
+            .map(|n| {
+                let pts: f64 = n.categories.iter().map(|&i| categories[i].points).sum();
+                let value = round2(match m.scale {
+                    Scale::Raw => pts,
+                    Scale::Normalized => {
+                        let w: f64 = n
+                            .categories
+                            .iter()
+                            .filter_map(|&i| m.categories[i].weight)
+                            .sum();
+                        if w > 0.0 {
+                            (pts / w * 100.0).clamp(0.0, 100.0)
+                        } else {
+                            0.0
+                        }
+                    }
+                });
+                NamedScoreValue {
+                    id: n.id.clone(),
+                    label: n.label.clone(),
+                    score: value,
+                    tier: n.tiers.as_ref().map(|t| t.of(value).to_owned()),
+                }
+            })
+            .collect();
+
+        let disqualified_by: Vec<Disqualification> = m
+            .disqualify
+            .iter()
+            .filter(|d| self.cond(&d.when, contact, account, st))
+            .map(|d| Disqualification {
+                rule: d.id.clone(),
+                reason: d.reason.clone(),
+            })
+            .collect();
+        let status = if !disqualified_by.is_empty() {
+            Status::Disqualified
+        } else if !sales_ready.is_empty() {
+            Status::Qualified
+        } else {
+            Status::Pool
+        };
+
+        let last_interesting_moment = moment.map(|(at, ty, ri)| Moment {
+            at: format_time(at),
+            event: m.event_type_names[ty as usize].clone(),
+            rule: m.rules[ri].id.clone(),
+            label: m.rules[ri].label.clone(),
+        });
+
+        Scored {
+            id: contact.id.clone(),
+            account_id: contact.account_id.clone(),
+            model: m.meta.clone(),
+            as_of: format_time(self.as_of),
+            score,
+            tier,
+            grade,
+            priority,
+            status,
+            sales_ready,
+            segment: profile.id.clone(),
+            segment_index: profile_index,
+            percentile: None,
+            categories,
+            scores,
+            contributions,
+            disqualified_by,
+            last_interesting_moment,
+        }
+    }
+}
+
+/// Trackers whose matches are positive signals of a condition (not under `not`, not absence).
+fn positive_trackers(c: &Cond) -> Vec<usize> {
+    let mut out = Vec::new();
+    fn walk(c: &Cond, out: &mut Vec<usize>) {
+        match c {
+            Cond::Count { tracker, max, .. } if *max > 0 => out.push(*tracker),
+            Cond::Rate { num, .. } => out.push(*num),
+            Cond::All(l) | Cond::Any(l) => l.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    walk(c, &mut out);
+    out
+}
+
+/// The latest matching event under a condition: the moment a once-only rule's points age from.
+fn latest(c: &Cond, st: &ContactState) -> Option<UnixSeconds> {
+    positive_trackers(c)
+        .into_iter()
+        .map(|t| st.accs[t].last)
+        .filter(|&t| t != NONE)
+        .max()
+}
+
+fn eq(l: &Lit, v: &V) -> bool {
+    match (l, v) {
+        (Lit::Text(a), V::Text(b)) => b.trim().eq_ignore_ascii_case(a),
+        (Lit::Number(a), V::Number(b)) => a == b,
+        (Lit::Bool(a), V::Bool(b)) => a == b,
+        (Lit::Date(a), V::Date(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn ord_key(v: &V) -> Option<f64> {
+    match v {
+        V::Number(n) => Some(*n),
+        V::Date(d) => Some(*d as f64),
+        _ => None,
+    }
+}
+
+fn lit_key(l: &Lit) -> Option<f64> {
+    match l {
+        Lit::Number(n) => Some(*n),
+        Lit::Date(d) => Some(*d as f64),
+        _ => None,
+    }
+}
+
+/// ASCII case-insensitive substring test; `needle` is already lowercase.
+fn contains_ci(hay: &str, needle: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return true;
+    }
+    h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+pub(crate) fn round2(x: f64) -> f64 {
+    let r = (x * 100.0).round() / 100.0;
+    if r == 0.0 { 0.0 } else { r }
+}
+
+/// Everyone's scores per segment, for percentile routing (send only the top N% to sales).
+#[derive(Debug, Clone)]
+pub struct Ranking {
+    /// Non-disqualified scores per segment, sorted ascending once finished.
+    by_segment: Vec<Vec<f64>>,
+}
+
+impl Ranking {
+    /// An empty ranking for `model`'s segments.
+    pub fn new(model: &Model) -> Self {
+        Self {
+            by_segment: vec![Vec::new(); model.profiles.len()],
+        }
+    }
+
+    /// Adds one scored lead. Disqualified leads are not ranked.
+    pub fn add(&mut self, s: &Scored) {
+        if s.status != Status::Disqualified {
+            self.by_segment[s.segment_index].push(s.score);
+        }
+    }
+
+    /// Sorts; call once after the last `add`.
+    pub fn finish(&mut self) {
+        for v in &mut self.by_segment {
+            v.sort_by(f64::total_cmp);
+        }
+    }
+
+    /// Sets the lead's percentile within its segment and, when the segment routes the top N%,
+    /// marks it sales-ready if fewer than N% of its segment score higher.
+    pub fn apply(&self, model: &Model, s: &mut Scored) {
+        if s.status == Status::Disqualified {
+            return;
+        }
+        let v = &self.by_segment[s.segment_index];
+        if v.is_empty() {
+            return;
+        }
+        let below = v.partition_point(|&x| x < s.score);
+        let above = v.len() - v.partition_point(|&x| x <= s.score);
+        let n = v.len() as f64;
+        s.percentile = Some(round2(below as f64 / n * 100.0));
+        if let Some(top) = model.profiles[s.segment_index].routing.top_percent {
+            if (above as f64) / n * 100.0 < top {
+                s.sales_ready.push(format!("top {top}%"));
+                s.status = Status::Qualified;
+            }
+        }
+    }
+}
+
+/// Rolls contact scores up to an account score with the model's `[account]` method; `None` when
+/// the model has no roll-up or `scores` is empty.
+pub fn roll_up(model: &Model, scores: &[f64]) -> Option<AccountScore> {
+    let cfg = model.account.as_ref()?;
+    if scores.is_empty() {
+        return None;
+    }
+    let mut sorted = scores.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let value = match &cfg.method {
+        RollUp::Max => sorted[0],
+        RollUp::Sum { cap } => {
+            let s: f64 = sorted.iter().sum();
+            cap.map_or(s, |c| s.min(c))
+        }
+        RollUp::MeanTop { top } => {
+            let k = (*top).min(sorted.len());
+            sorted[..k].iter().sum::<f64>() / k as f64
+        }
+    };
+    let score = round2(value);
+    Some(AccountScore {
+        score,
+        contacts: scores.len(),
+        tier: cfg.tiers.as_ref().map(|t| t.of(score).to_owned()),
+    })
+}

@@ -1,0 +1,1 @@
+//! Model-file errors point at the file, line and column.

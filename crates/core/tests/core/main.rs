@@ -1,0 +1,10 @@
+//! The core's one integration test binary. Where new tests go:
+//! - `examples`: golden tests of the shipped example models on fixed inputs, exact scores.
+//! - `rules`: every rule kind, decay, caps, windows, segments, disqualification, matrix,
+//!   percentile routing, account roll-up, named scores.
+//! - `errors`: model-file errors and the line/column they point at.
+
+mod common;
+mod errors;
+mod examples;
+mod rules;

@@ -1,0 +1,1 @@
+//! Every rule kind and scoring mechanism on small models.
