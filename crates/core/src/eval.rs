@@ -493,17 +493,19 @@ impl<'m> Scorer<'m> {
             .named
             .iter()
             .map(|n| {
-                let pts: f64 = n.categories.iter().map(|&i| categories[i].points).sum();
+                // Raw models add points; normalized ones give the share of full marks (0–100),
+                // so a category may feed a named score while weighing nothing in the main one.
                 let value = round2(match m.scale {
-                    Scale::Raw => pts,
+                    Scale::Raw => n.categories.iter().map(|&i| categories[i].capped).sum(),
                     Scale::Normalized => {
-                        let w: f64 = n
+                        let got: f64 = n.categories.iter().map(|&i| categories[i].capped).sum();
+                        let full: f64 = n
                             .categories
                             .iter()
-                            .filter_map(|&i| m.categories[i].weight)
+                            .filter_map(|&i| m.categories[i].cap)
                             .sum();
-                        if w > 0.0 {
-                            (pts / w * 100.0).clamp(0.0, 100.0)
+                        if full > 0.0 {
+                            (got / full * 100.0).clamp(0.0, 100.0)
                         } else {
                             0.0
                         }

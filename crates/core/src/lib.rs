@@ -125,7 +125,23 @@ impl Model {
             } else {
                 let _ = writeln!(s, "\nsegment {} — {} when {}:", p.id, p.label, p.when_text);
             }
+            let default_rules = &self.profiles[0].rules;
+            if p.id != "default" {
+                let dropped: Vec<&str> = default_rules
+                    .iter()
+                    .filter(|i| !p.rules.contains(i))
+                    .map(|&i| self.rules[i].id.as_str())
+                    .collect();
+                if p.rules.iter().all(|i| default_rules.contains(i)) && dropped.is_empty() {
+                    let _ = writeln!(s, "  rules: as the default");
+                } else if !dropped.is_empty() {
+                    let _ = writeln!(s, "  rules: as the default, without {}", dropped.join(", "));
+                }
+            }
             for &ri in &p.rules {
+                if p.id != "default" && default_rules.contains(&ri) {
+                    continue;
+                }
                 let r = &self.rules[ri];
                 let mut parts = vec![
                     format!("{:?}", r.kind).to_lowercase(),
