@@ -63,20 +63,103 @@ pub struct Event {
     pub props: Vec<(String, String)>,
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Acc {
+/// One tracker's accumulator. Every field merges without regard to order (add, add, max), so
+/// events may arrive in any order and be split across threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Acc {
     count: u32,
     last_type: u32,
     last: UnixSeconds,
-    sum: f64,
+    /// Per-occurrence points after decay, in millionths: integer addition is associative, so
+    /// the total does not depend on event order or thread count.
+    micro: i64,
 }
 
 const NONE: UnixSeconds = UnixSeconds::MIN;
+const EMPTY: Acc = Acc {
+    count: 0,
+    last_type: 0,
+    last: NONE,
+    micro: 0,
+};
+
+impl Acc {
+    fn hit(&mut self, ty: u32, at: UnixSeconds, micro: i64) {
+        self.count = self.count.saturating_add(1);
+        // Ties on time go to the larger type id, so the result is the same in any order.
+        if at > self.last || (at == self.last && ty > self.last_type) {
+            self.last = at;
+            self.last_type = ty;
+        }
+        self.micro += micro;
+    }
+
+    fn merge(&mut self, o: &Acc) {
+        self.count = self.count.saturating_add(o.count);
+        if o.last > self.last || (o.last == self.last && o.last_type > self.last_type) {
+            self.last = o.last;
+            self.last_type = o.last_type;
+        }
+        self.micro += o.micro;
+    }
+
+    fn sum(&self) -> f64 {
+        self.micro as f64 / 1e6
+    }
+}
 
 /// What the model has seen of one contact's events so far.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContactState {
     accs: Vec<Acc>,
+}
+
+impl ContactState {
+    /// Adds another state of the same contact (e.g. built from a different part of the events).
+    pub fn merge(&mut self, other: &ContactState) {
+        for (a, b) in self.accs.iter_mut().zip(&other.accs) {
+            a.merge(b);
+        }
+    }
+}
+
+/// The states of many contacts in one flat allocation, indexed by contact position. Batch jobs
+/// give each worker thread a table and [`StateTable::merge`] them at the end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateTable {
+    accs: Vec<Acc>,
+    width: usize,
+}
+
+impl StateTable {
+    /// A table of `contacts` empty states for `model`.
+    pub fn new(model: &Model, contacts: usize) -> Self {
+        let width = model.trackers.len();
+        Self {
+            accs: vec![EMPTY; width * contacts],
+            width,
+        }
+    }
+
+    /// Adds every state of `other` (same model, same contacts) into this table.
+    pub fn merge(&mut self, other: &StateTable) {
+        for (a, b) in self.accs.iter_mut().zip(&other.accs) {
+            a.merge(b);
+        }
+    }
+
+    fn row(&self, i: usize) -> &[Acc] {
+        &self.accs[i * self.width..(i + 1) * self.width]
+    }
+
+    fn row_mut(&mut self, i: usize) -> &mut [Acc] {
+        &mut self.accs[i * self.width..(i + 1) * self.width]
+    }
+
+    /// Bytes used, for progress reports and capacity planning.
+    pub fn bytes(&self) -> usize {
+        self.accs.len() * std::mem::size_of::<Acc>()
+    }
 }
 
 /// Scores contacts as of one moment. Cheap to create; holds no data of its own.
@@ -115,15 +198,7 @@ impl<'m> Scorer<'m> {
     /// An empty state for a contact with no events yet.
     pub fn new_state(&self) -> ContactState {
         ContactState {
-            accs: vec![
-                Acc {
-                    count: 0,
-                    last_type: 0,
-                    last: NONE,
-                    sum: 0.0,
-                };
-                self.model.trackers.len()
-            ],
+            accs: vec![EMPTY; self.model.trackers.len()],
         }
     }
 
@@ -132,6 +207,28 @@ impl<'m> Scorer<'m> {
     pub fn observe<P: Props + ?Sized>(
         &self,
         state: &mut ContactState,
+        ty: EventType,
+        at: UnixSeconds,
+        props: &P,
+    ) -> Result<(), ValueError> {
+        self.observe_accs(&mut state.accs, ty, at, props)
+    }
+
+    /// [`Scorer::observe`] for contact `index` of a [`StateTable`].
+    pub fn observe_at<P: Props + ?Sized>(
+        &self,
+        table: &mut StateTable,
+        index: usize,
+        ty: EventType,
+        at: UnixSeconds,
+        props: &P,
+    ) -> Result<(), ValueError> {
+        self.observe_accs(table.row_mut(index), ty, at, props)
+    }
+
+    fn observe_accs<P: Props + ?Sized>(
+        &self,
+        accs: &mut [Acc],
         ty: EventType,
         at: UnixSeconds,
         props: &P,
@@ -160,22 +257,14 @@ impl<'m> Scorer<'m> {
         }
         for (&flag, &t) in flags.iter().zip(trackers) {
             if flag {
-                self.bump(state, t, ty, at);
+                let micro = match &self.model.trackers[t].per_occurrence {
+                    Some(p) => (p.points * p.decay.factor(self.as_of - at) * 1e6).round() as i64,
+                    None => 0,
+                };
+                accs[t].hit(ty.0 as u32, at, micro);
             }
         }
         Ok(())
-    }
-
-    fn bump(&self, state: &mut ContactState, t: usize, ty: EventType, at: UnixSeconds) {
-        let acc = &mut state.accs[t];
-        acc.count = acc.count.saturating_add(1);
-        if at >= acc.last {
-            acc.last = at;
-            acc.last_type = ty.0 as u32;
-        }
-        if let Some(p) = &self.model.trackers[t].per_occurrence {
-            acc.sum += p.points * p.decay.factor(self.as_of - at);
-        }
     }
 
     /// Feeds an owned [`Event`]; events of types the model does not use are skipped.
@@ -305,7 +394,7 @@ impl<'m> Scorer<'m> {
         c: &Cond,
         contact: &Contact,
         account: Option<&Account>,
-        st: &ContactState,
+        st: &[Acc],
     ) -> bool {
         match c {
             Cond::Attr { scope, slot, pred } => {
@@ -323,7 +412,7 @@ impl<'m> Scorer<'m> {
                 self.pred(pred, &v)
             }
             Cond::Count { tracker, min, max } => {
-                let n = st.accs[*tracker].count;
+                let n = st[*tracker].count;
                 *min <= n && n <= *max
             }
             Cond::Rate {
@@ -332,11 +421,11 @@ impl<'m> Scorer<'m> {
                 op,
                 value,
             } => {
-                let d = st.accs[*den].count;
+                let d = st[*den].count;
                 if d == 0 {
                     return false;
                 }
-                let r = f64::from(st.accs[*num].count) / f64::from(d);
+                let r = f64::from(st[*num].count) / f64::from(d);
                 match op {
                     RateOp::Above => r > *value,
                     RateOp::AtLeast => r >= *value,
@@ -357,8 +446,23 @@ impl<'m> Scorer<'m> {
         &self,
         contact: &Contact,
         account: Option<&Account>,
-        st: &ContactState,
+        state: &ContactState,
     ) -> Scored {
+        self.finish_accs(contact, account, &state.accs)
+    }
+
+    /// [`Scorer::finish`] for contact `index` of a [`StateTable`].
+    pub fn finish_at(
+        &self,
+        contact: &Contact,
+        account: Option<&Account>,
+        table: &StateTable,
+        index: usize,
+    ) -> Scored {
+        self.finish_accs(contact, account, table.row(index))
+    }
+
+    fn finish_accs(&self, contact: &Contact, account: Option<&Account>, st: &[Acc]) -> Scored {
         let m = self.model;
         let profile_index = m
             .profiles
@@ -373,14 +477,14 @@ impl<'m> Scorer<'m> {
             .map_or(0, |(i, _)| i);
         let profile = &m.profiles[profile_index];
 
-        let mut raw = vec![0.0; m.categories.len()];
+        let mut raw = vec![0.0f64; m.categories.len()];
         let mut contributions = Vec::new();
         let mut moment: Option<(UnixSeconds, u32, usize)> = None;
         for &ri in &profile.rules {
             let rule = &m.rules[ri];
             if rule.interesting {
                 for t in positive_trackers(&rule.when) {
-                    let a = &st.accs[t];
+                    let a = &st[t];
                     if a.count > 0 && moment.is_none_or(|(at, _, _)| a.last > at) {
                         moment = Some((a.last, a.last_type, ri));
                     }
@@ -392,11 +496,11 @@ impl<'m> Scorer<'m> {
             let last = latest(&rule.when, st);
             let (occurrences, before, after) = match rule.per_occurrence {
                 Some(t) => {
-                    let a = &st.accs[t];
+                    let a = &st[t];
                     (
                         Some(a.count),
                         rule.points as f64 * f64::from(a.count),
-                        a.sum,
+                        a.sum(),
                     )
                 }
                 None => {
@@ -583,10 +687,10 @@ fn positive_trackers(c: &Cond) -> Vec<usize> {
 }
 
 /// The latest matching event under a condition: the moment a once-only rule's points age from.
-fn latest(c: &Cond, st: &ContactState) -> Option<UnixSeconds> {
+fn latest(c: &Cond, st: &[Acc]) -> Option<UnixSeconds> {
     positive_trackers(c)
         .into_iter()
-        .map(|t| st.accs[t].last)
+        .map(|t| st[t].last)
         .filter(|&t| t != NONE)
         .max()
 }

@@ -50,7 +50,9 @@ mod spec;
 pub mod value;
 
 pub use error::{Diagnostic, ModelError, ValueError};
-pub use eval::{Account, Contact, ContactState, Event, Props, Ranking, Scorer, roll_up};
+pub use eval::{
+    Account, Contact, ContactState, Event, Props, Ranking, Scorer, StateTable, roll_up,
+};
 pub use model::{EventType, FieldDef, Kind, Model, ModelRef, RollUp, Scale};
 pub use scored::{
     AccountScore, CategoryScore, Contribution, Disqualification, Moment, NamedScoreValue, Scored,

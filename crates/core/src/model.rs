@@ -359,9 +359,9 @@ impl Model {
         self.categories.iter().map(|c| c.id.as_str())
     }
 
-    /// Named score ids in file order.
-    pub fn named_score_ids(&self) -> impl Iterator<Item = &str> {
-        self.named.iter().map(|n| n.id.as_str())
+    /// Named scores in file order: id, and whether the score has tiers of its own.
+    pub fn named_scores(&self) -> impl Iterator<Item = (&str, bool)> {
+        self.named.iter().map(|n| (n.id.as_str(), n.tiers.is_some()))
     }
 
     /// Segment ids, the default first.

@@ -125,6 +125,12 @@ pub fn parse_time(s: &str) -> Option<UnixSeconds> {
     None
 }
 
+/// [`parse_time`] on bytes: the common `YYYY-MM-DDTHH:MM:SSZ` shape without a UTF-8 check or
+/// allocation, everything else through the full parser.
+pub fn parse_time_bytes(b: &[u8]) -> Option<UnixSeconds> {
+    fast_rfc3339_utc(b).or_else(|| parse_time(std::str::from_utf8(b).ok()?))
+}
+
 /// The common shape `YYYY-MM-DDTHH:MM:SSZ` without allocation; anything else returns `None` and
 /// the caller falls back to the full parser. This is the hot path when reading millions of events.
 fn fast_rfc3339_utc(b: &[u8]) -> Option<UnixSeconds> {

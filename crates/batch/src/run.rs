@@ -1,0 +1,241 @@
+//! The batch scoring job: contacts, accounts and events files in, one scored row per contact out.
+
+use crate::Progress;
+use crate::error::BatchError;
+use crate::events::{EventStats, UnknownContacts, read_events};
+use crate::format::Format;
+use crate::output::{LeadWriter, write_accounts};
+use crate::tables::{Accounts, Contacts, read_accounts, read_contacts};
+use leadscore_core::{
+    AccountScore, Model, Ranking, Scored, Scorer, StateTable, UnixSeconds, roll_up,
+};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What to score and how.
+#[derive(Debug, Clone)]
+pub struct ScoreJob {
+    /// Contacts file.
+    pub contacts: PathBuf,
+    /// Accounts file, optional.
+    pub accounts: Option<PathBuf>,
+    /// Events file, optional (without it only attribute rules can fire).
+    pub events: Option<PathBuf>,
+    /// Input format when the extension does not tell.
+    pub input_format: Option<Format>,
+    /// The scoring time.
+    pub as_of: UnixSeconds,
+    /// Events naming unknown contacts: warn or fail.
+    pub unknown_contacts: UnknownContacts,
+    /// Parser threads for the events file.
+    pub threads: usize,
+}
+
+/// What a finished job did.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Contacts scored.
+    pub contacts: u64,
+    /// Accounts read.
+    pub accounts: u64,
+    /// Contacts whose `account_id` is not in the accounts file.
+    pub contacts_without_account: u64,
+    /// Events read.
+    pub events: EventStats,
+    /// Leads per tier.
+    pub tiers: BTreeMap<String, u64>,
+    /// Leads per status.
+    pub statuses: BTreeMap<String, u64>,
+    /// Warnings to show the user (missing columns, unknown contacts).
+    pub warnings: Vec<String>,
+    /// Time spent reading contacts and accounts.
+    pub load_time: Duration,
+    /// Time spent reading events.
+    pub events_time: Duration,
+    /// Time spent scoring and writing.
+    pub score_time: Duration,
+}
+
+/// Everything loaded for a job: contacts, accounts and the event state.
+pub struct Loaded {
+    /// The contacts.
+    pub contacts: Contacts,
+    /// The accounts.
+    pub accounts: Accounts,
+    /// Event state per contact.
+    pub states: StateTable,
+    /// The summary so far.
+    pub summary: Summary,
+}
+
+/// Reads the job's files into memory-bounded state.
+pub fn load(job: &ScoreJob, model: &Model, progress: &dyn Progress) -> Result<Loaded, BatchError> {
+    let t0 = Instant::now();
+    let mut summary = Summary::default();
+    let mut contacts = read_contacts(
+        &job.contacts,
+        job.input_format,
+        model,
+        &mut summary.warnings,
+    )?;
+    let accounts = match &job.accounts {
+        Some(p) => read_accounts(p, job.input_format, model, &mut summary.warnings)?,
+        None => Accounts::default(),
+    };
+    if job.accounts.is_some() {
+        summary.contacts_without_account = contacts.link(&accounts);
+        if summary.contacts_without_account > 0 {
+            summary.warnings.push(format!(
+                "{} contacts name an account_id that is not in the accounts file",
+                summary.contacts_without_account
+            ));
+        }
+    }
+    summary.contacts = contacts.rows.len() as u64;
+    summary.accounts = accounts.rows.len() as u64;
+    summary.load_time = t0.elapsed();
+
+    let t1 = Instant::now();
+    let scorer = Scorer::new(model, job.as_of);
+    let states = match &job.events {
+        Some(p) => {
+            let (states, stats) = read_events(
+                p,
+                job.input_format,
+                &scorer,
+                &contacts,
+                job.unknown_contacts,
+                job.threads,
+                &mut summary.warnings,
+                progress,
+            )?;
+            if stats.unknown_contacts > 0 {
+                let lines: Vec<String> = stats
+                    .unknown_examples
+                    .iter()
+                    .map(|(l, id)| format!("line {l} ({id})"))
+                    .collect();
+                summary.warnings.push(format!(
+                    "{}: {} events name a contact that is not in the contacts file, e.g. {}; they were skipped (use --unknown-contacts fail to stop instead)",
+                    p.display(),
+                    stats.unknown_contacts,
+                    lines.join(", ")
+                ));
+            }
+            summary.events = stats;
+            states
+        }
+        None => StateTable::new(model, contacts.rows.len()),
+    };
+    summary.events_time = t1.elapsed();
+    Ok(Loaded {
+        contacts,
+        accounts,
+        states,
+        summary,
+    })
+}
+
+impl Loaded {
+    fn score(&self, scorer: &Scorer<'_>, i: usize) -> Scored {
+        let account = self.contacts.account_of[i].map(|a| &self.accounts.rows[a as usize]);
+        scorer.finish_at(&self.contacts.rows[i], account, &self.states, i)
+    }
+
+    /// Scores every contact twice: once to rank segments and roll up accounts, then again to
+    /// write (scoring is cheap next to reading; keeping every explanation would not be).
+    pub fn write_scores<W: Write>(
+        mut self,
+        model: &Model,
+        as_of: UnixSeconds,
+        out: W,
+        format: Format,
+        accounts_out: Option<&mut dyn Write>,
+        progress: &dyn Progress,
+    ) -> Result<(W, Summary), std::io::Error> {
+        let t = Instant::now();
+        let scorer = Scorer::new(model, as_of);
+        let n = self.contacts.rows.len();
+        let mut ranking = Ranking::new(model);
+        let mut per_account: Vec<Vec<f64>> = vec![Vec::new(); self.accounts.rows.len()];
+        progress.start("scoring", 2 * n as u64);
+        for i in 0..n {
+            let s = self.score(&scorer, i);
+            ranking.add(&s);
+            if let Some(a) = self.contacts.account_of[i] {
+                per_account[a as usize].push(s.score);
+            }
+            if i % 4096 == 0 {
+                progress.advance(4096.min(n - i) as u64);
+            }
+        }
+        ranking.finish();
+        let account_scores: Vec<Option<AccountScore>> =
+            per_account.iter().map(|v| roll_up(model, v)).collect();
+
+        let mut w = LeadWriter::new(out, format, model)?;
+        for i in 0..n {
+            let mut s = self.score(&scorer, i);
+            ranking.apply(model, &mut s);
+            *self.summary.tiers.entry(s.tier.clone()).or_default() += 1;
+            *self
+                .summary
+                .statuses
+                .entry(s.status.as_str().to_owned())
+                .or_default() += 1;
+            let account =
+                self.contacts.account_of[i].and_then(|a| account_scores[a as usize].as_ref());
+            w.write(&s, account)?;
+            if i % 4096 == 0 {
+                progress.advance(4096.min(n - i) as u64);
+            }
+        }
+        let out = w.finish()?;
+        if let Some(aw) = accounts_out {
+            let rows = self
+                .accounts
+                .rows
+                .iter()
+                .zip(account_scores)
+                .filter_map(|(a, s)| Some((a.id.clone(), s?)));
+            write_accounts(aw, rows)?;
+        }
+        progress.finish();
+        self.summary.score_time = t.elapsed();
+        Ok((out, self.summary))
+    }
+
+    /// Scores one contact by id, with its percentile among everyone loaded.
+    pub fn score_one(&self, model: &Model, as_of: UnixSeconds, id: &str) -> Option<Scored> {
+        let scorer = Scorer::new(model, as_of);
+        let &i = self.contacts.index.get(id)?;
+        let mut ranking = Ranking::new(model);
+        for k in 0..self.contacts.rows.len() {
+            ranking.add(&self.score(&scorer, k));
+        }
+        ranking.finish();
+        let mut s = self.score(&scorer, i as usize);
+        ranking.apply(model, &mut s);
+        Some(s)
+    }
+}
+
+/// Loads and scores in one call; returns the summary.
+pub fn score_files<W: Write>(
+    job: &ScoreJob,
+    model: &Model,
+    out: W,
+    format: Format,
+    accounts_out: Option<&mut dyn Write>,
+    progress: &dyn Progress,
+) -> Result<(W, Summary), BatchError> {
+    let loaded = load(job, model, progress)?;
+    loaded
+        .write_scores(model, job.as_of, out, format, accounts_out, progress)
+        .map_err(|e| BatchError::Io {
+            path: PathBuf::from("<output>"),
+            source: e,
+        })
+}

@@ -1,0 +1,324 @@
+//! Contacts and accounts files, read whole into memory (they are small next to events), keeping
+//! only the attributes the model reads, already parsed to the types it needs.
+
+use crate::error::BatchError;
+use crate::format::{Format, json_text};
+use leadscore_core::{Account, Contact, FieldDef, Model, Value};
+use rustc_hash::FxHashMap;
+use std::io::BufRead;
+use std::path::Path;
+
+/// Contacts in file order, with an id index and each contact's account position.
+#[derive(Debug, Default)]
+pub struct Contacts {
+    /// The contacts, in file order.
+    pub rows: Vec<Contact>,
+    /// Position of each contact id in `rows`.
+    pub index: FxHashMap<Box<str>, u32>,
+    /// For each contact, the position of its account in [`Accounts::rows`], when known.
+    pub account_of: Vec<Option<u32>>,
+}
+
+impl Contacts {
+    /// Resolves every contact's `account_id` against `accounts`; returns how many contacts name an
+    /// account that is not in the accounts file.
+    pub fn link(&mut self, accounts: &Accounts) -> u64 {
+        let mut missing = 0;
+        self.account_of = self
+            .rows
+            .iter()
+            .map(|c| {
+                let id = c.account_id.as_deref()?;
+                let found = accounts.index.get(id).copied();
+                if found.is_none() {
+                    missing += 1;
+                }
+                found
+            })
+            .collect();
+        missing
+    }
+}
+
+/// Accounts in file order, with an id index.
+#[derive(Debug, Default)]
+pub struct Accounts {
+    /// The accounts, in file order.
+    pub rows: Vec<Account>,
+    /// Position of each account id in `rows`.
+    pub index: FxHashMap<Box<str>, u32>,
+}
+
+/// One record's id, optional account id and attributes.
+struct Row {
+    line: u64,
+    id: String,
+    account_id: Option<String>,
+    attrs: Vec<Value>,
+}
+
+/// Reads a contacts file (`id`, optional `account_id`, any other column an attribute).
+pub fn read_contacts(
+    path: &Path,
+    format: Option<Format>,
+    model: &Model,
+    warnings: &mut Vec<String>,
+) -> Result<Contacts, BatchError> {
+    let mut out = Contacts::default();
+    let mut lines: Vec<u64> = Vec::new();
+    read_rows(
+        path,
+        format,
+        model.contact_fields(),
+        true,
+        warnings,
+        &mut |row| {
+            let pos = out.rows.len() as u32;
+            if let Some(&first) = out.index.get(row.id.as_str()) {
+                return Err(BatchError::input(
+                    path,
+                    row.line,
+                    Some("id"),
+                    format!(
+                        "duplicate id `{}` (first at line {})",
+                        row.id, lines[first as usize]
+                    ),
+                ));
+            }
+            out.index.insert(row.id.clone().into_boxed_str(), pos);
+            lines.push(row.line);
+            out.rows.push(Contact {
+                id: row.id,
+                account_id: row.account_id,
+                attrs: row.attrs,
+            });
+            Ok(())
+        },
+    )?;
+    out.account_of = vec![None; out.rows.len()];
+    Ok(out)
+}
+
+/// Reads an accounts file (`id`, any other column an attribute).
+pub fn read_accounts(
+    path: &Path,
+    format: Option<Format>,
+    model: &Model,
+    warnings: &mut Vec<String>,
+) -> Result<Accounts, BatchError> {
+    let mut out = Accounts::default();
+    let mut lines: Vec<u64> = Vec::new();
+    read_rows(
+        path,
+        format,
+        model.account_fields(),
+        false,
+        warnings,
+        &mut |row| {
+            let pos = out.rows.len() as u32;
+            if let Some(&first) = out.index.get(row.id.as_str()) {
+                return Err(BatchError::input(
+                    path,
+                    row.line,
+                    Some("id"),
+                    format!(
+                        "duplicate id `{}` (first at line {})",
+                        row.id, lines[first as usize]
+                    ),
+                ));
+            }
+            out.index.insert(row.id.clone().into_boxed_str(), pos);
+            lines.push(row.line);
+            out.rows.push(Account {
+                id: row.id,
+                attrs: row.attrs,
+            });
+            Ok(())
+        },
+    )?;
+    Ok(out)
+}
+
+fn read_rows(
+    path: &Path,
+    format: Option<Format>,
+    fields: &[FieldDef],
+    with_account: bool,
+    warnings: &mut Vec<String>,
+    sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
+) -> Result<(), BatchError> {
+    let file = std::fs::File::open(path).map_err(|e| BatchError::io(path, e))?;
+    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    match format.unwrap_or_else(|| Format::from_path(path)) {
+        Format::Csv => read_csv(path, reader, fields, with_account, warnings, sink),
+        Format::Ndjson => read_ndjson(path, reader, fields, with_account, sink),
+    }
+}
+
+fn parse_value(path: &Path, line: u64, f: &FieldDef, raw: &str) -> Result<Value, BatchError> {
+    Value::parse(&f.name, f.ty, raw).map_err(|e| {
+        BatchError::input(
+            path,
+            line,
+            Some(&f.name),
+            format!("expected {}, found {:?}", e.expected, e.found),
+        )
+    })
+}
+
+pub(crate) fn csv_error(path: &Path, e: csv::Error) -> BatchError {
+    let line = e.position().map_or(0, |p| p.line());
+    match e.kind() {
+        csv::ErrorKind::Io(_) => BatchError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::other(e.to_string()),
+        },
+        csv::ErrorKind::Utf8 { err, .. } => BatchError::input(
+            path,
+            line,
+            None,
+            format!("field {} is not valid UTF-8", err.field() + 1),
+        ),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => BatchError::input(
+            path,
+            line,
+            None,
+            format!("expected {expected_len} fields like the header, found {len}"),
+        ),
+        _ => BatchError::input(path, line, None, e.to_string()),
+    }
+}
+
+fn read_csv(
+    path: &Path,
+    reader: impl std::io::Read,
+    fields: &[FieldDef],
+    with_account: bool,
+    warnings: &mut Vec<String>,
+    sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
+) -> Result<(), BatchError> {
+    let mut rdr = csv::ReaderBuilder::new().from_reader(reader);
+    let headers = rdr.headers().map_err(|e| csv_error(path, e))?.clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let Some(id_col) = col("id") else {
+        return Err(BatchError::input(
+            path,
+            1,
+            None,
+            format!(
+                "the header has no `id` column (found: {})",
+                headers.iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    };
+    let account_col = if with_account {
+        col("account_id")
+    } else {
+        None
+    };
+    let cols: Vec<Option<usize>> = fields.iter().map(|f| col(&f.name)).collect();
+    for (f, c) in fields.iter().zip(&cols) {
+        if c.is_none() {
+            warnings.push(format!(
+                "{}: the model reads `{}`, but the file has no such column; it is missing for every row",
+                path.display(),
+                f.name
+            ));
+        }
+    }
+    let mut rec = csv::StringRecord::new();
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(csv_error(path, e)),
+        }
+        let line = rec.position().map_or(0, |p| p.line());
+        let id = rec.get(id_col).unwrap_or("").trim();
+        if id.is_empty() {
+            return Err(BatchError::input(path, line, Some("id"), "empty id"));
+        }
+        let account_id = account_col
+            .and_then(|c| rec.get(c))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        let mut attrs = Vec::with_capacity(fields.len());
+        for (f, c) in fields.iter().zip(&cols) {
+            attrs.push(match c.and_then(|c| rec.get(c)) {
+                Some(raw) => parse_value(path, line, f, raw)?,
+                None => Value::Missing,
+            });
+        }
+        sink(Row {
+            line,
+            id: id.to_owned(),
+            account_id,
+            attrs,
+        })?;
+    }
+    Ok(())
+}
+
+fn read_ndjson(
+    path: &Path,
+    reader: impl BufRead,
+    fields: &[FieldDef],
+    with_account: bool,
+    sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
+) -> Result<(), BatchError> {
+    for (i, l) in reader.lines().enumerate() {
+        let line = i as u64 + 1;
+        let l = l.map_err(|e| BatchError::io(path, e))?;
+        if l.trim().is_empty() {
+            continue;
+        }
+        let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&l)
+            .map_err(|e| BatchError::input(path, line, None, format!("not a JSON object: {e}")))?;
+        let id = obj
+            .get("id")
+            .and_then(json_text)
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_default();
+        if id.is_empty() {
+            return Err(BatchError::input(
+                path,
+                line,
+                Some("id"),
+                "missing or empty id",
+            ));
+        }
+        let account_id = if with_account {
+            obj.get("account_id")
+                .and_then(json_text)
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+        } else {
+            None
+        };
+        // Attributes may sit at the top level or under `traits` / `attributes`.
+        let lookup = |name: &str| {
+            obj.get(name).or_else(|| {
+                ["traits", "attributes"]
+                    .iter()
+                    .find_map(|k| obj.get(*k)?.as_object()?.get(name))
+            })
+        };
+        let mut attrs = Vec::with_capacity(fields.len());
+        for f in fields {
+            attrs.push(match lookup(&f.name).and_then(json_text) {
+                Some(raw) => parse_value(path, line, f, &raw)?,
+                None => Value::Missing,
+            });
+        }
+        sink(Row {
+            line,
+            id,
+            account_id,
+            attrs,
+        })?;
+    }
+    Ok(())
+}
