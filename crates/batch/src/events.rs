@@ -80,6 +80,7 @@ struct WorkerOut {
     unknown: Vec<(usize, u64, String)>,
     error: Option<Located>,
     newlines: Vec<(usize, u64)>,
+    last_contact: (String, Option<u32>),
 }
 
 /// The column layout of an events CSV.
@@ -138,6 +139,7 @@ pub fn read_events(
                         unknown: Vec::new(),
                         error: None,
                         newlines: Vec::new(),
+                        last_contact: (String::new(), None),
                     };
                     loop {
                         let block = match rx.lock() {
@@ -443,7 +445,17 @@ fn one_event<P: Props + ?Sized>(
     if ev.is_empty() {
         return Err(err("event", "empty event type".into()));
     }
-    let Some(&idx) = contacts.index.get(cid) else {
+    // Exports are usually grouped by contact: remember the last lookup.
+    let found = if w.last_contact.0.as_bytes() == cid.as_bytes() {
+        w.last_contact.1
+    } else {
+        let f = contacts.index.get(cid).copied();
+        w.last_contact.0.clear();
+        w.last_contact.0.push_str(cid);
+        w.last_contact.1 = f;
+        f
+    };
+    let Some(idx) = found else {
         match policy {
             UnknownContacts::Ignore => {}
             UnknownContacts::Warn => {

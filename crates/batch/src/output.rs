@@ -19,12 +19,20 @@ const FIXED: [&str; 10] = [
     "sales_ready",
 ];
 
-/// Writes one row per scored lead.
+/// Writes one row per scored lead: the header here, rows formatted by [`RowFormatter`]s (one
+/// per thread) and handed over as bytes.
 pub struct LeadWriter<W: Write> {
+    out: W,
+    proto: RowFormatter,
+}
+
+/// Formats scored leads into an in-memory buffer.
+pub struct RowFormatter {
     format: Format,
-    csv: Option<csv::Writer<W>>,
-    raw: Option<W>,
     rolls_up: bool,
+    csv: Option<csv::Writer<Vec<u8>>>,
+    json: Vec<u8>,
+    num: String,
 }
 
 #[derive(Serialize)]
@@ -35,94 +43,141 @@ struct JsonRow<'a> {
     account_score: Option<&'a AccountScore>,
 }
 
-impl<W: Write> LeadWriter<W> {
-    /// A writer for `model`'s columns; writes the CSV header at once.
-    pub fn new(out: W, format: Format, model: &Model) -> std::io::Result<Self> {
-        let rolls_up = model.rolls_up_accounts();
-        match format {
-            Format::Csv => {
-                let mut w = csv::Writer::from_writer(out);
-                w.write_record(header(model))?;
-                Ok(Self {
-                    format,
-                    csv: Some(w),
-                    raw: None,
-                    rolls_up,
-                })
-            }
-            Format::Ndjson => Ok(Self {
-                format,
-                csv: None,
-                raw: Some(out),
-                rolls_up,
-            }),
+impl RowFormatter {
+    fn fresh(format: Format, rolls_up: bool) -> Self {
+        Self {
+            format,
+            rolls_up,
+            csv: match format {
+                Format::Csv => Some(
+                    csv::WriterBuilder::new()
+                        .has_headers(false)
+                        .from_writer(Vec::with_capacity(1 << 20)),
+                ),
+                Format::Ndjson => None,
+            },
+            json: Vec::new(),
+            num: String::new(),
         }
     }
 
-    /// Writes one lead; `account` is its account's rolled-up score.
+    /// Formats one lead; `account` is its account's rolled-up score.
     pub fn write(&mut self, s: &Scored, account: Option<&AccountScore>) -> std::io::Result<()> {
-        match self.format {
-            Format::Csv => {
-                let w = self.csv.as_mut().expect("csv writer");
-                let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-                let mut row: Vec<String> = vec![
-                    s.id.clone(),
-                    opt(&s.account_id),
-                    num(s.score),
-                    s.tier.clone(),
-                    opt(&s.grade),
-                    opt(&s.priority),
-                    s.status.as_str().to_owned(),
-                    s.segment.clone(),
-                    s.percentile.map(num).unwrap_or_default(),
-                    s.sales_ready.join("; "),
-                ];
-                row.extend(s.categories.iter().map(|c| num(c.points)));
-                for n in &s.scores {
-                    row.push(num(n.score));
-                    if let Some(t) = &n.tier {
-                        row.push(t.clone());
-                    }
-                }
-                if self.rolls_up {
-                    row.push(account.map(|a| num(a.score)).unwrap_or_default());
-                    row.push(account.and_then(|a| a.tier.clone()).unwrap_or_default());
-                }
-                row.push(s.top_reasons());
-                row.push(
-                    s.last_interesting_moment
-                        .as_ref()
-                        .map(|m| format!("{} {} ({})", m.at, m.label, m.event))
-                        .unwrap_or_default(),
-                );
-                row.push(format!("{}@{}", s.model.name, s.model.version));
-                row.push(s.model.hash.clone());
-                w.write_record(&row)?;
-                Ok(())
-            }
-            Format::Ndjson => {
-                let w = self.raw.as_mut().expect("raw writer");
-                let row = JsonRow {
-                    scored: s,
-                    top_reasons: s.top_reasons(),
-                    account_score: account,
-                };
-                serde_json::to_writer(&mut *w, &row)?;
-                w.write_all(b"\n")
+        use std::fmt::Write as _;
+        let Some(w) = self.csv.as_mut() else {
+            let row = JsonRow {
+                scored: s,
+                top_reasons: s.top_reasons(),
+                account_score: account,
+            };
+            serde_json::to_writer(&mut self.json, &row)?;
+            self.json.push(b'\n');
+            return Ok(());
+        };
+        let num_field = |w: &mut csv::Writer<Vec<u8>>, buf: &mut String, x: f64| {
+            buf.clear();
+            let _ = write!(buf, "{}", num(x));
+            w.write_field(buf.as_bytes())
+        };
+        let opt = |o: &Option<String>| o.as_deref().unwrap_or("").to_owned();
+        w.write_field(&s.id)?;
+        w.write_field(opt(&s.account_id))?;
+        num_field(w, &mut self.num, s.score)?;
+        w.write_field(&s.tier)?;
+        w.write_field(opt(&s.grade))?;
+        w.write_field(opt(&s.priority))?;
+        w.write_field(s.status.as_str())?;
+        w.write_field(&s.segment)?;
+        match s.percentile {
+            Some(p) => num_field(w, &mut self.num, p)?,
+            None => w.write_field("")?,
+        }
+        w.write_field(s.sales_ready.join("; "))?;
+        for c in &s.categories {
+            num_field(w, &mut self.num, c.points)?;
+        }
+        for n in &s.scores {
+            num_field(w, &mut self.num, n.score)?;
+            if let Some(t) = &n.tier {
+                w.write_field(t)?;
             }
         }
+        if self.rolls_up {
+            match account {
+                Some(a) => {
+                    num_field(w, &mut self.num, a.score)?;
+                    w.write_field(a.tier.as_deref().unwrap_or(""))?;
+                }
+                None => {
+                    w.write_field("")?;
+                    w.write_field("")?;
+                }
+            }
+        }
+        w.write_field(s.top_reasons())?;
+        match &s.last_interesting_moment {
+            Some(m) => w.write_field(format!("{} {} ({})", m.at, m.label, m.event))?,
+            None => w.write_field("")?,
+        }
+        w.write_field(format!("{}@{}", s.model.name, s.model.version))?;
+        w.write_field(&s.model.hash)?;
+        w.write_record(None::<&[u8]>)?;
+        Ok(())
+    }
+
+    /// The bytes formatted so far; the formatter starts empty again.
+    pub fn take_buffer(&mut self) -> Vec<u8> {
+        match self.csv.take() {
+            Some(w) => {
+                let bytes = w.into_inner().unwrap_or_default();
+                *self = Self::fresh(self.format, self.rolls_up);
+                bytes
+            }
+            None => std::mem::take(&mut self.json),
+        }
+    }
+}
+
+impl<W: Write> LeadWriter<W> {
+    /// A writer for `model`'s columns; writes the CSV header at once.
+    pub fn new(mut out: W, format: Format, model: &Model) -> std::io::Result<Self> {
+        if format == Format::Csv {
+            let mut h = csv::Writer::from_writer(Vec::new());
+            h.write_record(header(model))?;
+            out.write_all(&h.into_inner().map_err(|e| e.into_error())?)?;
+        }
+        Ok(Self {
+            out,
+            proto: RowFormatter::fresh(format, model.rolls_up_accounts()),
+        })
+    }
+
+    /// A formatter for a worker thread.
+    pub fn worker(&self) -> RowFormatter {
+        RowFormatter::fresh(self.proto.format, self.proto.rolls_up)
+    }
+
+    /// Formats and writes one lead directly.
+    pub fn write(&mut self, s: &Scored, account: Option<&AccountScore>) -> std::io::Result<()> {
+        self.proto.write(s, account)?;
+        let bytes = self.proto.take_buffer();
+        self.out.write_all(&bytes)
+    }
+
+    /// An empty buffer to collect formatted chunks in.
+    pub fn take_buffer(&mut self) -> Vec<u8> {
+        Vec::with_capacity(1 << 20)
+    }
+
+    /// Writes rows formatted by a [`RowFormatter`].
+    pub fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(bytes)
     }
 
     /// Flushes and returns the inner writer.
-    pub fn finish(self) -> std::io::Result<W> {
-        match (self.csv, self.raw) {
-            (Some(c), _) => c.into_inner().map_err(|e| e.into_error()),
-            (_, Some(mut r)) => {
-                r.flush()?;
-                Ok(r)
-            }
-            _ => unreachable!("one of the writers is set"),
-        }
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
     }
 }
 

@@ -7,7 +7,7 @@ use crate::format::Format;
 use crate::output::{LeadWriter, write_accounts};
 use crate::tables::{Accounts, Contacts, read_accounts, read_contacts};
 use leadscore_core::{
-    AccountScore, Model, Ranking, Scored, Scorer, StateTable, UnixSeconds, roll_up,
+    AccountScore, Brief, Model, Ranking, Scored, Scorer, StateTable, UnixSeconds, roll_up,
 };
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -144,12 +144,15 @@ impl Loaded {
         scorer.finish_at(&self.contacts.rows[i], account, &self.states, i)
     }
 
-    /// Scores every contact twice: once to rank segments and roll up accounts, then again to
-    /// write (scoring is cheap next to reading; keeping every explanation would not be).
+    /// Scores every contact in two passes: a cheap one ([`Brief`]) to rank segments and roll up
+    /// accounts, then the full one, written in input order. Both passes run on `threads`
+    /// threads; output is assembled in chunks so memory stays bounded.
+    #[allow(clippy::too_many_arguments)]
     pub fn write_scores<W: Write>(
         mut self,
         model: &Model,
         as_of: UnixSeconds,
+        threads: usize,
         out: W,
         format: Format,
         accounts_out: Option<&mut dyn Write>,
@@ -158,40 +161,112 @@ impl Loaded {
         let t = Instant::now();
         let scorer = Scorer::new(model, as_of);
         let n = self.contacts.rows.len();
+        let threads = threads.max(1);
+        progress.start("scoring", 2 * n as u64);
+
+        // Pass 1: briefs, in parallel over contiguous ranges.
+        let per = n.div_ceil(threads).max(1);
+        let briefs: Vec<Brief> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..n)
+                .step_by(per)
+                .map(|lo| {
+                    let this = &self;
+                    let scorer = &scorer;
+                    s.spawn(move || {
+                        let hi = (lo + per).min(n);
+                        let out: Vec<Brief> = (lo..hi)
+                            .map(|i| {
+                                let account = this.contacts.account_of[i]
+                                    .map(|a| &this.accounts.rows[a as usize]);
+                                scorer.brief_at(&this.contacts.rows[i], account, &this.states, i)
+                            })
+                            .collect();
+                        progress.advance((hi - lo) as u64);
+                        out
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("scoring thread"))
+                .collect()
+        });
         let mut ranking = Ranking::new(model);
         let mut per_account: Vec<Vec<f64>> = vec![Vec::new(); self.accounts.rows.len()];
-        progress.start("scoring", 2 * n as u64);
-        for i in 0..n {
-            let s = self.score(&scorer, i);
-            ranking.add(&s);
+        for (i, b) in briefs.iter().enumerate() {
+            ranking.add_brief(b);
             if let Some(a) = self.contacts.account_of[i] {
-                per_account[a as usize].push(s.score);
-            }
-            if i % 4096 == 0 {
-                progress.advance(4096.min(n - i) as u64);
+                per_account[a as usize].push(b.score);
             }
         }
+        drop(briefs);
         ranking.finish();
         let account_scores: Vec<Option<AccountScore>> =
             per_account.iter().map(|v| roll_up(model, v)).collect();
+        drop(per_account);
 
+        // Pass 2: full scores, formatted by workers in chunks, written here in order.
         let mut w = LeadWriter::new(out, format, model)?;
-        for i in 0..n {
-            let mut s = self.score(&scorer, i);
-            ranking.apply(model, &mut s);
-            *self.summary.tiers.entry(s.tier.clone()).or_default() += 1;
-            *self
-                .summary
-                .statuses
-                .entry(s.status.as_str().to_owned())
-                .or_default() += 1;
-            let account =
-                self.contacts.account_of[i].and_then(|a| account_scores[a as usize].as_ref());
-            w.write(&s, account)?;
-            if i % 4096 == 0 {
-                progress.advance(4096.min(n - i) as u64);
+        let mut out_bytes = w.take_buffer();
+        const CHUNK: usize = 4096;
+        let chunks = n.div_ceil(CHUNK);
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<u8>, Counts)>(threads * 2);
+        let mut result: std::io::Result<()> = Ok(());
+        let mut totals = Summary::default();
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                let tx = tx.clone();
+                let (this, scorer, ranking, account_scores, next) =
+                    (&self, &scorer, &ranking, &account_scores, &next);
+                let proto = w.worker();
+                s.spawn(move || {
+                    let mut fmt = proto;
+                    loop {
+                        let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if c >= chunks {
+                            break;
+                        }
+                        let mut counts = Counts::default();
+                        for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                            let mut s = this.score(scorer, i);
+                            ranking.apply(model, &mut s);
+                            counts.add(&s);
+                            let account = this.contacts.account_of[i]
+                                .and_then(|a| account_scores[a as usize].as_ref());
+                            if fmt.write(&s, account).is_err() {
+                                return;
+                            }
+                        }
+                        let bytes = fmt.take_buffer();
+                        if tx.send((c, bytes, counts)).is_err() {
+                            return;
+                        }
+                    }
+                });
             }
-        }
+            drop(tx);
+            // Reorder: chunks arrive in any order and leave in input order.
+            let mut pending = std::collections::BTreeMap::new();
+            let mut want = 0;
+            for (c, bytes, counts) in rx {
+                pending.insert(c, (bytes, counts));
+                while let Some((bytes, counts)) = pending.remove(&want) {
+                    let rows = ((want + 1) * CHUNK).min(n) - want * CHUNK;
+                    out_bytes.extend_from_slice(&bytes);
+                    if result.is_ok() {
+                        result = w.write_raw(&out_bytes);
+                    }
+                    out_bytes.clear();
+                    counts.merge_into(&mut totals);
+                    progress.advance(rows as u64);
+                    want += 1;
+                }
+            }
+        });
+        result?;
+        self.summary.tiers = totals.tiers;
+        self.summary.statuses = totals.statuses;
         let out = w.finish()?;
         if let Some(aw) = accounts_out {
             let rows = self
@@ -222,6 +297,29 @@ impl Loaded {
     }
 }
 
+/// Tier and status counts of one chunk of output.
+#[derive(Default)]
+struct Counts {
+    tiers: BTreeMap<String, u64>,
+    statuses: BTreeMap<&'static str, u64>,
+}
+
+impl Counts {
+    fn add(&mut self, s: &Scored) {
+        *self.tiers.entry(s.tier.clone()).or_default() += 1;
+        *self.statuses.entry(s.status.as_str()).or_default() += 1;
+    }
+
+    fn merge_into(self, summary: &mut Summary) {
+        for (k, v) in self.tiers {
+            *summary.tiers.entry(k).or_default() += v;
+        }
+        for (k, v) in self.statuses {
+            *summary.statuses.entry(k.to_owned()).or_default() += v;
+        }
+    }
+}
+
 /// Loads and scores in one call; returns the summary.
 pub fn score_files<W: Write>(
     job: &ScoreJob,
@@ -233,7 +331,15 @@ pub fn score_files<W: Write>(
 ) -> Result<(W, Summary), BatchError> {
     let loaded = load(job, model, progress)?;
     loaded
-        .write_scores(model, job.as_of, out, format, accounts_out, progress)
+        .write_scores(
+            model,
+            job.as_of,
+            job.threads,
+            out,
+            format,
+            accounts_out,
+            progress,
+        )
         .map_err(|e| BatchError::Io {
             path: PathBuf::from("<output>"),
             source: e,

@@ -545,6 +545,7 @@ impl Compiler<'_> {
             category: cat,
             points,
             text: render(r.when.get_ref()),
+            positive: crate::eval::positive_trackers(&when),
             when,
             per_occurrence,
             max_points,
@@ -784,7 +785,12 @@ impl Compiler<'_> {
             || c.per.is_some()
             || c.rate.is_some();
         if combinators > 0 {
-            if combinators > 1 || c.field.is_some() || has_event_keys || c.within_days.is_some() {
+            if combinators > 1
+                || c.field.is_some()
+                || has_event_keys
+                || c.within_days.is_some()
+                || field_op(c).is_some()
+            {
                 self.err(
                     at,
                     "a condition with `all`, `any` or `not` must have nothing else in the same table",
@@ -815,6 +821,14 @@ impl Compiler<'_> {
                 self.err(
                     at,
                     "`where` tests event properties with `field`; it cannot hold another `event`",
+                );
+                return None;
+            }
+            // Without this an attribute test beside `event` would be silently ignored.
+            if let Some(k) = field_op(c) {
+                self.err(
+                    at,
+                    format!("`{k}` tests a `field`; an `event` test takes `where`, `count`, `within_days`, `per` and `rate`"),
                 );
                 return None;
             }
@@ -962,7 +976,15 @@ impl Compiler<'_> {
             self.err(ev.span().start, "`event` names must not be empty");
             return None;
         }
-        Some(names.iter().map(|n| self.event_type(n.trim())).collect())
+        // A name given twice is one type: listed twice, every event would count twice.
+        let mut types = Vec::new();
+        for n in names {
+            let t = self.event_type(n.trim());
+            if !types.contains(&t) {
+                types.push(t);
+            }
+        }
+        Some(types)
     }
 
     fn predicate(&mut self, c: &CondSpec, ctx: Ctx, at: usize) -> Option<Cond> {
@@ -1152,6 +1174,27 @@ impl Compiler<'_> {
             _ => Some(Cond::All(preds.into_iter().map(mk).collect())),
         }
     }
+}
+
+/// The first attribute-test key of a condition: these mean something only beside `field`.
+fn field_op(c: &CondSpec) -> Option<&'static str> {
+    [
+        (c.equals.is_some(), "equals"),
+        (c.not_equals.is_some(), "not_equals"),
+        (c.in_.is_some(), "in"),
+        (c.not_in.is_some(), "not_in"),
+        (c.gt.is_some(), "gt"),
+        (c.gte.is_some(), "gte"),
+        (c.lt.is_some(), "lt"),
+        (c.lte.is_some(), "lte"),
+        (c.between.is_some(), "between"),
+        (c.contains.is_some(), "contains"),
+        (c.starts_with.is_some(), "starts_with"),
+        (c.exists.is_some(), "exists"),
+        (c.older_than_days.is_some(), "older_than_days"),
+    ]
+    .into_iter()
+    .find_map(|(present, key)| present.then_some(key))
 }
 
 fn any_interesting_set(spec: &ModelSpec) -> bool {

@@ -162,6 +162,27 @@ impl StateTable {
     }
 }
 
+/// What one fired rule adds, before it becomes an explanation line.
+struct RuleHit {
+    occurrences: Option<u32>,
+    before: f64,
+    after: f64,
+    points: f64,
+    last: Option<UnixSeconds>,
+}
+
+/// A lead's score, segment and disqualification, without the explanation: enough to rank a
+/// population and roll up accounts cheaply.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Brief {
+    /// The score, exactly as [`Scored::score`].
+    pub score: f64,
+    /// The segment's position (0 = default).
+    pub segment_index: usize,
+    /// Whether a disqualification rule fired.
+    pub disqualified: bool,
+}
+
 /// Scores contacts as of one moment. Cheap to create; holds no data of its own.
 #[derive(Debug, Clone, Copy)]
 pub struct Scorer<'m> {
@@ -389,13 +410,7 @@ impl<'m> Scorer<'m> {
         }
     }
 
-    fn cond(
-        &self,
-        c: &Cond,
-        contact: &Contact,
-        account: Option<&Account>,
-        st: &[Acc],
-    ) -> bool {
+    fn cond(&self, c: &Cond, contact: &Contact, account: Option<&Account>, st: &[Acc]) -> bool {
         match c {
             Cond::Attr { scope, slot, pred } => {
                 let value = match scope {
@@ -462,9 +477,9 @@ impl<'m> Scorer<'m> {
         self.finish_accs(contact, account, table.row(index))
     }
 
-    fn finish_accs(&self, contact: &Contact, account: Option<&Account>, st: &[Acc]) -> Scored {
-        let m = self.model;
-        let profile_index = m
+    /// The segment whose rules apply: the first whose condition holds, else the default (0).
+    fn profile_of(&self, contact: &Contact, account: Option<&Account>, st: &[Acc]) -> usize {
+        self.model
             .profiles
             .iter()
             .enumerate()
@@ -474,7 +489,111 @@ impl<'m> Scorer<'m> {
                     .as_ref()
                     .is_some_and(|w| self.cond(w, contact, account, st))
             })
-            .map_or(0, |(i, _)| i);
+            .map_or(0, |(i, _)| i)
+    }
+
+    /// What one fired rule adds: (occurrences, before decay, after decay, after the rule cap,
+    /// latest event).
+    fn rule_points(&self, rule: &Rule, st: &[Acc]) -> RuleHit {
+        let last = rule
+            .positive
+            .iter()
+            .map(|&t| st[t].last)
+            .filter(|&t| t != NONE)
+            .max();
+        let (occurrences, before, after) = match rule.per_occurrence {
+            Some(t) => {
+                let a = &st[t];
+                (
+                    Some(a.count),
+                    rule.points as f64 * f64::from(a.count),
+                    a.sum(),
+                )
+            }
+            None => {
+                let f = last.map_or(1.0, |t| rule.decay.factor(self.as_of - t));
+                (None, rule.points as f64, rule.points as f64 * f)
+            }
+        };
+        let points = match rule.max_points {
+            Some(cap) if cap > 0.0 => after.min(cap),
+            Some(cap) => after.max(cap),
+            None => after,
+        };
+        RuleHit {
+            occurrences,
+            before,
+            after,
+            points,
+            last,
+        }
+    }
+
+    /// A category's points after its cap, and what they add to the score.
+    fn category_points(&self, c: &Category, raw: f64) -> (f64, f64) {
+        let capped = match c.cap {
+            Some(cap) => raw.min(cap),
+            None => raw,
+        };
+        let points = match (self.model.scale, c.weight, c.cap) {
+            (Scale::Normalized, Some(w), Some(cap)) => w * capped / cap,
+            _ => capped,
+        };
+        (capped, points)
+    }
+
+    fn composite(&self, total: f64) -> f64 {
+        round2(match self.model.scale {
+            Scale::Normalized => total.clamp(0.0, 100.0),
+            Scale::Raw => total,
+        })
+    }
+
+    /// Just the score, segment and disqualification: what ranking and account roll-ups need,
+    /// without building an explanation.
+    pub fn brief_at(
+        &self,
+        contact: &Contact,
+        account: Option<&Account>,
+        table: &StateTable,
+        index: usize,
+    ) -> Brief {
+        let st = table.row(index);
+        let m = self.model;
+        let profile_index = self.profile_of(contact, account, st);
+        let mut raw = [0.0f64; 16];
+        let mut spill = Vec::new();
+        let raw: &mut [f64] = if m.categories.len() <= raw.len() {
+            &mut raw[..m.categories.len()]
+        } else {
+            spill.resize(m.categories.len(), 0.0);
+            &mut spill
+        };
+        for &ri in &m.profiles[profile_index].rules {
+            let rule = &m.rules[ri];
+            if self.cond(&rule.when, contact, account, st) {
+                raw[rule.category] += self.rule_points(rule, st).points;
+            }
+        }
+        let total: f64 = m
+            .categories
+            .iter()
+            .zip(raw.iter())
+            .map(|(c, &r)| round2(self.category_points(c, r).1))
+            .sum();
+        Brief {
+            score: self.composite(total),
+            segment_index: profile_index,
+            disqualified: m
+                .disqualify
+                .iter()
+                .any(|d| self.cond(&d.when, contact, account, st)),
+        }
+    }
+
+    fn finish_accs(&self, contact: &Contact, account: Option<&Account>, st: &[Acc]) -> Scored {
+        let m = self.model;
+        let profile_index = self.profile_of(contact, account, st);
         let profile = &m.profiles[profile_index];
 
         let mut raw = vec![0.0f64; m.categories.len()];
@@ -482,38 +601,20 @@ impl<'m> Scorer<'m> {
         let mut moment: Option<(UnixSeconds, u32, usize)> = None;
         for &ri in &profile.rules {
             let rule = &m.rules[ri];
+            if !self.cond(&rule.when, contact, account, st) {
+                continue;
+            }
+            // Only a rule that matched makes a moment: one pricing view is not "2+ pricing views".
             if rule.interesting {
-                for t in positive_trackers(&rule.when) {
+                for &t in &rule.positive {
                     let a = &st[t];
                     if a.count > 0 && moment.is_none_or(|(at, _, _)| a.last > at) {
                         moment = Some((a.last, a.last_type, ri));
                     }
                 }
             }
-            if !self.cond(&rule.when, contact, account, st) {
-                continue;
-            }
-            let last = latest(&rule.when, st);
-            let (occurrences, before, after) = match rule.per_occurrence {
-                Some(t) => {
-                    let a = &st[t];
-                    (
-                        Some(a.count),
-                        rule.points as f64 * f64::from(a.count),
-                        a.sum(),
-                    )
-                }
-                None => {
-                    let f = last.map_or(1.0, |t| rule.decay.factor(self.as_of - t));
-                    (None, rule.points as f64, rule.points as f64 * f)
-                }
-            };
-            let points = match rule.max_points {
-                Some(cap) if cap > 0.0 => after.min(cap),
-                Some(cap) => after.max(cap),
-                None => after,
-            };
-            raw[rule.category] += points;
+            let hit = self.rule_points(rule, st);
+            raw[rule.category] += hit.points;
             contributions.push(Contribution {
                 rule: rule.id.clone(),
                 label: rule.label.clone(),
@@ -521,12 +622,12 @@ impl<'m> Scorer<'m> {
                 kind: rule.kind,
                 condition: rule.text.clone(),
                 base_points: rule.points,
-                occurrences,
-                before_decay: round2(before),
-                after_decay: round2(after),
+                occurrences: hit.occurrences,
+                before_decay: round2(hit.before),
+                after_decay: round2(hit.after),
                 rule_cap: rule.max_points,
-                points: round2(points),
-                last_event_at: last.map(format_time),
+                points: round2(hit.points),
+                last_event_at: hit.last.map(format_time),
             });
         }
 
@@ -535,14 +636,7 @@ impl<'m> Scorer<'m> {
             .iter()
             .zip(&raw)
             .map(|(c, &r)| {
-                let capped = match c.cap {
-                    Some(cap) => r.min(cap),
-                    None => r,
-                };
-                let points = match (m.scale, c.weight, c.cap) {
-                    (Scale::Normalized, Some(w), Some(cap)) => w * capped / cap,
-                    _ => capped,
-                };
+                let (capped, points) = self.category_points(c, r);
                 CategoryScore {
                     id: c.id.clone(),
                     label: c.label.clone(),
@@ -555,10 +649,7 @@ impl<'m> Scorer<'m> {
             })
             .collect();
         let total: f64 = categories.iter().map(|c| c.points).sum();
-        let score = round2(match m.scale {
-            Scale::Normalized => total.clamp(0.0, 100.0),
-            Scale::Raw => total,
-        });
+        let score = self.composite(total);
         let tier = profile.tiers.of(score).to_owned();
 
         let mut grade = None;
@@ -672,7 +763,7 @@ impl<'m> Scorer<'m> {
 }
 
 /// Trackers whose matches are positive signals of a condition (not under `not`, not absence).
-fn positive_trackers(c: &Cond) -> Vec<usize> {
+pub(crate) fn positive_trackers(c: &Cond) -> Vec<usize> {
     let mut out = Vec::new();
     fn walk(c: &Cond, out: &mut Vec<usize>) {
         match c {
@@ -684,15 +775,6 @@ fn positive_trackers(c: &Cond) -> Vec<usize> {
     }
     walk(c, &mut out);
     out
-}
-
-/// The latest matching event under a condition: the moment a once-only rule's points age from.
-fn latest(c: &Cond, st: &[Acc]) -> Option<UnixSeconds> {
-    positive_trackers(c)
-        .into_iter()
-        .map(|t| st[t].last)
-        .filter(|&t| t != NONE)
-        .max()
 }
 
 fn eq(l: &Lit, v: &V) -> bool {
@@ -754,6 +836,13 @@ impl Ranking {
     pub fn add(&mut self, s: &Scored) {
         if s.status != Status::Disqualified {
             self.by_segment[s.segment_index].push(s.score);
+        }
+    }
+
+    /// Adds one lead from its [`Brief`].
+    pub fn add_brief(&mut self, b: &Brief) {
+        if !b.disqualified {
+            self.by_segment[b.segment_index].push(b.score);
         }
     }
 

@@ -51,7 +51,7 @@ pub mod value;
 
 pub use error::{Diagnostic, ModelError, ValueError};
 pub use eval::{
-    Account, Contact, ContactState, Event, Props, Ranking, Scorer, StateTable, roll_up,
+    Account, Brief, Contact, ContactState, Event, Props, Ranking, Scorer, StateTable, roll_up,
 };
 pub use model::{EventType, FieldDef, Kind, Model, ModelRef, RollUp, Scale};
 pub use scored::{

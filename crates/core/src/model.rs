@@ -190,6 +190,9 @@ pub(crate) struct Rule {
     pub decay: Decay,
     pub interesting: bool,
     pub kind: Kind,
+    /// Trackers whose matches are positive signals of `when` (not negated, not absence): where
+    /// a once-only rule's decay clock and the last interesting moment come from.
+    pub positive: Vec<usize>,
     /// The condition in plain language, for explanations and `leadscore check`.
     pub text: String,
 }
@@ -361,7 +364,9 @@ impl Model {
 
     /// Named scores in file order: id, and whether the score has tiers of its own.
     pub fn named_scores(&self) -> impl Iterator<Item = (&str, bool)> {
-        self.named.iter().map(|n| (n.id.as_str(), n.tiers.is_some()))
+        self.named
+            .iter()
+            .map(|n| (n.id.as_str(), n.tiers.is_some()))
     }
 
     /// Segment ids, the default first.
