@@ -39,8 +39,8 @@ agg AS (
         least(coalesce(sum(CASE WHEN event = 'webinar_attended' THEN 15 * pow(0.5, age / 90) END), 0), 30) AS webinars,
         coalesce(5 * pow(0.5, min(CASE WHEN event = 'webinar_registered' THEN age END) / 90), 0) AS webinar_reg,
         least(coalesce(sum(CASE WHEN event = 'page_view' AND contains(lower(url), '/pricing') THEN 10 * pow(0.5, age / 30) END), 0), 30) AS pricing,
-        coalesce(30 * pow(0.5, min(CASE WHEN event = 'demo_requested' AND age < 90 THEN age END) / 30), 0) AS demo,
-        coalesce(20 * pow(0.5, min(CASE WHEN event = 'trial_signup' AND age < 90 THEN age END) / 30), 0) AS trial,
+        coalesce(30 * pow(0.5, min(CASE WHEN event = 'demo_requested' AND age <= 90 THEN age END) / 30), 0) AS demo,
+        coalesce(20 * pow(0.5, min(CASE WHEN event = 'trial_signup' AND age <= 90 THEN age END) / 30), 0) AS trial,
         coalesce(sum(CASE event WHEN 'email_open' THEN 10 WHEN 'email_click' THEN 14
                                 WHEN 'form_submit' THEN 15 WHEN 'email_reply' THEN 18 END * pow(0.5, age / 60)), 0)
           + CASE WHEN bool_or(event = 'email_unsubscribed') THEN -30 ELSE 0 END AS engagement_raw

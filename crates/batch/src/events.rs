@@ -93,17 +93,33 @@ struct Layout {
     props: Vec<Option<usize>>,
 }
 
-/// Reads `path` into a state table for `contacts`, using `threads` parser threads.
+/// Which events file to read, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct EventsInput<'a> {
+    /// The file.
+    pub path: &'a Path,
+    /// Its format, when the extension does not say.
+    pub format: Option<Format>,
+    /// What to do with events of unknown contacts.
+    pub unknown_contacts: UnknownContacts,
+    /// Parser threads.
+    pub threads: usize,
+}
+
+/// Reads an events file into a state table for `contacts`.
 pub fn read_events(
-    path: &Path,
-    format: Option<Format>,
+    input: EventsInput<'_>,
     scorer: &Scorer<'_>,
     contacts: &Contacts,
-    policy: UnknownContacts,
-    threads: usize,
     warnings: &mut Vec<String>,
     progress: &dyn Progress,
 ) -> Result<(StateTable, EventStats), BatchError> {
+    let EventsInput {
+        path,
+        format,
+        unknown_contacts: policy,
+        threads,
+    } = input;
     let format = format.unwrap_or_else(|| Format::from_path(path));
     let mut file = std::fs::File::open(path).map_err(|e| BatchError::io(path, e))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);

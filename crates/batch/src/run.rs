@@ -2,7 +2,7 @@
 
 use crate::Progress;
 use crate::error::BatchError;
-use crate::events::{EventStats, UnknownContacts, read_events};
+use crate::events::{EventStats, EventsInput, UnknownContacts, read_events};
 use crate::format::Format;
 use crate::output::{LeadWriter, write_accounts};
 use crate::tables::{Accounts, Contacts, read_accounts, read_contacts};
@@ -101,16 +101,14 @@ pub fn load(job: &ScoreJob, model: &Model, progress: &dyn Progress) -> Result<Lo
     let scorer = Scorer::new(model, job.as_of);
     let states = match &job.events {
         Some(p) => {
-            let (states, stats) = read_events(
-                p,
-                job.input_format,
-                &scorer,
-                &contacts,
-                job.unknown_contacts,
-                job.threads,
-                &mut summary.warnings,
-                progress,
-            )?;
+            let input = EventsInput {
+                path: p,
+                format: job.input_format,
+                unknown_contacts: job.unknown_contacts,
+                threads: job.threads,
+            };
+            let (states, stats) =
+                read_events(input, &scorer, &contacts, &mut summary.warnings, progress)?;
             if stats.unknown_contacts > 0 {
                 let lines: Vec<String> = stats
                     .unknown_examples

@@ -41,18 +41,18 @@ impl Progress for Bars {
     }
 
     fn advance(&self, n: u64) {
-        if let Ok(b) = self.bar.lock() {
-            if let Some(b) = b.as_ref() {
-                b.inc(n);
-            }
+        if let Ok(b) = self.bar.lock()
+            && let Some(b) = b.as_ref()
+        {
+            b.inc(n);
         }
     }
 
     fn finish(&self) {
-        if let Ok(mut b) = self.bar.lock() {
-            if let Some(b) = b.take() {
-                b.finish_and_clear();
-            }
+        if let Ok(mut b) = self.bar.lock()
+            && let Some(b) = b.take()
+        {
+            b.finish_and_clear();
         }
     }
 }

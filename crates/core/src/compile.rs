@@ -147,6 +147,7 @@ impl Compiler<'_> {
             .collect();
 
         let mut rules: Vec<Rule> = Vec::new();
+        let mut interesting_spec: Vec<Option<bool>> = Vec::new();
         let mut default_rules = Vec::new();
         let mut seen: HashMap<String, usize> = HashMap::new();
         for r in &spec.rule {
@@ -154,6 +155,7 @@ impl Compiler<'_> {
             if let Some(rule) = self.rule(r, &categories, &cat_index) {
                 default_rules.push(rules.len());
                 rules.push(rule);
+                interesting_spec.push(r.interesting);
             }
         }
 
@@ -214,6 +216,7 @@ impl Compiler<'_> {
                     list.retain(|&i| rules[i].id != rule.id);
                     list.push(rules.len());
                     rules.push(rule);
+                    interesting_spec.push(r.interesting);
                 }
             }
             profiles.push(Profile {
@@ -227,10 +230,13 @@ impl Compiler<'_> {
             });
         }
 
-        // Default "interesting" signals: positive behaviour rules, unless the file chose.
-        if !rules.iter().any(|r| r.interesting) && !any_interesting_set(&spec) {
-            for r in &mut rules {
-                r.interesting = r.kind == Kind::Implicit;
+        // Default "interesting" signals: positive behaviour rules, unless some rule says
+        // `interesting = true` (then only those). `interesting = false` always opts a rule out.
+        if !any_interesting_set(&spec) {
+            for (r, explicit) in rules.iter_mut().zip(&interesting_spec) {
+                if explicit.is_none() {
+                    r.interesting = r.kind == Kind::Implicit;
+                }
             }
         }
 
@@ -353,13 +359,13 @@ impl Compiler<'_> {
             (spec.half_life_days, "half_life_days"),
             (spec.expire_after_days, "expire_after_days"),
         ] {
-            if let Some(v) = v {
-                if !(v > 0.0 && v.is_finite()) {
-                    self.err(
-                        at,
-                        format!("decay `{key}` must be a positive number of days"),
-                    );
-                }
+            if let Some(v) = v
+                && !(v > 0.0 && v.is_finite())
+            {
+                self.err(
+                    at,
+                    format!("decay `{key}` must be a positive number of days"),
+                );
             }
         }
         Some(Decay {
@@ -407,10 +413,10 @@ impl Compiler<'_> {
                     }
                 }
             }
-            if let Some(cap) = &c.cap {
-                if !(*cap.get_ref() > 0.0) {
-                    self.err(cap.span().start, "`cap` must be greater than zero");
-                }
+            if let Some(cap) = &c.cap
+                && (cap.get_ref().is_nan() || *cap.get_ref() <= 0.0)
+            {
+                self.err(cap.span().start, "`cap` must be greater than zero");
             }
             let decay = self.decay(c.decay.as_ref()).unwrap_or_default();
             out.push(Category {
@@ -457,7 +463,8 @@ impl Compiler<'_> {
         let cat = match index.get(r.category.get_ref()) {
             Some(&i) => Some(i),
             None => {
-                let known: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
+                let mut known: Vec<&str> = categories.iter().map(|c| c.id.as_str()).collect();
+                known.dedup();
                 self.err(
                     r.category.span().start,
                     format!(
@@ -747,15 +754,16 @@ impl Compiler<'_> {
                 RollUp::Max
             }
         };
-        if let Some(c) = &a.cap {
-            if !matches!(method, RollUp::Sum { .. }) {
-                self.err(c.span().start, "`cap` only applies to method \"sum\"");
-            }
+        if let Some(c) = &a.cap
+            && !matches!(method, RollUp::Sum { .. })
+        {
+            self.err(c.span().start, "`cap` only applies to method \"sum\"");
         }
-        if let Some(t) = &a.top {
-            if !matches!(method, RollUp::MeanTop { .. }) && a.method.get_ref() != "mean_top" {
-                self.err(t.span().start, "`top` only applies to method \"mean_top\"");
-            }
+        if let Some(t) = &a.top
+            && !matches!(method, RollUp::MeanTop { .. })
+            && a.method.get_ref() != "mean_top"
+        {
+            self.err(t.span().start, "`top` only applies to method \"mean_top\"");
         }
         let tiers = a.tier.as_ref().map(|t| self.tiers(t, "account.tier"));
         AccountRollup { method, tiers }
@@ -1197,13 +1205,12 @@ fn field_op(c: &CondSpec) -> Option<&'static str> {
     .find_map(|(present, key)| present.then_some(key))
 }
 
+/// Whether any rule says `interesting = true`.
 fn any_interesting_set(spec: &ModelSpec) -> bool {
-    spec.rule.iter().any(|r| r.interesting.is_some())
-        || spec
-            .segment
-            .iter()
-            .flat_map(|s| &s.rule)
-            .any(|r| r.interesting.is_some())
+    spec.rule
+        .iter()
+        .chain(spec.segment.iter().flat_map(|s| &s.rule))
+        .any(|r| r.interesting == Some(true))
 }
 
 /// The type a predicate's first operator implies for its field.

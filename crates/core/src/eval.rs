@@ -269,7 +269,8 @@ impl<'m> Scorer<'m> {
         };
         for (flag, &t) in flags.iter_mut().zip(trackers) {
             let tr = &self.model.trackers[t];
-            let in_window = tr.window.is_none_or(|w| at > self.as_of - w);
+            // Inclusive at both ends, like `within_days` on a date field.
+            let in_window = tr.window.is_none_or(|w| at >= self.as_of - w);
             *flag = in_window
                 && match &tr.filter {
                     None => true,
@@ -724,6 +725,10 @@ impl<'m> Scorer<'m> {
                 reason: d.reason.clone(),
             })
             .collect();
+        if !disqualified_by.is_empty() {
+            // Nothing makes a disqualified lead sales-ready; listing reasons would contradict it.
+            sales_ready.clear();
+        }
         let status = if !disqualified_by.is_empty() {
             Status::Disqualified
         } else if !sales_ready.is_empty() {
@@ -867,11 +872,11 @@ impl Ranking {
         let above = v.len() - v.partition_point(|&x| x <= s.score);
         let n = v.len() as f64;
         s.percentile = Some(round2(below as f64 / n * 100.0));
-        if let Some(top) = model.profiles[s.segment_index].routing.top_percent {
-            if (above as f64) / n * 100.0 < top {
-                s.sales_ready.push(format!("top {top}%"));
-                s.status = Status::Qualified;
-            }
+        if let Some(top) = model.profiles[s.segment_index].routing.top_percent
+            && (above as f64) / n * 100.0 < top
+        {
+            s.sales_ready.push(format!("top {top}%"));
+            s.status = Status::Qualified;
         }
     }
 }

@@ -155,7 +155,7 @@ impl Model {
                 if let Some(m) = r.max_points {
                     parts.push(format!("at most {}", num(m)));
                 }
-                if !r.decay.is_none() && r.kind != Kind::Explicit {
+                if !r.decay.is_none() && !r.positive.is_empty() {
                     parts.push(decay_text(&r.decay));
                 }
                 let pts = if r.points >= 0 {

@@ -58,10 +58,10 @@ impl Decay {
     /// The share of points an event of this age keeps.
     pub fn factor(&self, age_secs: i64) -> f64 {
         let days = age_secs.max(0) as f64 / DAY as f64;
-        if let Some(e) = self.expire_after_days {
-            if days > e {
-                return 0.0;
-            }
+        if let Some(e) = self.expire_after_days
+            && days > e
+        {
+            return 0.0;
         }
         match self.half_life_days {
             Some(h) => 0.5f64.powf(days / h),
@@ -160,7 +160,7 @@ pub(crate) struct PerOccurrence {
 pub(crate) struct Tracker {
     pub types: Vec<usize>,
     pub filter: Option<Cond>,
-    /// Window length in seconds; events at or before `as_of - window` do not count.
+    /// Window length in seconds; events before `as_of - window` do not count.
     pub window: Option<i64>,
     pub per_occurrence: Option<PerOccurrence>,
 }

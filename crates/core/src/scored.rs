@@ -245,10 +245,10 @@ impl Scored {
             if c.after_decay != c.before_decay {
                 detail.push(format!("after decay {}", num(c.after_decay)));
             }
-            if let Some(cap) = c.rule_cap {
-                if c.points != c.after_decay {
-                    detail.push(format!("capped at {}", num(cap)));
-                }
+            if let Some(cap) = c.rule_cap
+                && c.points != c.after_decay
+            {
+                detail.push(format!("capped at {}", num(cap)));
             }
             if let Some(at) = &c.last_event_at {
                 detail.push(format!("last {at}"));
@@ -267,10 +267,10 @@ impl Scored {
         let _ = writeln!(s, "\ncategories:");
         for c in &self.categories {
             let mut detail = format!("raw {}", num(c.raw));
-            if let Some(cap) = c.cap {
-                if c.capped != c.raw {
-                    let _ = write!(detail, ", capped at {}", num(cap));
-                }
+            if let Some(cap) = c.cap
+                && c.capped != c.raw
+            {
+                let _ = write!(detail, ", capped at {}", num(cap));
             }
             if let (Some(w), Some(cap)) = (c.weight, c.cap) {
                 let _ = write!(

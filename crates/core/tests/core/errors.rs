@@ -600,7 +600,7 @@ sales_ready_tiers = ["warm"] # line 22
     assert_eq!(
         e.to_string(),
         "m.toml:9:6: duplicate category id `fit` (first defined at line 6)\n\
-         m.toml:13:12: rule `r`: unknown category `intent` (categories: fit, fit)\n\
+         m.toml:13:12: rule `r`: unknown category `intent` (categories: fit)\n\
          m.toml:15:35: `between` takes two values: [low, high] (both included)\n\
          m.toml:18:8: one tier must leave out `min`/`above`: it holds every score below the others\n\
          m.toml:22:22: `sales_ready_tiers` names unknown tier `warm`"

@@ -218,15 +218,15 @@ fn three_attribute_boundaries() {
     assert_eq!(points(&s, "engaged-and-pricing"), None);
     assert_eq!(s.score, 3.0); // fit only
 
-    // A pricing view exactly 14 days ago is outside the 14-day window: one view is not two.
+    // A pricing view one second more than 14 days ago is outside the window: one view is not two.
+    let mut outside = pricing_view(14.0);
+    outside.at -= 1;
+    let mut events = opened_a_quarter();
+    events.extend([outside, pricing_view(1.0)]);
+    assert_eq!(with(&events).score, 3.0);
+    // Exactly 14 days ago is inside (windows include their edge): 5 + 3 = 8.
     let mut events = opened_a_quarter();
     events.extend([pricing_view(14.0), pricing_view(1.0)]);
-    assert_eq!(with(&events).score, 3.0);
-    // One second inside the window it counts: 5 + 3 = 8.
-    let mut inside = pricing_view(14.0);
-    inside.at += 1;
-    let mut events = opened_a_quarter();
-    events.extend([inside, pricing_view(1.0)]);
     let s = with(&events);
     assert_eq!((s.score, s.tier.as_str()), (8.0, "high"));
 
@@ -238,9 +238,9 @@ fn three_attribute_boundaries() {
     ]);
     assert_eq!(s.score, 3.0);
 
-    // A demo request exactly 30 days ago is outside the 30-day window; 29 days is inside.
-    assert_eq!(with(&[ev("demo_requested", 30.0, &[])]).score, 3.0);
-    assert_eq!(with(&[ev("demo_requested", 29.0, &[])]).score, 5.0); // 3 + 2
+    // A demo request exactly 30 days ago is inside the 30-day window; 31 days is outside.
+    assert_eq!(with(&[ev("demo_requested", 30.0, &[])]).score, 5.0); // 3 + 2
+    assert_eq!(with(&[ev("demo_requested", 31.0, &[])]).score, 3.0);
 
     // Revenue one dollar short, or an industry off the list: no fit points.
     let s = score_with_account(
@@ -381,9 +381,14 @@ fn weighted_decay_between_half_lives() {
     assert_eq!(s.categories[1].points, 6.63);
     assert_eq!(s.score, 6.63);
 
-    // The 90-day window on a demo request: exactly 90 days ago is out, 89 days is in.
+    // The 90-day window on a demo request includes its edge: exactly 90 days ago is in,
+    // 30 × 0.5^(90/30) = 3.75 → behavioural 30 × 3.75/60 = 1.875 → 1.88; 91 days is out.
     assert_eq!(
         score(&m, &[], &[ev("demo_requested", 90.0, &[])]).score,
+        1.88
+    );
+    assert_eq!(
+        score(&m, &[], &[ev("demo_requested", 91.0, &[])]).score,
         0.0
     );
     // 0.5^(89/30) = 0.125 × 2^(1/30) = 0.125 × 1.0233739 = 0.1279217; 30 × that = 3.837652;
@@ -703,14 +708,20 @@ fn starter_gone_quiet_absence() {
     assert_eq!((s.tier.as_str(), s.grade.as_deref()), ("cold", Some("A4")));
     assert_eq!(s.last_interesting_moment, None);
 
-    // An open exactly 60 days ago is outside the 60-day window, so the lead has still gone quiet,
-    // but the open itself scores 3 × 0.5^(60/45) = 3 × 0.3968503 = 1.1905508:
-    // engagement -10 + 1.1905508 = -8.8094492 → 25 × -8.8094492/45 = -4.8941385 → -4.89.
+    // An open exactly 60 days ago is inside the 60-day window, so the lead has not gone quiet;
+    // the open scores 3 × 0.5^(60/45) = 3 × 0.3968503 = 1.1905508:
+    // engagement 1.1905508 → 25 × 1.1905508/45 = 0.6614171 → 0.66.
     let s = score(&m, &EXEC, &[ev("email_open", 60.0, &[])]);
-    assert_eq!(points(&s, "gone-quiet"), Some(-10.0));
+    assert_eq!(points(&s, "gone-quiet"), None);
     assert_eq!(points(&s, "opens"), Some(1.19));
+    assert_eq!(s.categories[1].points, 0.66);
+    assert_eq!(s.score, 35.66); // 35 + 0.66
+    // One second earlier it is outside: gone quiet, -10 + 1.1905 (the decay of one extra second
+    // does not show at two decimals) → 25 × -8.8094/45 = -4.89; 35 - 4.89 = 30.11.
+    let s = score(&m, &EXEC, &[ev("email_open", 60.0 + 1.0 / 86_400.0, &[])]);
+    assert_eq!(points(&s, "gone-quiet"), Some(-10.0));
     assert_eq!(s.categories[1].points, -4.89);
-    assert_eq!(s.score, 30.11); // 35 - 4.89
+    assert_eq!(s.score, 30.11);
 }
 
 /// Fit 40 (35 points), 3 opens today (9 → 25 × 9/45 = 5), a trial today (25 → 40 × 25/50 = 20).
@@ -833,10 +844,10 @@ fn starter_named_analytics_score() {
         score(&m, &[], &views(5, "/product/analytics")).scores[0].score,
         100.0
     );
-    // `starts_with`: a full URL does not start with "/product/analytics".
+    // `contains`: full URLs count too: 3 × 5 = 15 → 15/20 = 75.
     assert_eq!(
         score(&m, &[], &views(3, "https://acme.io/product/analytics")).scores[0].score,
-        0.0
+        75.0
     );
 }
 

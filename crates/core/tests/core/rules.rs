@@ -340,16 +340,16 @@ fn event_counts() {
 }
 
 #[test]
-fn an_event_exactly_at_the_window_edge_is_outside() {
+fn an_event_exactly_at_the_window_edge_is_inside() {
     let m = rule_model(r#"{ event = "open", within_days = 30 }"#);
-    // `within_days = 30` counts events strictly after as_of - 30 days.
-    assert!(!fires(&m, &[], &[ev_secs("open", 30 * DAY)]));
-    assert!(fires(&m, &[], &[ev_secs("open", 30 * DAY - 1)]));
+    // `within_days = 30` counts events at or after as_of - 30 days, like a date field's window.
+    assert!(fires(&m, &[], &[ev_secs("open", 30 * DAY)]));
+    assert!(!fires(&m, &[], &[ev_secs("open", 30 * DAY + 1)]));
     assert!(fires(&m, &[], &[ev_secs("open", 0)]));
     // Fractional windows are in seconds too: 0.5 days = 43 200 s.
     let m = rule_model(r#"{ event = "open", within_days = 0.5 }"#);
-    assert!(!fires(&m, &[], &[ev_secs("open", 43_200)]));
-    assert!(fires(&m, &[], &[ev_secs("open", 43_199)]));
+    assert!(fires(&m, &[], &[ev_secs("open", 43_200)]));
+    assert!(!fires(&m, &[], &[ev_secs("open", 43_201)]));
 }
 
 #[test]
@@ -358,8 +358,8 @@ fn absence_in_a_window() {
     assert!(fires(&m, &[], &[]));
     assert!(fires(&m, &[], &[ev("open", 61.0, &[])]));
     assert!(
-        fires(&m, &[], &[ev("open", 60.0, &[])]),
-        "the edge is outside"
+        !fires(&m, &[], &[ev("open", 60.0, &[])]),
+        "the edge is inside the window: the lead is not absent"
     );
     assert!(!fires(&m, &[], &[ev("open", 59.0, &[])]));
     // Absence of one type is not broken by another.
