@@ -104,6 +104,9 @@ pub struct EventsInput<'a> {
     pub unknown_contacts: UnknownContacts,
     /// Parser threads.
     pub threads: usize,
+    /// Bytes per block handed to a thread; `None` for the default (4 MiB). Tests use small
+    /// blocks to put record boundaries, quotes and errors across block edges.
+    pub block_size: Option<usize>,
 }
 
 /// Reads an events file into a state table for `contacts`.
@@ -119,7 +122,9 @@ pub fn read_events(
         format,
         unknown_contacts: policy,
         threads,
+        block_size,
     } = input;
+    let block_size = block_size.unwrap_or(BLOCK).max(1);
     let format = format.unwrap_or_else(|| Format::from_path(path));
     let mut file = std::fs::File::open(path).map_err(|e| BatchError::io(path, e))?;
     let total = file.metadata().map(|m| m.len()).unwrap_or(0);
@@ -183,7 +188,9 @@ pub fn read_events(
             })
             .collect();
 
-        let read = split_blocks(path, &mut file, leftover, format, &tx, &abort, progress);
+        let read = split_blocks(
+            path, &mut file, leftover, format, block_size, &tx, &abort, progress,
+        );
         drop(tx);
         let mut outs: Vec<Result<WorkerOut, BatchError>> = handles
             .into_iter()
@@ -329,11 +336,13 @@ fn read_header(
 }
 
 /// Cuts the rest of the file into blocks that end at a record boundary and sends them on.
+#[allow(clippy::too_many_arguments)]
 fn split_blocks(
     path: &Path,
     file: &mut std::fs::File,
     mut carry: Vec<u8>,
     format: Format,
+    block_size: usize,
     tx: &mpsc::SyncSender<Block>,
     abort: &AtomicBool,
     progress: &dyn Progress,
@@ -347,7 +356,7 @@ fn split_blocks(
         }
         let mut buf = std::mem::take(&mut carry);
         let start = buf.len();
-        buf.resize(start + BLOCK, 0);
+        buf.resize(start + block_size, 0);
         let mut filled = start;
         while filled < buf.len() {
             let n = file

@@ -31,6 +31,10 @@ pub struct ScoreJob {
     pub unknown_contacts: UnknownContacts,
     /// Parser threads for the events file.
     pub threads: usize,
+    /// The contacts' id column, when it is not `id` (e.g. `Record ID`, `Prospect ID`).
+    pub id_column: Option<String>,
+    /// Events block size (see [`EventsInput::block_size`]).
+    pub block_size: Option<usize>,
 }
 
 /// What a finished job did.
@@ -106,6 +110,7 @@ pub fn load(job: &ScoreJob, model: &Model, progress: &dyn Progress) -> Result<Lo
                 format: job.input_format,
                 unknown_contacts: job.unknown_contacts,
                 threads: job.threads,
+                block_size: job.block_size,
             };
             let (states, stats) =
                 read_events(input, &scorer, &contacts, &mut summary.warnings, progress)?;

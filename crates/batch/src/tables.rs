@@ -57,10 +57,12 @@ struct Row {
     attrs: Vec<Value>,
 }
 
-/// Reads a contacts file (`id`, optional `account_id`, any other column an attribute).
+/// Reads a contacts file (`id` — or `id_column` — optional `account_id`, any other column an
+/// attribute).
 pub fn read_contacts(
     path: &Path,
     format: Option<Format>,
+    id_column: Option<&str>,
     model: &Model,
     warnings: &mut Vec<String>,
 ) -> Result<Contacts, BatchError> {
@@ -69,6 +71,7 @@ pub fn read_contacts(
     read_rows(
         path,
         format,
+        id_column.unwrap_or("id"),
         model.contact_fields(),
         true,
         warnings,
@@ -111,6 +114,7 @@ pub fn read_accounts(
     read_rows(
         path,
         format,
+        "id",
         model.account_fields(),
         false,
         warnings,
@@ -142,6 +146,7 @@ pub fn read_accounts(
 fn read_rows(
     path: &Path,
     format: Option<Format>,
+    id_name: &str,
     fields: &[FieldDef],
     with_account: bool,
     warnings: &mut Vec<String>,
@@ -150,8 +155,8 @@ fn read_rows(
     let file = std::fs::File::open(path).map_err(|e| BatchError::io(path, e))?;
     let reader = std::io::BufReader::with_capacity(1 << 20, file);
     match format.unwrap_or_else(|| Format::from_path(path)) {
-        Format::Csv => read_csv(path, reader, fields, with_account, warnings, sink),
-        Format::Ndjson => read_ndjson(path, reader, fields, with_account, sink),
+        Format::Csv => read_csv(path, reader, id_name, fields, with_account, warnings, sink),
+        Format::Ndjson => read_ndjson(path, reader, id_name, fields, with_account, sink),
     }
 }
 
@@ -194,6 +199,7 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> BatchError {
 fn read_csv(
     path: &Path,
     reader: impl std::io::Read,
+    id_name: &str,
     fields: &[FieldDef],
     with_account: bool,
     warnings: &mut Vec<String>,
@@ -201,14 +207,19 @@ fn read_csv(
 ) -> Result<(), BatchError> {
     let mut rdr = csv::ReaderBuilder::new().from_reader(reader);
     let headers = rdr.headers().map_err(|e| csv_error(path, e))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-    let Some(id_col) = col("id") else {
+    // Excel writes a byte-order mark before the first column name.
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
+    };
+    let Some(id_col) = col(id_name) else {
         return Err(BatchError::input(
             path,
             1,
             None,
             format!(
-                "the header has no `id` column (found: {})",
+                "the header has no `{id_name}` column (found: {})",
                 headers.iter().collect::<Vec<_>>().join(", ")
             ),
         ));
@@ -238,7 +249,7 @@ fn read_csv(
         let line = rec.position().map_or(0, |p| p.line());
         let id = rec.get(id_col).unwrap_or("").trim();
         if id.is_empty() {
-            return Err(BatchError::input(path, line, Some("id"), "empty id"));
+            return Err(BatchError::input(path, line, Some(id_name), "empty id"));
         }
         let account_id = account_col
             .and_then(|c| rec.get(c))
@@ -265,6 +276,7 @@ fn read_csv(
 fn read_ndjson(
     path: &Path,
     reader: impl BufRead,
+    id_name: &str,
     fields: &[FieldDef],
     with_account: bool,
     sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
@@ -278,7 +290,7 @@ fn read_ndjson(
         let obj: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&l)
             .map_err(|e| BatchError::input(path, line, None, format!("not a JSON object: {e}")))?;
         let id = obj
-            .get("id")
+            .get(id_name)
             .and_then(json_text)
             .map(|s| s.trim().to_owned())
             .unwrap_or_default();

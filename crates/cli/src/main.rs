@@ -72,6 +72,9 @@ struct Inputs {
     /// Threads parsing the events file (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// The contacts' id column when it is not `id` (e.g. "Record ID", "Prospect ID").
+    #[arg(long)]
+    id_column: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -369,6 +372,8 @@ fn demo(a: DemoArgs) -> Result<()> {
         as_of: parse_time(as_of).context("as-of")?,
         unknown_contacts: UnknownContacts::Fail,
         threads: 2,
+        id_column: None,
+        block_size: None,
     };
     let out_path = dir.join("scores.csv");
     let t = Instant::now();
