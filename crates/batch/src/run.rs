@@ -81,6 +81,7 @@ pub fn load(job: &ScoreJob, model: &Model, progress: &dyn Progress) -> Result<Lo
     let mut contacts = read_contacts(
         &job.contacts,
         job.input_format,
+        job.id_column.as_deref(),
         model,
         &mut summary.warnings,
     )?;

@@ -213,6 +213,8 @@ fn job(i: &Inputs) -> Result<ScoreJob> {
         threads: i
             .threads
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        id_column: i.id_column.clone(),
+        block_size: None,
     })
 }
 
