@@ -16,9 +16,9 @@ mod run;
 mod tables;
 
 pub use error::BatchError;
-pub use events::{EventStats, UnknownContacts, read_events};
+pub use events::{EventStats, EventsInput, UnknownContacts, read_events};
 pub use format::Format;
-pub use output::{LeadWriter, header, write_accounts};
+pub use output::{LeadWriter, RowFormatter, header, write_accounts};
 pub use run::{Loaded, ScoreJob, Summary, load, score_files};
 pub use tables::{Accounts, Contacts, read_accounts, read_contacts};
 

@@ -33,7 +33,7 @@ pub struct ScoreJob {
     pub threads: usize,
     /// The contacts' id column, when it is not `id` (e.g. `Record ID`, `Prospect ID`).
     pub id_column: Option<String>,
-    /// Events block size (see [`EventsInput::block_size`]).
+    /// Events block size (see [`crate::EventsInput::block_size`]).
     pub block_size: Option<usize>,
 }
 
