@@ -3,6 +3,7 @@
 
 use crate::error::{Diagnostic, LineIndex, ModelError};
 use crate::model::*;
+use crate::name::Name;
 use crate::spec::*;
 use crate::value::{DAY, FieldType, normalize_text, parse_bool, parse_number, parse_time};
 use rustc_hash::FxHashMap;
@@ -51,7 +52,7 @@ struct Compiler<'a> {
     account: FieldTable,
     props: FieldTable,
     event_types: FxHashMap<Box<str>, usize>,
-    event_type_names: Vec<String>,
+    event_type_names: Vec<Name>,
     trackers: Vec<Tracker>,
 }
 
@@ -143,7 +144,7 @@ impl Compiler<'_> {
         let cat_index: HashMap<String, usize> = categories
             .iter()
             .enumerate()
-            .map(|(i, c)| (c.id.clone(), i))
+            .map(|(i, c)| (c.id.to_string(), i))
             .collect();
 
         let mut rules: Vec<Rule> = Vec::new();
@@ -247,8 +248,12 @@ impl Compiler<'_> {
             self.unique(&mut seen_dq, &d.id, "disqualify rule");
             if let Some(when) = self.cond(&d.when, Ctx::Top) {
                 disqualify.push(Disqualifier {
-                    id: d.id.get_ref().clone(),
-                    reason: d.reason.clone().unwrap_or_else(|| render(d.when.get_ref())),
+                    id: d.id.get_ref().into(),
+                    reason: d
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| render(d.when.get_ref()))
+                        .into(),
                     when,
                 });
             }
@@ -261,8 +266,12 @@ impl Compiler<'_> {
             let cats = self.category_refs(&n.categories, &cat_index);
             let tiers = (!n.tier.is_empty()).then(|| self.tiers(&n.tier, "score.tier"));
             named.push(NamedScore {
-                id: n.id.get_ref().clone(),
-                label: n.label.clone().unwrap_or_else(|| n.id.get_ref().clone()),
+                id: n.id.get_ref().into(),
+                label: n
+                    .label
+                    .clone()
+                    .unwrap_or_else(|| n.id.get_ref().clone())
+                    .into(),
                 categories: cats,
                 tiers,
             });
@@ -275,11 +284,11 @@ impl Compiler<'_> {
             }
         }
         Model {
-            meta: ModelRef {
+            meta: std::sync::Arc::new(ModelRef {
                 name,
                 version,
                 hash,
-            },
+            }),
             description: spec.model.description.clone(),
             scale,
             contact_fields: std::mem::take(&mut self.contact).finish(),
@@ -420,8 +429,12 @@ impl Compiler<'_> {
             }
             let decay = self.decay(c.decay.as_ref()).unwrap_or_default();
             out.push(Category {
-                id: c.id.get_ref().clone(),
-                label: c.label.clone().unwrap_or_else(|| c.id.get_ref().clone()),
+                id: c.id.get_ref().into(),
+                label: c
+                    .label
+                    .clone()
+                    .unwrap_or_else(|| c.id.get_ref().clone())
+                    .into(),
                 weight: c.weight.as_ref().map(|w| *w.get_ref()),
                 cap: c.cap.as_ref().map(|w| *w.get_ref()),
                 decay,
@@ -547,11 +560,15 @@ impl Compiler<'_> {
             Kind::Explicit
         };
         Some(Rule {
-            id: r.id.get_ref().clone(),
-            label: r.label.clone().unwrap_or_else(|| r.id.get_ref().clone()),
+            id: r.id.get_ref().into(),
+            label: r
+                .label
+                .clone()
+                .unwrap_or_else(|| r.id.get_ref().clone())
+                .into(),
             category: cat,
             points,
-            text: render(r.when.get_ref()),
+            text: render(r.when.get_ref()).into(),
             positive: crate::eval::positive_trackers(&when),
             when,
             per_occurrence,
@@ -774,7 +791,7 @@ impl Compiler<'_> {
             return i;
         }
         let i = self.event_type_names.len();
-        self.event_type_names.push(name.to_owned());
+        self.event_type_names.push(name.into());
         self.event_types.insert(name.into(), i);
         i
     }

@@ -784,7 +784,8 @@ pub(crate) fn positive_trackers(c: &Cond) -> Vec<usize> {
 
 fn eq(l: &Lit, v: &V) -> bool {
     match (l, v) {
-        (Lit::Text(a), V::Text(b)) => b.trim().eq_ignore_ascii_case(a),
+        // Both sides are already trimmed: attributes when parsed, properties when read.
+        (Lit::Text(a), V::Text(b)) => b.eq_ignore_ascii_case(a),
         (Lit::Number(a), V::Number(b)) => a == b,
         (Lit::Bool(a), V::Bool(b)) => a == b,
         (Lit::Date(a), V::Date(b)) => a == b,
@@ -825,8 +826,12 @@ pub(crate) fn round2(x: f64) -> f64 {
 /// Everyone's scores per segment, for percentile routing (send only the top N% to sales).
 #[derive(Debug, Clone)]
 pub struct Ranking {
-    /// Non-disqualified scores per segment, sorted ascending once finished.
+    /// Non-disqualified scores per segment, as added.
     by_segment: Vec<Vec<f64>>,
+    /// Per segment once finished: distinct scores ascending, and how many scores are below each.
+    /// Scores have two decimals, so this is far smaller than the population and lookups stay
+    /// in cache.
+    distinct: Vec<(Vec<f64>, Vec<u32>, u32)>,
 }
 
 impl Ranking {
@@ -834,6 +839,7 @@ impl Ranking {
     pub fn new(model: &Model) -> Self {
         Self {
             by_segment: vec![Vec::new(); model.profiles.len()],
+            distinct: Vec::new(),
         }
     }
 
@@ -853,9 +859,24 @@ impl Ranking {
 
     /// Sorts; call once after the last `add`.
     pub fn finish(&mut self) {
-        for v in &mut self.by_segment {
-            v.sort_by(f64::total_cmp);
-        }
+        self.distinct = self
+            .by_segment
+            .iter_mut()
+            .map(|v| {
+                v.sort_by(f64::total_cmp);
+                let mut values = Vec::new();
+                let mut below = Vec::new();
+                for (i, &x) in v.iter().enumerate() {
+                    if values.last() != Some(&x) {
+                        values.push(x);
+                        below.push(i as u32);
+                    }
+                }
+                let n = v.len() as u32;
+                *v = Vec::new();
+                (values, below, n)
+            })
+            .collect();
     }
 
     /// Sets the lead's percentile within its segment and, when the segment routes the top N%,
@@ -864,16 +885,24 @@ impl Ranking {
         if s.status == Status::Disqualified {
             return;
         }
-        let v = &self.by_segment[s.segment_index];
-        if v.is_empty() {
+        let Some((values, below_at, n)) = self.distinct.get(s.segment_index) else {
+            return;
+        };
+        if *n == 0 {
             return;
         }
-        let below = v.partition_point(|&x| x < s.score);
-        let above = v.len() - v.partition_point(|&x| x <= s.score);
-        let n = v.len() as f64;
-        s.percentile = Some(round2(below as f64 / n * 100.0));
+        // Index of the first distinct value >= score.
+        let k = values.partition_point(|&x| x < s.score);
+        let below = below_at.get(k).copied().unwrap_or(*n);
+        let at_or_below = match values.get(k) {
+            Some(&x) if x == s.score => below_at.get(k + 1).copied().unwrap_or(*n),
+            _ => below,
+        };
+        let above = n - at_or_below;
+        let n = f64::from(*n);
+        s.percentile = Some(round2(f64::from(below) / n * 100.0));
         if let Some(top) = model.profiles[s.segment_index].routing.top_percent
-            && (above as f64) / n * 100.0 < top
+            && f64::from(above) / n * 100.0 < top
         {
             s.sales_ready.push(format!("top {top}%"));
             s.status = Status::Qualified;

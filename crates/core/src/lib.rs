@@ -45,6 +45,7 @@ mod compile;
 mod error;
 mod eval;
 pub mod model;
+mod name;
 mod scored;
 mod spec;
 pub mod value;
@@ -54,6 +55,7 @@ pub use eval::{
     Account, Brief, Contact, ContactState, Event, Props, Ranking, Scorer, StateTable, roll_up,
 };
 pub use model::{EventType, FieldDef, Kind, Model, ModelRef, RollUp, Scale};
+pub use name::Name;
 pub use scored::{
     AccountScore, CategoryScore, Contribution, Disqualification, Moment, NamedScoreValue, Scored,
     Status, num,
@@ -147,7 +149,7 @@ impl Model {
                 let r = &self.rules[ri];
                 let mut parts = vec![
                     format!("{:?}", r.kind).to_lowercase(),
-                    self.categories[r.category].id.clone(),
+                    self.categories[r.category].id.to_string(),
                 ];
                 if r.per_occurrence.is_some() {
                     parts.push("per occurrence".into());

@@ -1,6 +1,7 @@
 //! The compiled model: what a model file becomes once it has been checked. Scoring reads only
 //! these types; no string is looked up or re-validated while scoring.
 
+use crate::name::Name;
 use crate::value::{DAY, FieldType, UnixSeconds};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -179,8 +180,8 @@ pub enum Kind {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Rule {
-    pub id: String,
-    pub label: String,
+    pub id: Name,
+    pub label: Name,
     pub category: usize,
     pub points: i64,
     pub when: Cond,
@@ -194,13 +195,13 @@ pub(crate) struct Rule {
     /// a once-only rule's decay clock and the last interesting moment come from.
     pub positive: Vec<usize>,
     /// The condition in plain language, for explanations and `leadscore check`.
-    pub text: String,
+    pub text: Name,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Category {
-    pub id: String,
-    pub label: String,
+    pub id: Name,
+    pub label: Name,
     pub weight: Option<f64>,
     pub cap: Option<f64>,
     pub decay: Decay,
@@ -265,8 +266,8 @@ pub(crate) struct Grade {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Disqualifier {
-    pub id: String,
-    pub reason: String,
+    pub id: Name,
+    pub reason: Name,
     pub when: Cond,
 }
 
@@ -296,8 +297,8 @@ pub(crate) struct AccountRollup {
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct NamedScore {
-    pub id: String,
-    pub label: String,
+    pub id: Name,
+    pub label: Name,
     pub categories: Vec<usize>,
     pub tiers: Option<Tiers>,
 }
@@ -305,14 +306,14 @@ pub(crate) struct NamedScore {
 /// A checked, compiled scoring model. Build one with [`Model::from_toml`].
 #[derive(Debug, Clone)]
 pub struct Model {
-    pub(crate) meta: ModelRef,
+    pub(crate) meta: std::sync::Arc<ModelRef>,
     pub(crate) description: Option<String>,
     pub(crate) scale: Scale,
     pub(crate) contact_fields: Vec<FieldDef>,
     pub(crate) account_fields: Vec<FieldDef>,
     pub(crate) properties: Vec<FieldDef>,
     pub(crate) event_types: FxHashMap<Box<str>, usize>,
-    pub(crate) event_type_names: Vec<String>,
+    pub(crate) event_type_names: Vec<Name>,
     pub(crate) trackers: Vec<Tracker>,
     /// For each event type id, the trackers it feeds.
     pub(crate) trackers_by_type: Vec<Vec<usize>>,

@@ -2,8 +2,10 @@
 //! render alike.
 
 use crate::model::{Kind, ModelRef};
+use crate::name::Name;
 use serde::Serialize;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// Where a lead stands with sales.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,15 +34,15 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Contribution {
     /// Rule id.
-    pub rule: String,
+    pub rule: Name,
     /// Rule label (defaults to the id).
-    pub label: String,
+    pub label: Name,
     /// Category id.
-    pub category: String,
+    pub category: Name,
     /// Explicit, implicit or negative.
     pub kind: Kind,
     /// The rule's condition in plain language.
-    pub condition: String,
+    pub condition: Name,
     /// `points` as written in the model.
     pub base_points: i64,
     /// For per-occurrence rules: how many events counted.
@@ -61,9 +63,9 @@ pub struct Contribution {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CategoryScore {
     /// Category id.
-    pub id: String,
+    pub id: Name,
     /// Category label.
-    pub label: String,
+    pub label: Name,
     /// Sum of rule points.
     pub raw: f64,
     /// The category cap, if any.
@@ -80,9 +82,9 @@ pub struct CategoryScore {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NamedScoreValue {
     /// Score id.
-    pub id: String,
+    pub id: Name,
     /// Score label.
-    pub label: String,
+    pub label: Name,
     /// The value.
     pub score: f64,
     /// Its tier, when the score has tiers.
@@ -93,9 +95,9 @@ pub struct NamedScoreValue {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Disqualification {
     /// Rule id.
-    pub rule: String,
+    pub rule: Name,
     /// Why, in words.
-    pub reason: String,
+    pub reason: Name,
 }
 
 /// The latest high-value signal ("last interesting moment").
@@ -104,11 +106,11 @@ pub struct Moment {
     /// When (RFC 3339).
     pub at: String,
     /// The event type.
-    pub event: String,
+    pub event: Name,
     /// The rule it matched.
-    pub rule: String,
+    pub rule: Name,
     /// That rule's label.
-    pub label: String,
+    pub label: Name,
 }
 
 /// An account's rolled-up score.
@@ -130,7 +132,7 @@ pub struct Scored {
     /// Account id, if any.
     pub account_id: Option<String>,
     /// The exact model that produced this score.
-    pub model: ModelRef,
+    pub model: Arc<ModelRef>,
     /// The scoring time (RFC 3339): with the same events and model, the same score.
     pub as_of: String,
     /// The composite (0–100) or the model's raw points.
