@@ -6,16 +6,14 @@
 //! count. Memory is the tables plus a few blocks in flight: it does not grow with the events.
 
 use crate::Progress;
+use crate::blocks::{self, Block, Located, Source};
 use crate::error::BatchError;
 use crate::format::{Format, json_text};
 use crate::tables::Contacts;
 use leadscore_core::value::parse_time_bytes;
 use leadscore_core::{Props, Scorer, StateTable};
 use std::borrow::Cow;
-use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, mpsc};
 
 /// What to do with an event whose contact is not in the contacts file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -57,29 +55,14 @@ impl EventStats {
 }
 
 const MAX_EXAMPLES: usize = 5;
-const BLOCK: usize = 4 << 20;
 
-struct Block {
-    seq: usize,
-    data: Vec<u8>,
-}
-
-/// A problem found in a block, located by (block, line within the block) until the line
-/// counts of earlier blocks are known.
-struct Located {
-    seq: usize,
-    line_in_block: u64,
-    column: Option<String>,
-    message: String,
-}
-
-/// Where a worker's findings point, before block lines are turned into file lines.
+/// What one worker thread builds.
 struct WorkerOut {
     table: StateTable,
     stats: EventStats,
+    /// Unknown contacts as (block, line in block, id), until lines are known.
     unknown: Vec<(usize, u64, String)>,
-    error: Option<Located>,
-    newlines: Vec<(usize, u64)>,
+    /// The last contact looked up: exports are usually grouped by contact.
     last_contact: (String, Option<u32>),
 }
 
@@ -124,117 +107,45 @@ pub fn read_events(
         threads,
         block_size,
     } = input;
-    let block_size = block_size.unwrap_or(BLOCK).max(1);
     let format = format.unwrap_or_else(|| Format::from_path(path));
-    let mut file = std::fs::File::open(path).map_err(|e| BatchError::io(path, e))?;
-    let total = file.metadata().map(|m| m.len()).unwrap_or(0);
-    progress.start("events", total);
-
-    // The header (CSV) is read here so every worker shares one layout.
-    let mut head = Vec::new();
-    let (layout, header_lines, header_bytes) = match format {
-        Format::Csv => {
-            let (layout, consumed) = read_header(path, &mut file, &mut head, scorer, warnings)?;
-            (Some(layout), 1u64, consumed)
-        }
-        Format::Ndjson => (None, 0u64, 0),
+    let src = Source::open(path, format, "contact_id, event, timestamp")?;
+    progress.start("events", src.total);
+    // The header (CSV) is mapped here so every worker shares one layout.
+    let layout = match format {
+        Format::Csv => Some(layout(&src, scorer, warnings)?),
+        Format::Ndjson => None,
     };
-    let leftover = head.split_off(header_bytes);
-
-    let threads = threads.max(1);
-    let abort = AtomicBool::new(false);
-    let (tx, rx) = mpsc::sync_channel::<Block>(threads * 2);
-    let rx = Mutex::new(rx);
-    // Spent blocks come back to the reader: fresh 4 MiB buffers cost page faults and zeroing.
-    let (give_back, pool) = mpsc::channel::<Vec<u8>>();
     let model = scorer.model();
-
-    let outs: Vec<Result<WorkerOut, BatchError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                let rx = &rx;
-                let abort = &abort;
-                let give_back = give_back.clone();
-                let layout = layout.as_ref();
-                s.spawn(move || {
-                    let mut w = WorkerOut {
-                        table: StateTable::new(model, contacts.rows.len()),
-                        stats: EventStats::default(),
-                        unknown: Vec::new(),
-                        error: None,
-                        newlines: Vec::new(),
-                        last_contact: (String::new(), None),
-                    };
-                    loop {
-                        let block = match rx.lock() {
-                            Ok(r) => r.recv(),
-                            Err(_) => break,
-                        };
-                        let Ok(block) = block else { break };
-                        // Counted even after an abort: error lines need every earlier block.
-                        let n = memchr::memchr_iter(b'\n', &block.data).count() as u64;
-                        w.newlines.push((block.seq, n));
-                        if abort.load(Ordering::Relaxed) {
-                            continue;
-                        }
-                        let r = match layout {
-                            Some(l) => csv_block(&block, l, scorer, contacts, policy, &mut w),
-                            None => ndjson_block(&block, scorer, contacts, policy, &mut w),
-                        };
-                        if let Err(e) = r {
-                            w.error = Some(e);
-                            abort.store(true, Ordering::Relaxed);
-                        }
-                        let _ = give_back.send(block.data);
-                    }
-                    Ok(w)
-                })
-            })
-            .collect();
-
-        drop(give_back);
-        let read = split_blocks(
-            path, &mut file, leftover, format, block_size, &tx, &pool, &abort, progress,
-        );
-        drop(tx);
-        let mut outs: Vec<Result<WorkerOut, BatchError>> = handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(worker_panic(path))))
-            .collect();
-        if let Err(e) = read {
-            outs.push(Err(e));
-        }
-        outs
-    });
+    let init = || WorkerOut {
+        table: StateTable::new(model, contacts.rows.len()),
+        stats: EventStats::default(),
+        unknown: Vec::new(),
+        last_contact: (String::new(), None),
+    };
+    let work = |w: &mut WorkerOut, block: &Block| match &layout {
+        Some(l) => blocks::csv_records(block, l.width, |rec, line| {
+            let props = RecordProps {
+                rec,
+                cols: &l.props,
+            };
+            one_event(
+                block.seq,
+                line,
+                &rec[l.contact],
+                &rec[l.event],
+                &rec[l.timestamp],
+                &props,
+                scorer,
+                contacts,
+                policy,
+                w,
+            )
+        }),
+        None => ndjson_block(block, scorer, contacts, policy, w),
+    };
+    let result = src.run(threads, block_size, progress, init, work);
     progress.finish();
-
-    let mut workers = Vec::new();
-    for o in outs {
-        workers.push(o?);
-    }
-    // Block line counts turn (block, line in block) into file lines.
-    let mut counts: Vec<(usize, u64)> = workers.iter().flat_map(|w| w.newlines.clone()).collect();
-    counts.sort();
-    let mut first_line = vec![0u64; counts.len() + 1];
-    let mut acc = header_lines + 1;
-    for (i, (_, n)) in counts.iter().enumerate() {
-        first_line[i] = acc;
-        acc += n;
-    }
-    let line_of = |seq: usize, in_block: u64| first_line.get(seq).copied().unwrap_or(0) + in_block;
-
-    if let Some(e) = workers
-        .iter()
-        .filter_map(|w| w.error.as_ref())
-        .min_by_key(|e| (e.seq, e.line_in_block))
-    {
-        return Err(BatchError::input(
-            path,
-            line_of(e.seq, e.line_in_block),
-            e.column.as_deref(),
-            e.message.clone(),
-        ));
-    }
+    let (workers, lines) = result?;
 
     let mut iter = workers.into_iter();
     let first = iter.next().expect("at least one worker");
@@ -248,7 +159,7 @@ pub fn read_events(
     }
     let mut examples: Vec<(u64, String)> = unknown
         .into_iter()
-        .map(|(seq, l, id)| (line_of(seq, l), id))
+        .map(|(seq, l, id)| (lines.line(seq, l), id))
         .collect();
     examples.sort();
     examples.truncate(MAX_EXAMPLES);
@@ -256,171 +167,47 @@ pub fn read_events(
     Ok((table, stats))
 }
 
-fn worker_panic(path: &Path) -> BatchError {
-    BatchError::Io {
-        path: path.to_owned(),
-        source: std::io::Error::other("an events worker thread panicked"),
-    }
-}
-
-/// Reads the header line of an events CSV and maps its columns.
-fn read_header(
-    path: &Path,
-    file: &mut std::fs::File,
-    buf: &mut Vec<u8>,
+/// Maps the events header to the columns the scorer needs.
+fn layout(
+    src: &Source<'_>,
     scorer: &Scorer<'_>,
     warnings: &mut Vec<String>,
-) -> Result<(Layout, usize), BatchError> {
-    let mut chunk = vec![0u8; 64 * 1024];
-    let end = loop {
-        if let Some(i) = memchr::memchr(b'\n', buf) {
-            break i + 1;
-        }
-        let n = file.read(&mut chunk).map_err(|e| BatchError::io(path, e))?;
-        if n == 0 {
-            break buf.len();
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(&buf[..end]);
-    let mut rec = csv::StringRecord::new();
-    let ok = rdr
-        .read_record(&mut rec)
-        .map_err(|e| crate::tables::csv_error(path, e))?;
-    if !ok {
-        return Err(BatchError::input(
-            path,
-            1,
-            None,
-            "the file is empty: expected a header with contact_id, event, timestamp",
-        ));
-    }
-    let names: Vec<String> = rec
-        .iter()
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_owned())
-        .collect();
-    let col = |n: &str| names.iter().position(|h| h == n);
+) -> Result<Layout, BatchError> {
     let need = |n: &str| {
-        col(n).ok_or_else(|| {
+        src.column(n).ok_or_else(|| {
             BatchError::input(
-                path,
+                src.path,
                 1,
                 None,
                 format!(
                     "the header has no `{n}` column (an events file needs contact_id, event, timestamp; found: {})",
-                    names.join(", ")
+                    src.header.join(", ")
                 ),
             )
         })
     };
-    let layout = Layout {
+    Ok(Layout {
         contact: need("contact_id")?,
         event: need("event")?,
         timestamp: need("timestamp")?,
-        width: names.len(),
+        width: src.header.len(),
         props: scorer
             .model()
             .properties()
             .iter()
             .map(|p| {
-                let c = col(&p.name);
+                let c = src.column(&p.name);
                 if c.is_none() {
                     warnings.push(format!(
                         "{}: the model reads event property `{}`, but the file has no such column",
-                        path.display(),
+                        src.path.display(),
                         p.name
                     ));
                 }
                 c
             })
             .collect(),
-    };
-    Ok((layout, end))
-}
-
-/// Cuts the rest of the file into blocks that end at a record boundary and sends them on.
-#[allow(clippy::too_many_arguments)]
-fn split_blocks(
-    path: &Path,
-    file: &mut std::fs::File,
-    mut carry: Vec<u8>,
-    format: Format,
-    block_size: usize,
-    tx: &mpsc::SyncSender<Block>,
-    pool: &mpsc::Receiver<Vec<u8>>,
-    abort: &AtomicBool,
-    progress: &dyn Progress,
-) -> Result<(), BatchError> {
-    let mut seq = 0;
-    let mut eof = false;
-    progress.advance(0);
-    while !eof {
-        if abort.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        let mut buf = pool.try_recv().unwrap_or_default();
-        buf.clear();
-        buf.extend_from_slice(&carry);
-        let start = buf.len();
-        buf.resize(start + block_size, 0);
-        let mut filled = start;
-        while filled < buf.len() {
-            let n = file
-                .read(&mut buf[filled..])
-                .map_err(|e| BatchError::io(path, e))?;
-            if n == 0 {
-                eof = true;
-                break;
-            }
-            filled += n;
-        }
-        buf.truncate(filled);
-        progress.advance((filled - start) as u64);
-        let cut = if eof {
-            buf.len()
-        } else {
-            match record_end(&buf, format) {
-                Some(c) => c,
-                // No boundary in the whole block: one huge record; read on.
-                None => {
-                    carry.clear();
-                    carry.extend_from_slice(&buf);
-                    continue;
-                }
-            }
-        };
-        carry.clear();
-        carry.extend_from_slice(&buf[cut..]);
-        buf.truncate(cut);
-        if buf.is_empty() {
-            continue;
-        }
-        if tx.send(Block { seq, data: buf }).is_err() {
-            return Ok(());
-        }
-        seq += 1;
-    }
-    Ok(())
-}
-
-/// The end of the last complete record in `buf` (just past a newline outside quotes).
-fn record_end(buf: &[u8], format: Format) -> Option<usize> {
-    if format == Format::Ndjson || memchr::memchr(b'"', buf).is_none() {
-        return memchr::memrchr(b'\n', buf).map(|i| i + 1);
-    }
-    // Blocks always start outside quotes, so parity from the block start is exact.
-    let mut in_quotes = false;
-    let mut last = None;
-    for i in memchr::memchr2_iter(b'"', b'\n', buf) {
-        if buf[i] == b'"' {
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
-            last = Some(i + 1);
-        }
-    }
-    last
+    })
 }
 
 struct RecordProps<'a> {
@@ -523,68 +310,6 @@ fn one_event<P: Props + ?Sized>(
                 format!("expected {}, found {:?}", e.expected, e.found),
             )
         })
-}
-
-fn csv_block(
-    block: &Block,
-    l: &Layout,
-    scorer: &Scorer<'_>,
-    contacts: &Contacts,
-    policy: UnknownContacts,
-    w: &mut WorkerOut,
-) -> Result<(), Located> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(&block.data[..]);
-    let mut rec = csv::ByteRecord::new();
-    loop {
-        let line = rdr.position().line().saturating_sub(1);
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => return Ok(()),
-            Err(e) => {
-                return Err(Located {
-                    seq: block.seq,
-                    line_in_block: line,
-                    column: None,
-                    message: e.to_string(),
-                });
-            }
-        }
-        let line = rec.position().map_or(line, |p| p.line() - 1);
-        if rec.len() == 1 && rec[0].is_empty() {
-            continue;
-        }
-        if rec.len() != l.width {
-            return Err(Located {
-                seq: block.seq,
-                line_in_block: line,
-                column: None,
-                message: format!(
-                    "expected {} fields like the header, found {}",
-                    l.width,
-                    rec.len()
-                ),
-            });
-        }
-        let props = RecordProps {
-            rec: &rec,
-            cols: &l.props,
-        };
-        one_event(
-            block.seq,
-            line,
-            &rec[l.contact],
-            &rec[l.event],
-            &rec[l.timestamp],
-            &props,
-            scorer,
-            contacts,
-            policy,
-            w,
-        )?;
-    }
 }
 
 struct JsonProps<'a>(Vec<Option<Cow<'a, str>>>);

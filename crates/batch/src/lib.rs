@@ -8,6 +8,7 @@
 //! - `output`: one CSV row or NDJSON object per scored lead; account roll-ups.
 //! - `run`: the job that ties them together.
 
+mod blocks;
 mod error;
 mod events;
 mod format;
@@ -20,7 +21,10 @@ pub use events::{EventStats, EventsInput, UnknownContacts, read_events};
 pub use format::Format;
 pub use output::{LeadWriter, RowFormatter, header, write_accounts};
 pub use run::{Loaded, ScoreJob, Summary, load, score_files};
-pub use tables::{Accounts, Contacts, read_accounts, read_contacts};
+pub use tables::{
+    Accounts, Contacts, ReadOpts, read_accounts, read_accounts_with, read_contacts,
+    read_contacts_with,
+};
 
 /// Progress of long work, for a progress bar. Implementations must be cheap to call.
 pub trait Progress: Sync {

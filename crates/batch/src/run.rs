@@ -5,7 +5,7 @@ use crate::error::BatchError;
 use crate::events::{EventStats, EventsInput, UnknownContacts, read_events};
 use crate::format::Format;
 use crate::output::{LeadWriter, write_accounts};
-use crate::tables::{Accounts, Contacts, read_accounts, read_contacts};
+use crate::tables::{Accounts, Contacts, ReadOpts, read_accounts_with, read_contacts_with};
 use leadscore_core::{
     AccountScore, Brief, Model, Ranking, Scored, Scorer, StateTable, UnixSeconds, roll_up,
 };
@@ -78,15 +78,28 @@ pub struct Loaded {
 pub fn load(job: &ScoreJob, model: &Model, progress: &dyn Progress) -> Result<Loaded, BatchError> {
     let t0 = Instant::now();
     let mut summary = Summary::default();
-    let mut contacts = read_contacts(
+    let opts = |phase| ReadOpts {
+        threads: job.threads,
+        block_size: job.block_size,
+        progress,
+        phase,
+    };
+    let mut contacts = read_contacts_with(
         &job.contacts,
         job.input_format,
         job.id_column.as_deref(),
         model,
         &mut summary.warnings,
+        &opts("contacts"),
     )?;
     let accounts = match &job.accounts {
-        Some(p) => read_accounts(p, job.input_format, model, &mut summary.warnings)?,
+        Some(p) => read_accounts_with(
+            p,
+            job.input_format,
+            model,
+            &mut summary.warnings,
+            &opts("accounts"),
+        )?,
         None => Accounts::default(),
     };
     if job.accounts.is_some() {

@@ -1,8 +1,10 @@
 //! Contacts and accounts files, read whole into memory (they are small next to events), keeping
 //! only the attributes the model reads, already parsed to the types it needs.
 
+use crate::blocks::{self, Block, Located, Source};
 use crate::error::BatchError;
 use crate::format::{Format, json_text};
+use crate::{NoProgress, Progress};
 use leadscore_core::{Account, Contact, FieldDef, Model, Value};
 use rustc_hash::FxHashMap;
 use std::io::BufRead;
@@ -57,14 +59,56 @@ struct Row {
     attrs: Vec<Value>,
 }
 
+/// How to read a table file: threads, block size, progress.
+pub struct ReadOpts<'a> {
+    /// Parser threads (CSV).
+    pub threads: usize,
+    /// Bytes per block; `None` for the default.
+    pub block_size: Option<usize>,
+    /// Progress reports.
+    pub progress: &'a dyn Progress,
+    /// The progress phase name.
+    pub phase: &'static str,
+}
+
+impl Default for ReadOpts<'_> {
+    fn default() -> Self {
+        ReadOpts {
+            threads: 1,
+            block_size: None,
+            progress: &NoProgress,
+            phase: "reading",
+        }
+    }
+}
+
 /// Reads a contacts file (`id` — or `id_column` — optional `account_id`, any other column an
-/// attribute).
+/// attribute) on one thread.
 pub fn read_contacts(
     path: &Path,
     format: Option<Format>,
     id_column: Option<&str>,
     model: &Model,
     warnings: &mut Vec<String>,
+) -> Result<Contacts, BatchError> {
+    read_contacts_with(
+        path,
+        format,
+        id_column,
+        model,
+        warnings,
+        &ReadOpts::default(),
+    )
+}
+
+/// [`read_contacts`] with threads and progress.
+pub fn read_contacts_with(
+    path: &Path,
+    format: Option<Format>,
+    id_column: Option<&str>,
+    model: &Model,
+    warnings: &mut Vec<String>,
+    opts: &ReadOpts<'_>,
 ) -> Result<Contacts, BatchError> {
     let mut out = Contacts::default();
     let mut lines: Vec<u64> = Vec::new();
@@ -75,6 +119,7 @@ pub fn read_contacts(
         model.contact_fields(),
         true,
         warnings,
+        opts,
         &mut |row| {
             let pos = out.rows.len() as u32;
             if let Some(&first) = out.index.get(row.id.as_str()) {
@@ -102,12 +147,23 @@ pub fn read_contacts(
     Ok(out)
 }
 
-/// Reads an accounts file (`id`, any other column an attribute).
+/// Reads an accounts file (`id`, any other column an attribute) on one thread.
 pub fn read_accounts(
     path: &Path,
     format: Option<Format>,
     model: &Model,
     warnings: &mut Vec<String>,
+) -> Result<Accounts, BatchError> {
+    read_accounts_with(path, format, model, warnings, &ReadOpts::default())
+}
+
+/// [`read_accounts`] with threads and progress.
+pub fn read_accounts_with(
+    path: &Path,
+    format: Option<Format>,
+    model: &Model,
+    warnings: &mut Vec<String>,
+    opts: &ReadOpts<'_>,
 ) -> Result<Accounts, BatchError> {
     let mut out = Accounts::default();
     let mut lines: Vec<u64> = Vec::new();
@@ -118,6 +174,7 @@ pub fn read_accounts(
         model.account_fields(),
         false,
         warnings,
+        opts,
         &mut |row| {
             let pos = out.rows.len() as u32;
             if let Some(&first) = out.index.get(row.id.as_str()) {
@@ -150,13 +207,16 @@ fn read_rows(
     fields: &[FieldDef],
     with_account: bool,
     warnings: &mut Vec<String>,
+    opts: &ReadOpts<'_>,
     sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
 ) -> Result<(), BatchError> {
-    let file = std::fs::File::open(path).map_err(|e| BatchError::io(path, e))?;
-    let reader = std::io::BufReader::with_capacity(1 << 20, file);
     match format.unwrap_or_else(|| Format::from_path(path)) {
-        Format::Csv => read_csv(path, reader, id_name, fields, with_account, warnings, sink),
-        Format::Ndjson => read_ndjson(path, reader, id_name, fields, with_account, sink),
+        Format::Csv => read_csv(path, id_name, fields, with_account, warnings, opts, sink),
+        Format::Ndjson => {
+            let file = std::fs::File::open(path).map_err(|e| BatchError::io(path, e))?;
+            let reader = std::io::BufReader::with_capacity(1 << 20, file);
+            read_ndjson(path, reader, id_name, fields, with_account, sink)
+        }
     }
 }
 
@@ -198,38 +258,31 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> BatchError {
 
 fn read_csv(
     path: &Path,
-    reader: impl std::io::Read,
     id_name: &str,
     fields: &[FieldDef],
     with_account: bool,
     warnings: &mut Vec<String>,
+    opts: &ReadOpts<'_>,
     sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
 ) -> Result<(), BatchError> {
-    let mut rdr = csv::ReaderBuilder::new().from_reader(reader);
-    let headers = rdr.headers().map_err(|e| csv_error(path, e))?.clone();
-    // Excel writes a byte-order mark before the first column name.
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim().trim_start_matches('\u{feff}') == name)
-    };
-    let Some(id_col) = col(id_name) else {
+    let src = Source::open(path, Format::Csv, &format!("an `{id_name}` column"))?;
+    let Some(id_col) = src.column(id_name) else {
         return Err(BatchError::input(
             path,
             1,
             None,
             format!(
                 "the header has no `{id_name}` column (found: {})",
-                headers.iter().collect::<Vec<_>>().join(", ")
+                src.header.join(", ")
             ),
         ));
     };
     let account_col = if with_account {
-        col("account_id")
+        src.column("account_id")
     } else {
         None
     };
-    let cols: Vec<Option<usize>> = fields.iter().map(|f| col(&f.name)).collect();
+    let cols: Vec<Option<usize>> = fields.iter().map(|f| src.column(&f.name)).collect();
     for (f, c) in fields.iter().zip(&cols) {
         if c.is_none() {
             warnings.push(format!(
@@ -239,36 +292,64 @@ fn read_csv(
             ));
         }
     }
-    let mut rec = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            Err(e) => return Err(csv_error(path, e)),
-        }
-        let line = rec.position().map_or(0, |p| p.line());
-        let id = rec.get(id_col).unwrap_or("").trim();
-        if id.is_empty() {
-            return Err(BatchError::input(path, line, Some(id_name), "empty id"));
-        }
-        let account_id = account_col
-            .and_then(|c| rec.get(c))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned);
-        let mut attrs = Vec::with_capacity(fields.len());
-        for (f, c) in fields.iter().zip(&cols) {
-            attrs.push(match c.and_then(|c| rec.get(c)) {
-                Some(raw) => parse_value(path, line, f, raw)?,
-                None => Value::Missing,
+    let width = src.header.len();
+    opts.progress.start(opts.phase, src.total);
+    // Each block's rows, with lines counted within the block until the file lines are known.
+    let work = |out: &mut Vec<(usize, Vec<Row>)>, block: &Block| {
+        let mut rows = Vec::new();
+        blocks::csv_records(block, width, |rec, line| {
+            let err = |column: &str, message: String| Located {
+                seq: block.seq,
+                line_in_block: line,
+                column: Some(column.to_owned()),
+                message,
+            };
+            let text = |i: usize, name: &str| {
+                std::str::from_utf8(&rec[i]).map_err(|_| err(name, "not valid UTF-8".into()))
+            };
+            let id = text(id_col, id_name)?.trim();
+            if id.is_empty() {
+                return Err(err(id_name, "empty id".into()));
+            }
+            let account_id = match account_col {
+                Some(c) => Some(text(c, "account_id")?.trim())
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+                None => None,
+            };
+            let mut attrs = Vec::with_capacity(fields.len());
+            for (f, c) in fields.iter().zip(&cols) {
+                attrs.push(match c {
+                    Some(c) => Value::parse(&f.name, f.ty, text(*c, &f.name)?).map_err(|e| {
+                        err(
+                            &f.name,
+                            format!("expected {}, found {:?}", e.expected, e.found),
+                        )
+                    })?,
+                    None => Value::Missing,
+                });
+            }
+            rows.push(Row {
+                line,
+                id: id.to_owned(),
+                account_id,
+                attrs,
             });
-        }
-        sink(Row {
-            line,
-            id: id.to_owned(),
-            account_id,
-            attrs,
+            Ok(())
         })?;
+        out.push((block.seq, rows));
+        Ok(())
+    };
+    let result = src.run(opts.threads, opts.block_size, opts.progress, Vec::new, work);
+    opts.progress.finish();
+    let (states, lines) = result?;
+    let mut blocks: Vec<(usize, Vec<Row>)> = states.into_iter().flatten().collect();
+    blocks.sort_unstable_by_key(|b| b.0);
+    for (seq, rows) in blocks {
+        for mut row in rows {
+            row.line = lines.line(seq, row.line);
+            sink(row)?;
+        }
     }
     Ok(())
 }
