@@ -51,6 +51,14 @@ pub struct Accounts {
     pub index: FxHashMap<Box<str>, u32>,
 }
 
+/// What a table file must hold: its id column, the attributes the model reads, and whether
+/// rows name an account.
+struct Shape<'a> {
+    id_name: &'a str,
+    fields: &'a [FieldDef],
+    with_account: bool,
+}
+
 /// One record's id, optional account id and attributes.
 struct Row {
     line: u64,
@@ -115,9 +123,11 @@ pub fn read_contacts_with(
     read_rows(
         path,
         format,
-        id_column.unwrap_or("id"),
-        model.contact_fields(),
-        true,
+        &Shape {
+            id_name: id_column.unwrap_or("id"),
+            fields: model.contact_fields(),
+            with_account: true,
+        },
         warnings,
         opts,
         &mut |row| {
@@ -170,9 +180,11 @@ pub fn read_accounts_with(
     read_rows(
         path,
         format,
-        "id",
-        model.account_fields(),
-        false,
+        &Shape {
+            id_name: "id",
+            fields: model.account_fields(),
+            with_account: false,
+        },
         warnings,
         opts,
         &mut |row| {
@@ -203,19 +215,17 @@ pub fn read_accounts_with(
 fn read_rows(
     path: &Path,
     format: Option<Format>,
-    id_name: &str,
-    fields: &[FieldDef],
-    with_account: bool,
+    shape: &Shape<'_>,
     warnings: &mut Vec<String>,
     opts: &ReadOpts<'_>,
     sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
 ) -> Result<(), BatchError> {
     match format.unwrap_or_else(|| Format::from_path(path)) {
-        Format::Csv => read_csv(path, id_name, fields, with_account, warnings, opts, sink),
+        Format::Csv => read_csv(path, shape, warnings, opts, sink),
         Format::Ndjson => {
             let file = std::fs::File::open(path).map_err(|e| BatchError::io(path, e))?;
             let reader = std::io::BufReader::with_capacity(1 << 20, file);
-            read_ndjson(path, reader, id_name, fields, with_account, sink)
+            read_ndjson(path, reader, shape, sink)
         }
     }
 }
@@ -258,13 +268,16 @@ pub(crate) fn csv_error(path: &Path, e: csv::Error) -> BatchError {
 
 fn read_csv(
     path: &Path,
-    id_name: &str,
-    fields: &[FieldDef],
-    with_account: bool,
+    shape: &Shape<'_>,
     warnings: &mut Vec<String>,
     opts: &ReadOpts<'_>,
     sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
 ) -> Result<(), BatchError> {
+    let Shape {
+        id_name,
+        fields,
+        with_account,
+    } = *shape;
     let src = Source::open(path, Format::Csv, &format!("an `{id_name}` column"))?;
     let Some(id_col) = src.column(id_name) else {
         return Err(BatchError::input(
@@ -357,11 +370,14 @@ fn read_csv(
 fn read_ndjson(
     path: &Path,
     reader: impl BufRead,
-    id_name: &str,
-    fields: &[FieldDef],
-    with_account: bool,
+    shape: &Shape<'_>,
     sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
 ) -> Result<(), BatchError> {
+    let Shape {
+        id_name,
+        fields,
+        with_account,
+    } = *shape;
     for (i, l) in reader.lines().enumerate() {
         let line = i as u64 + 1;
         let l = l.map_err(|e| BatchError::io(path, e))?;
