@@ -131,9 +131,9 @@ pub fn read_events(
             one_event(
                 block.seq,
                 line,
-                &rec[l.contact],
-                &rec[l.event],
-                &rec[l.timestamp],
+                rec[l.contact],
+                rec[l.event],
+                rec[l.timestamp],
                 &props,
                 scorer,
                 contacts,
@@ -211,7 +211,7 @@ fn layout(
 }
 
 struct RecordProps<'a> {
-    rec: &'a csv::ByteRecord,
+    rec: &'a [&'a [u8]],
     cols: &'a [Option<usize>],
 }
 

@@ -318,7 +318,7 @@ fn read_csv(
                 message,
             };
             let text = |i: usize, name: &str| {
-                std::str::from_utf8(&rec[i]).map_err(|_| err(name, "not valid UTF-8".into()))
+                std::str::from_utf8(rec[i]).map_err(|_| err(name, "not valid UTF-8".into()))
             };
             let id = text(id_col, id_name)?.trim();
             if id.is_empty() {
