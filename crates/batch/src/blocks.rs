@@ -11,7 +11,7 @@ use crate::error::BatchError;
 use crate::format::Format;
 use std::io::Read;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, mpsc};
 
 /// Default bytes per block.
@@ -132,7 +132,9 @@ impl<'a> Source<'a> {
         let threads = threads.max(1);
         let block_size = block_size.unwrap_or(BLOCK).max(1);
         let header_lines = u64::from(self.format == Format::Csv);
-        let abort = AtomicBool::new(false);
+        // The first block that failed (none: usize::MAX). Only later blocks may be skipped: an
+        // earlier one, still in another worker's hands, can hold an earlier error.
+        let abort = AtomicUsize::new(usize::MAX);
         let (tx, rx) = mpsc::sync_channel::<Block>(threads * 2);
         let rx = Mutex::new(rx);
         // Spent blocks come back to the reader: fresh buffers cost page faults and zeroing.
@@ -158,11 +160,11 @@ impl<'a> Source<'a> {
                             // before the failing one.
                             let n = memchr::memchr_iter(b'\n', &block.data).count() as u64;
                             newlines.push((block.seq, n));
-                            if !abort.load(Ordering::Relaxed)
+                            if block.seq < abort.load(Ordering::Relaxed)
                                 && let Err(e) = work(&mut state, &block)
                             {
                                 error = Some(e);
-                                abort.store(true, Ordering::Relaxed);
+                                abort.fetch_min(block.seq, Ordering::Relaxed);
                             }
                             let _ = give_back.send(block.data);
                         }
@@ -216,7 +218,7 @@ impl<'a> Source<'a> {
         block_size: usize,
         tx: &mpsc::SyncSender<Block>,
         pool: &mpsc::Receiver<Vec<u8>>,
-        abort: &AtomicBool,
+        abort: &AtomicUsize,
         progress: &dyn Progress,
     ) -> Result<(), BatchError> {
         let mut carry = std::mem::take(&mut self.leftover);
@@ -224,7 +226,7 @@ impl<'a> Source<'a> {
         let mut seq = 0;
         let mut eof = false;
         while !eof {
-            if abort.load(Ordering::Relaxed) {
+            if abort.load(Ordering::Relaxed) != usize::MAX {
                 return Ok(());
             }
             let mut buf = pool.try_recv().unwrap_or_default();

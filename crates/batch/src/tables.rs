@@ -136,7 +136,7 @@ pub fn read_contacts_with(
                 return Err(BatchError::input(
                     path,
                     row.line,
-                    Some("id"),
+                    Some(id_column.unwrap_or("id")),
                     format!(
                         "duplicate id `{}` (first at line {})",
                         row.id, lines[first as usize]
@@ -395,7 +395,7 @@ fn read_ndjson(
             return Err(BatchError::input(
                 path,
                 line,
-                Some("id"),
+                Some(id_name),
                 "missing or empty id",
             ));
         }

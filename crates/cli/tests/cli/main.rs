@@ -1,0 +1,17 @@
+//! The CLI's one integration test binary: each test runs the real `leadscore` binary. Where new
+//! tests go:
+//! - `common`: running the binary, temp dirs, fixtures shared by the others.
+//! - `generate`: `leadscore generate` (determinism, summary).
+//! - `score`: `leadscore score` (outputs, formats, flags, summary line, `--as-of`).
+//! - `explain`: `leadscore explain` (text and JSON breakdowns, unknown ids).
+//! - `check`: `leadscore check` on the shipped examples and on broken models.
+//! - `errors`: bad input files and flags: exit 1, `error: <path>:<line>:`, never a panic.
+//! - `demo`: `leadscore demo` end to end.
+
+mod check;
+mod common;
+mod demo;
+mod errors;
+mod explain;
+mod generate;
+mod score;
