@@ -257,39 +257,44 @@ fn one_event<P: Props + ?Sized>(
             ),
         ));
     };
-    let cid = std::str::from_utf8(trim(contact))
-        .map_err(|_| err("contact_id", "not valid UTF-8".into()))?;
-    if cid.is_empty() {
-        return Err(err("contact_id", "empty contact_id".into()));
-    }
-    let ev =
-        std::str::from_utf8(trim(event)).map_err(|_| err("event", "not valid UTF-8".into()))?;
-    if ev.is_empty() {
-        return Err(err("event", "empty event type".into()));
-    }
-    // Exports are usually grouped by contact: remember the last lookup.
-    let found = if w.last_contact.0.as_bytes() == cid.as_bytes() {
+    let cid_bytes = trim(contact);
+    // Exports are usually grouped by contact: compare with the last lookup before anything else.
+    let found = if w.last_contact.0.as_bytes() == cid_bytes && !cid_bytes.is_empty() {
         w.last_contact.1
     } else {
+        let cid = std::str::from_utf8(cid_bytes)
+            .map_err(|_| err("contact_id", "not valid UTF-8".into()))?;
+        if cid.is_empty() {
+            return Err(err("contact_id", "empty contact_id".into()));
+        }
         let f = contacts.index.get(cid).copied();
         w.last_contact.0.clear();
         w.last_contact.0.push_str(cid);
         w.last_contact.1 = f;
         f
     };
+    let ev =
+        std::str::from_utf8(trim(event)).map_err(|_| err("event", "not valid UTF-8".into()))?;
+    if ev.is_empty() {
+        return Err(err("event", "empty event type".into()));
+    }
     let Some(idx) = found else {
         match policy {
             UnknownContacts::Ignore => {}
             UnknownContacts::Warn => {
                 w.stats.unknown_contacts += 1;
                 if w.unknown.len() < MAX_EXAMPLES {
-                    w.unknown.push((seq, line, cid.to_owned()));
+                    let cid = w.last_contact.0.clone();
+                    w.unknown.push((seq, line, cid));
                 }
             }
             UnknownContacts::Fail => {
                 return Err(err(
                     "contact_id",
-                    format!("unknown contact `{cid}` (not in the contacts file)"),
+                    format!(
+                        "unknown contact `{}` (not in the contacts file)",
+                        w.last_contact.0
+                    ),
                 ));
             }
         }

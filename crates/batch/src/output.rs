@@ -1,7 +1,7 @@
 //! Writes scored leads as CSV (one flat row per contact) or NDJSON (the full explanation).
 
 use crate::format::Format;
-use leadscore_core::{AccountScore, Model, Scored, num};
+use leadscore_core::{AccountScore, Model, Scored, num, write_num};
 use serde::Serialize;
 use std::io::Write;
 
@@ -74,12 +74,16 @@ impl RowFormatter {
             self.json.push(b'\n');
             return Ok(());
         };
+        // Numbers and composed fields are written into one reused buffer: a million rows of
+        // fresh Strings cost more than the scoring itself.
         let num_field = |w: &mut csv::Writer<Vec<u8>>, buf: &mut String, x: f64| {
             buf.clear();
-            let _ = write!(buf, "{}", num(x));
+            write_num(buf, x);
             w.write_field(buf.as_bytes())
         };
-        let opt = |o: &Option<String>| o.as_deref().unwrap_or("").to_owned();
+        fn opt(o: &Option<String>) -> &[u8] {
+            o.as_deref().unwrap_or("").as_bytes()
+        }
         w.write_field(&s.id)?;
         w.write_field(opt(&s.account_id))?;
         num_field(w, &mut self.num, s.score)?;
@@ -92,7 +96,14 @@ impl RowFormatter {
             Some(p) => num_field(w, &mut self.num, p)?,
             None => w.write_field("")?,
         }
-        w.write_field(s.sales_ready.join("; "))?;
+        self.num.clear();
+        for (i, r) in s.sales_ready.iter().enumerate() {
+            if i > 0 {
+                self.num.push_str("; ");
+            }
+            self.num.push_str(r);
+        }
+        w.write_field(self.num.as_bytes())?;
         for c in &s.categories {
             num_field(w, &mut self.num, c.points)?;
         }
@@ -114,12 +125,17 @@ impl RowFormatter {
                 }
             }
         }
-        w.write_field(s.top_reasons())?;
-        match &s.last_interesting_moment {
-            Some(m) => w.write_field(format!("{} {} ({})", m.at, m.label, m.event))?,
-            None => w.write_field("")?,
+        self.num.clear();
+        s.write_top_reasons(&mut self.num);
+        w.write_field(self.num.as_bytes())?;
+        self.num.clear();
+        if let Some(m) = &s.last_interesting_moment {
+            let _ = write!(self.num, "{} {} ({})", m.at, m.label, m.event);
         }
-        w.write_field(format!("{}@{}", s.model.name, s.model.version))?;
+        w.write_field(self.num.as_bytes())?;
+        self.num.clear();
+        let _ = write!(self.num, "{}@{}", s.model.name, s.model.version);
+        w.write_field(self.num.as_bytes())?;
         w.write_field(&s.model.hash)?;
         w.write_record(None::<&[u8]>)?;
         Ok(())

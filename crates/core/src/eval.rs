@@ -7,6 +7,7 @@
 
 use crate::error::ValueError;
 use crate::model::*;
+use crate::name::Name;
 use crate::scored::*;
 use crate::value::{
     DAY, FieldType, UnixSeconds, Value, format_time, parse_bool, parse_number, parse_time,
@@ -183,11 +184,13 @@ pub struct Brief {
     pub disqualified: bool,
 }
 
-/// Scores contacts as of one moment. Cheap to create; holds no data of its own.
-#[derive(Debug, Clone, Copy)]
+/// Scores contacts as of one moment. Cheap to create and clone; holds no data of its own.
+#[derive(Debug, Clone)]
 pub struct Scorer<'m> {
     model: &'m Model,
     as_of: UnixSeconds,
+    /// `as_of` as RFC 3339, formatted once: every score carries it.
+    as_of_text: Name,
 }
 
 /// A view of one value, typed as the model needs it, borrowed where possible.
@@ -203,7 +206,11 @@ impl<'m> Scorer<'m> {
     /// A scorer for `model` at time `as_of`: events after `as_of` are ignored, windows and decay
     /// are measured back from it.
     pub fn new(model: &'m Model, as_of: UnixSeconds) -> Self {
-        Self { model, as_of }
+        Self {
+            model,
+            as_of,
+            as_of_text: format_time(as_of).into(),
+        }
     }
 
     /// The model.
@@ -748,7 +755,7 @@ impl<'m> Scorer<'m> {
             id: contact.id.clone(),
             account_id: contact.account_id.clone(),
             model: m.meta.clone(),
-            as_of: format_time(self.as_of),
+            as_of: self.as_of_text.clone(),
             score,
             tier,
             grade,

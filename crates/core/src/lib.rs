@@ -58,7 +58,7 @@ pub use model::{EventType, FieldDef, Kind, Model, ModelRef, RollUp, Scale};
 pub use name::Name;
 pub use scored::{
     AccountScore, CategoryScore, Contribution, Disqualification, Moment, NamedScoreValue, Scored,
-    Status, num,
+    Status, num, write_num,
 };
 pub use value::{FieldType, UnixSeconds, Value};
 

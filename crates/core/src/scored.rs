@@ -134,7 +134,7 @@ pub struct Scored {
     /// The exact model that produced this score.
     pub model: Arc<ModelRef>,
     /// The scoring time (RFC 3339): with the same events and model, the same score.
-    pub as_of: String,
+    pub as_of: Name,
     /// The composite (0–100) or the model's raw points.
     pub score: f64,
     /// Tier name from the thresholds in force for the lead's segment.
@@ -180,11 +180,53 @@ impl Scored {
 
     /// The top three reasons as one line: `Booked a call (+20); Trial signup (+15); ...`.
     pub fn top_reasons(&self) -> String {
-        self.top_contributions(3)
+        let mut out = String::new();
+        self.write_top_reasons(&mut out);
+        out
+    }
+
+    /// [`Scored::top_reasons`] appended to `out` without allocating: exports write it for
+    /// every lead.
+    pub fn write_top_reasons(&self, out: &mut String) {
+        // The three largest |points|, earliest first on ties, found in one pass.
+        let better = |a: (usize, &Contribution), b: (usize, &Contribution)| {
+            let (x, y) = (a.1.points.abs(), b.1.points.abs());
+            x > y || (x == y && a.0 < b.0)
+        };
+        let mut top: [Option<(usize, &Contribution)>; 3] = [None; 3];
+        for c in self
+            .contributions
             .iter()
-            .map(|c| format!("{} ({})", c.label, signed(c.points)))
-            .collect::<Vec<_>>()
-            .join("; ")
+            .enumerate()
+            .filter(|(_, c)| c.points != 0.0)
+        {
+            let mut cur = Some(c);
+            for slot in &mut top {
+                match (*slot, cur) {
+                    (None, Some(x)) => {
+                        *slot = Some(x);
+                        cur = None;
+                    }
+                    (Some(y), Some(x)) if better(x, y) => {
+                        *slot = Some(x);
+                        cur = Some(y);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (i, (_, c)) in top.iter().flatten().enumerate() {
+            if i > 0 {
+                out.push_str("; ");
+            }
+            out.push_str(&c.label);
+            out.push_str(" (");
+            if c.points >= 0.0 {
+                out.push('+');
+            }
+            write_num(out, c.points);
+            out.push(')');
+        }
     }
 
     /// The full breakdown as text: every rule that fired with its points before and after decay
@@ -318,10 +360,18 @@ fn kind(k: Kind) -> &'static str {
 
 /// A number without a trailing `.0`: `12`, `12.5`, `-3.25`.
 pub fn num(x: f64) -> String {
+    let mut s = String::new();
+    write_num(&mut s, x);
+    s
+}
+
+/// [`num`] appended to `out`.
+pub fn write_num(out: &mut String, x: f64) {
+    use std::fmt::Write as _;
     if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
+        let _ = write!(out, "{}", x as i64);
     } else {
-        format!("{x}")
+        let _ = write!(out, "{x}");
     }
 }
 

@@ -1661,3 +1661,46 @@ fn split_and_merged_states_score_like_one_stream() {
     second.merge(&first);
     assert_eq!(scorer.finish(&contact, None, &second), whole);
 }
+
+#[test]
+fn top_reasons_keep_model_order_on_ties_even_when_a_bigger_reason_comes_later() {
+    // Regression: a one-pass top-3 let a displaced reason slip behind an equal later one.
+    let m = model(
+        r#"
+[model]
+name = "t"
+version = "1"
+[[category]]
+id = "c"
+[[rule]]
+id = "a"
+category = "c"
+points = 8
+label = "First eight"
+when = { field = "x", exists = true }
+[[rule]]
+id = "b"
+category = "c"
+points = 8
+label = "Second eight"
+when = { field = "x", exists = true }
+[[rule]]
+id = "ten"
+category = "c"
+points = 10
+label = "Ten"
+when = { field = "x", exists = true }
+[[rule]]
+id = "one"
+category = "c"
+points = -1
+label = "Minus one"
+when = { field = "x", exists = true }
+"#,
+    );
+    let s = score(&m, &[("x", "yes")], &[]);
+    assert_eq!(
+        s.top_reasons(),
+        "Ten (+10); First eight (+8); Second eight (+8)"
+    );
+}
