@@ -1,7 +1,8 @@
 //! Writes scored leads as CSV (one flat row per contact) or NDJSON (the full explanation).
 
 use crate::format::Format;
-use leadscore_core::{AccountScore, Model, Scored, num, write_num};
+use leadscore_core::value::format_time;
+use leadscore_core::{AccountScore, Contact, Headline, Model, Scored, num, write_num};
 use serde::Serialize;
 use std::io::Write;
 
@@ -23,16 +24,21 @@ const FIXED: [&str; 10] = [
 /// per thread) and handed over as bytes.
 pub struct LeadWriter<W: Write> {
     out: W,
-    proto: RowFormatter,
-}
-
-/// Formats scored leads into an in-memory buffer.
-pub struct RowFormatter {
     format: Format,
     rolls_up: bool,
-    csv: Option<csv::Writer<Vec<u8>>>,
+    model_tag: String,
+    model_hash: String,
+}
+
+/// Formats scored leads into an in-memory buffer: CSV rows from a [`Headline`] (no allocation
+/// per row), NDJSON objects from a full [`Scored`].
+pub struct RowFormatter {
+    rolls_up: bool,
+    model_tag: String,
+    model_hash: String,
+    csv: csv::Writer<Vec<u8>>,
     json: Vec<u8>,
-    num: String,
+    buf: String,
 }
 
 #[derive(Serialize)]
@@ -43,80 +49,73 @@ struct JsonRow<'a> {
     account_score: Option<&'a AccountScore>,
 }
 
-impl RowFormatter {
-    fn fresh(format: Format, rolls_up: bool) -> Self {
-        Self {
-            format,
-            rolls_up,
-            csv: match format {
-                Format::Csv => Some(
-                    csv::WriterBuilder::new()
-                        .has_headers(false)
-                        .from_writer(Vec::with_capacity(1 << 20)),
-                ),
-                Format::Ndjson => None,
-            },
-            json: Vec::new(),
-            num: String::new(),
-        }
-    }
+fn new_csv() -> csv::Writer<Vec<u8>> {
+    csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::with_capacity(1 << 20))
+}
 
-    /// Formats one lead; `account` is its account's rolled-up score.
-    pub fn write(&mut self, s: &Scored, account: Option<&AccountScore>) -> std::io::Result<()> {
+impl RowFormatter {
+    /// One CSV row: `contact` gives the id and account id, `account` the account's roll-up.
+    pub fn write_csv(
+        &mut self,
+        contact: &Contact,
+        h: &Headline<'_>,
+        account: Option<&AccountScore>,
+    ) -> std::io::Result<()> {
         use std::fmt::Write as _;
-        let Some(w) = self.csv.as_mut() else {
-            let row = JsonRow {
-                scored: s,
-                top_reasons: s.top_reasons(),
-                account_score: account,
-            };
-            serde_json::to_writer(&mut self.json, &row)?;
-            self.json.push(b'\n');
-            return Ok(());
-        };
-        // Numbers and composed fields are written into one reused buffer: a million rows of
-        // fresh Strings cost more than the scoring itself.
+        // Numbers and composed fields go through one reused buffer: a million rows of fresh
+        // Strings cost more than the scoring itself.
+        let (w, buf) = (&mut self.csv, &mut self.buf);
         let num_field = |w: &mut csv::Writer<Vec<u8>>, buf: &mut String, x: f64| {
             buf.clear();
             write_num(buf, x);
             w.write_field(buf.as_bytes())
         };
-        fn opt(o: &Option<String>) -> &[u8] {
-            o.as_deref().unwrap_or("").as_bytes()
-        }
-        w.write_field(&s.id)?;
-        w.write_field(opt(&s.account_id))?;
-        num_field(w, &mut self.num, s.score)?;
-        w.write_field(&s.tier)?;
-        w.write_field(opt(&s.grade))?;
-        w.write_field(opt(&s.priority))?;
-        w.write_field(s.status.as_str())?;
-        w.write_field(&s.segment)?;
-        match s.percentile {
-            Some(p) => num_field(w, &mut self.num, p)?,
+        w.write_field(&contact.id)?;
+        w.write_field(contact.account_id.as_deref().unwrap_or(""))?;
+        num_field(w, buf, h.score)?;
+        w.write_field(h.tier)?;
+        w.write_field(h.grade.as_ref().map_or("", |g| g.as_str()))?;
+        w.write_field(h.priority.unwrap_or(""))?;
+        w.write_field(h.status.as_str())?;
+        w.write_field(h.segment)?;
+        match h.percentile {
+            Some(p) => num_field(w, buf, p)?,
             None => w.write_field("")?,
         }
-        self.num.clear();
-        for (i, r) in s.sales_ready.iter().enumerate() {
-            if i > 0 {
-                self.num.push_str("; ");
+        buf.clear();
+        let sep = |buf: &mut String| {
+            if !buf.is_empty() {
+                buf.push_str("; ");
             }
-            self.num.push_str(r);
+        };
+        if h.tier_ready {
+            sep(buf);
+            let _ = write!(buf, "tier {}", h.tier);
         }
-        w.write_field(self.num.as_bytes())?;
-        for c in &s.categories {
-            num_field(w, &mut self.num, c.points)?;
+        if let (true, Some(g)) = (h.grade_ready, &h.grade) {
+            sep(buf);
+            let _ = write!(buf, "grade {}", g.as_str());
         }
-        for n in &s.scores {
-            num_field(w, &mut self.num, n.score)?;
-            if let Some(t) = &n.tier {
+        if let Some(top) = h.top_percent {
+            sep(buf);
+            let _ = write!(buf, "top {top}%");
+        }
+        w.write_field(buf.as_bytes())?;
+        for c in &h.categories {
+            num_field(w, buf, c.points)?;
+        }
+        for (value, tier) in &h.scores {
+            num_field(w, buf, *value)?;
+            if let Some(t) = tier {
                 w.write_field(t)?;
             }
         }
         if self.rolls_up {
             match account {
                 Some(a) => {
-                    num_field(w, &mut self.num, a.score)?;
+                    num_field(w, buf, a.score)?;
                     w.write_field(a.tier.as_deref().unwrap_or(""))?;
                 }
                 None => {
@@ -125,32 +124,53 @@ impl RowFormatter {
                 }
             }
         }
-        self.num.clear();
-        s.write_top_reasons(&mut self.num);
-        w.write_field(self.num.as_bytes())?;
-        self.num.clear();
-        if let Some(m) = &s.last_interesting_moment {
-            let _ = write!(self.num, "{} {} ({})", m.at, m.label, m.event);
+        buf.clear();
+        for (i, (label, points)) in h.top_reasons.iter().flatten().enumerate() {
+            if i > 0 {
+                buf.push_str("; ");
+            }
+            buf.push_str(label);
+            buf.push_str(" (");
+            if *points >= 0.0 {
+                buf.push('+');
+            }
+            write_num(buf, *points);
+            buf.push(')');
         }
-        w.write_field(self.num.as_bytes())?;
-        self.num.clear();
-        let _ = write!(self.num, "{}@{}", s.model.name, s.model.version);
-        w.write_field(self.num.as_bytes())?;
-        w.write_field(&s.model.hash)?;
+        w.write_field(buf.as_bytes())?;
+        buf.clear();
+        if let Some(m) = &h.moment {
+            let _ = write!(buf, "{} {} ({})", format_time(m.at), m.label, m.event);
+        }
+        w.write_field(buf.as_bytes())?;
+        w.write_field(&self.model_tag)?;
+        w.write_field(&self.model_hash)?;
         w.write_record(None::<&[u8]>)?;
+        Ok(())
+    }
+
+    /// One NDJSON object: the full explanation, top reasons and the account's roll-up.
+    pub fn write_json(
+        &mut self,
+        s: &Scored,
+        account: Option<&AccountScore>,
+    ) -> std::io::Result<()> {
+        let row = JsonRow {
+            scored: s,
+            top_reasons: s.top_reasons(),
+            account_score: account,
+        };
+        serde_json::to_writer(&mut self.json, &row)?;
+        self.json.push(b'\n');
         Ok(())
     }
 
     /// The bytes formatted so far; the formatter starts empty again.
     pub fn take_buffer(&mut self) -> Vec<u8> {
-        match self.csv.take() {
-            Some(w) => {
-                let bytes = w.into_inner().unwrap_or_default();
-                *self = Self::fresh(self.format, self.rolls_up);
-                bytes
-            }
-            None => std::mem::take(&mut self.json),
-        }
+        let csv = std::mem::replace(&mut self.csv, new_csv());
+        let mut bytes = csv.into_inner().unwrap_or_default();
+        bytes.append(&mut self.json);
+        bytes
     }
 }
 
@@ -162,22 +182,31 @@ impl<W: Write> LeadWriter<W> {
             h.write_record(header(model))?;
             out.write_all(&h.into_inner().map_err(|e| e.into_error())?)?;
         }
+        let r = model.reference();
         Ok(Self {
             out,
-            proto: RowFormatter::fresh(format, model.rolls_up_accounts()),
+            format,
+            rolls_up: model.rolls_up_accounts(),
+            model_tag: format!("{}@{}", r.name, r.version),
+            model_hash: r.hash.clone(),
         })
+    }
+
+    /// The output format.
+    pub fn format(&self) -> Format {
+        self.format
     }
 
     /// A formatter for a worker thread.
     pub fn worker(&self) -> RowFormatter {
-        RowFormatter::fresh(self.proto.format, self.proto.rolls_up)
-    }
-
-    /// Formats and writes one lead directly.
-    pub fn write(&mut self, s: &Scored, account: Option<&AccountScore>) -> std::io::Result<()> {
-        self.proto.write(s, account)?;
-        let bytes = self.proto.take_buffer();
-        self.out.write_all(&bytes)
+        RowFormatter {
+            rolls_up: self.rolls_up,
+            model_tag: self.model_tag.clone(),
+            model_hash: self.model_hash.clone(),
+            csv: new_csv(),
+            json: Vec::new(),
+            buf: String::new(),
+        }
     }
 
     /// An empty buffer to collect formatted chunks in.

@@ -7,7 +7,7 @@ use crate::format::Format;
 use crate::output::{LeadWriter, write_accounts};
 use crate::tables::{Accounts, Contacts, ReadOpts, read_accounts_with, read_contacts_with};
 use leadscore_core::{
-    AccountScore, Brief, Model, Ranking, Scored, Scorer, StateTable, UnixSeconds, roll_up,
+    AccountScore, Brief, Model, Ranking, Scored, Scorer, Scratch, StateTable, UnixSeconds, roll_up,
 };
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -237,8 +237,10 @@ impl Loaded {
                 let (this, scorer, ranking, account_scores, next) =
                     (&self, &scorer, &ranking, &account_scores, &next);
                 let proto = w.worker();
+                let format = w.format();
                 s.spawn(move || {
                     let mut fmt = proto;
+                    let mut scratch = Scratch::default();
                     loop {
                         let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         if c >= chunks {
@@ -246,12 +248,33 @@ impl Loaded {
                         }
                         let mut counts = Counts::default();
                         for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
-                            let mut s = this.score(scorer, i);
-                            ranking.apply(model, &mut s);
-                            counts.add(&s);
-                            let account = this.contacts.account_of[i]
+                            let contact = &this.contacts.rows[i];
+                            let account_row = this.contacts.account_of[i]
+                                .map(|a| &this.accounts.rows[a as usize]);
+                            let rolled = this.contacts.account_of[i]
                                 .and_then(|a| account_scores[a as usize].as_ref());
-                            if fmt.write(&s, account).is_err() {
+                            let written = match format {
+                                // CSV rows need only the headline: no explanation is built.
+                                Format::Csv => {
+                                    let mut h = scorer.headline_at(
+                                        contact,
+                                        account_row,
+                                        &this.states,
+                                        i,
+                                        &mut scratch,
+                                    );
+                                    ranking.apply_headline(model, &mut h);
+                                    counts.add(h.tier, h.status.as_str());
+                                    fmt.write_csv(contact, &h, rolled)
+                                }
+                                Format::Ndjson => {
+                                    let mut s = this.score(scorer, i);
+                                    ranking.apply(model, &mut s);
+                                    counts.add(&s.tier, s.status.as_str());
+                                    fmt.write_json(&s, rolled)
+                                }
+                            };
+                            if written.is_err() {
                                 return;
                             }
                         }
@@ -322,9 +345,14 @@ struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, s: &Scored) {
-        *self.tiers.entry(s.tier.clone()).or_default() += 1;
-        *self.statuses.entry(s.status.as_str()).or_default() += 1;
+    fn add(&mut self, tier: &str, status: &'static str) {
+        match self.tiers.get_mut(tier) {
+            Some(n) => *n += 1,
+            None => {
+                self.tiers.insert(tier.to_owned(), 1);
+            }
+        }
+        *self.statuses.entry(status).or_default() += 1;
     }
 
     fn merge_into(self, summary: &mut Summary) {

@@ -164,7 +164,8 @@ impl StateTable {
 }
 
 /// What one fired rule adds, before it becomes an explanation line.
-struct RuleHit {
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RuleHit {
     occurrences: Option<u32>,
     before: f64,
     after: f64,
@@ -183,6 +184,84 @@ pub struct Brief {
     /// Whether a disqualification rule fired.
     pub disqualified: bool,
 }
+
+/// A grade cell: fit letter and engagement digit, e.g. `A1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GradeCell([u8; 2]);
+
+impl GradeCell {
+    /// The cell as text.
+    pub fn as_str(&self) -> &str {
+        // Always an ASCII letter and digit (see `evaluate`).
+        std::str::from_utf8(&self.0).unwrap_or("??")
+    }
+}
+
+/// A category's points in a [`Headline`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CategoryPoints {
+    /// Sum of rule points.
+    pub raw: f64,
+    /// After the category cap.
+    pub capped: f64,
+    /// What the category adds to the score.
+    pub points: f64,
+}
+
+/// The last interesting moment, borrowed from the model.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeadlineMoment<'m> {
+    /// When.
+    pub at: UnixSeconds,
+    /// The event type.
+    pub event: &'m str,
+    /// The rule it matched.
+    pub rule: &'m str,
+    /// That rule's label.
+    pub label: &'m str,
+}
+
+/// What a lead's score comes to, with every name borrowed from the model: all that an export
+/// row needs, without the allocations of a full [`Scored`]. Same numbers as [`Scorer::finish`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Headline<'m> {
+    /// The score.
+    pub score: f64,
+    /// Its tier.
+    pub tier: &'m str,
+    /// Fit × engagement cell.
+    pub grade: Option<GradeCell>,
+    /// The cell's priority label.
+    pub priority: Option<&'m str>,
+    /// Qualified, disqualified or pool.
+    pub status: Status,
+    /// The segment whose rules applied.
+    pub segment: &'m str,
+    /// Its position (0 = default).
+    pub segment_index: usize,
+    /// Sales-ready because of the tier.
+    pub tier_ready: bool,
+    /// Sales-ready because of the grade cell.
+    pub grade_ready: bool,
+    /// Sales-ready because it is in the segment's top N% (set by [`Ranking::apply_headline`]).
+    pub top_percent: Option<f64>,
+    /// Share of the segment scoring lower (set by [`Ranking::apply_headline`]).
+    pub percentile: Option<f64>,
+    /// Category points in model order.
+    pub categories: Vec<CategoryPoints>,
+    /// Named scores in model order: value and tier.
+    pub scores: Vec<(f64, Option<&'m str>)>,
+    /// Positions of the disqualification rules that fired.
+    pub disqualified_by: Vec<usize>,
+    /// The three biggest contributions (label, points), largest first.
+    pub top_reasons: [Option<(&'m str, f64)>; 3],
+    /// The latest high-value signal.
+    pub moment: Option<HeadlineMoment<'m>>,
+}
+
+/// Reusable working memory for [`Scorer::headline_at`].
+#[derive(Debug, Default)]
+pub struct Scratch(Vec<(usize, RuleHit)>);
 
 /// Scores contacts as of one moment. Cheap to create and clone; holds no data of its own.
 #[derive(Debug, Clone)]
@@ -599,13 +678,28 @@ impl<'m> Scorer<'m> {
         }
     }
 
-    fn finish_accs(&self, contact: &Contact, account: Option<&Account>, st: &[Acc]) -> Scored {
-        let m = self.model;
+    /// Evaluates a contact once: the headline, and every fired rule in `fired` (cleared first).
+    /// [`Scorer::finish`] and [`Scorer::headline_at`] are both this, decorated differently.
+    fn evaluate(
+        &self,
+        contact: &Contact,
+        account: Option<&Account>,
+        st: &[Acc],
+        fired: &mut Vec<(usize, RuleHit)>,
+    ) -> Headline<'m> {
+        let m: &'m Model = self.model;
         let profile_index = self.profile_of(contact, account, st);
         let profile = &m.profiles[profile_index];
 
-        let mut raw = vec![0.0f64; m.categories.len()];
-        let mut contributions = Vec::new();
+        fired.clear();
+        let mut raw = [0.0f64; 16];
+        let mut spill = Vec::new();
+        let raw: &mut [f64] = if m.categories.len() <= raw.len() {
+            &mut raw[..m.categories.len()]
+        } else {
+            spill.resize(m.categories.len(), 0.0);
+            &mut spill
+        };
         let mut moment: Option<(UnixSeconds, u32, usize)> = None;
         for &ri in &profile.rules {
             let rule = &m.rules[ri];
@@ -623,74 +717,53 @@ impl<'m> Scorer<'m> {
             }
             let hit = self.rule_points(rule, st);
             raw[rule.category] += hit.points;
-            contributions.push(Contribution {
-                rule: rule.id.clone(),
-                label: rule.label.clone(),
-                category: m.categories[rule.category].id.clone(),
-                kind: rule.kind,
-                condition: rule.text.clone(),
-                base_points: rule.points,
-                occurrences: hit.occurrences,
-                before_decay: round2(hit.before),
-                after_decay: round2(hit.after),
-                rule_cap: rule.max_points,
-                points: round2(hit.points),
-                last_event_at: hit.last.map(format_time),
-            });
+            fired.push((ri, hit));
         }
 
-        let categories: Vec<CategoryScore> = m
+        let categories: Vec<CategoryPoints> = m
             .categories
             .iter()
-            .zip(&raw)
+            .zip(raw.iter())
             .map(|(c, &r)| {
                 let (capped, points) = self.category_points(c, r);
-                CategoryScore {
-                    id: c.id.clone(),
-                    label: c.label.clone(),
+                CategoryPoints {
                     raw: round2(r),
-                    cap: c.cap,
                     capped: round2(capped),
-                    weight: c.weight,
                     points: round2(points),
                 }
             })
             .collect();
         let total: f64 = categories.iter().map(|c| c.points).sum();
         let score = self.composite(total);
-        let tier = profile.tiers.of(score).to_owned();
+        let tier = profile.tiers.of(score);
 
         let mut grade = None;
         let mut priority = None;
-        let mut sales_ready = Vec::new();
+        let mut grade_ready = false;
         if let Some(g) = &m.grade {
             let sum = |cats: &[usize]| cats.iter().map(|&i| categories[i].points).sum::<f64>();
             let fit = sum(&g.fit_categories);
             let eng = sum(&g.engagement_categories);
-            let letter = ["A", "B", "C"]
-                .iter()
+            let letter = [b'A', b'B', b'C']
+                .into_iter()
                 .zip(g.fit)
                 .find(|(_, min)| fit >= *min)
-                .map_or("D", |(l, _)| l);
-            let digit = ["1", "2", "3"]
-                .iter()
+                .map_or(b'D', |(l, _)| l);
+            let digit = [b'1', b'2', b'3']
+                .into_iter()
                 .zip(g.engagement)
                 .find(|(_, min)| eng >= *min)
-                .map_or("4", |(d, _)| d);
-            let cell = format!("{letter}{digit}");
+                .map_or(b'4', |(d, _)| d);
+            let cell = GradeCell([letter, digit]);
             priority = g
                 .priority
                 .iter()
-                .find(|(_, cells)| cells.contains(&cell))
-                .map(|(n, _)| n.clone());
-            if g.sales_ready.contains(&cell) {
-                sales_ready.push(format!("grade {cell}"));
-            }
+                .find(|(_, cells)| cells.iter().any(|c| c.as_str() == cell.as_str()))
+                .map(|(n, _)| n.as_str());
+            grade_ready = g.sales_ready.iter().any(|c| c.as_str() == cell.as_str());
             grade = Some(cell);
         }
-        if profile.routing.sales_ready_tiers.contains(&tier) {
-            sales_ready.insert(0, format!("tier {tier}"));
-        }
+        let tier_ready = profile.routing.sales_ready_tiers.iter().any(|t| t == tier);
 
         let scores = m
             .named
@@ -714,62 +787,181 @@ impl<'m> Scorer<'m> {
                         }
                     }
                 });
-                NamedScoreValue {
-                    id: n.id.clone(),
-                    label: n.label.clone(),
-                    score: value,
-                    tier: n.tiers.as_ref().map(|t| t.of(value).to_owned()),
-                }
+                (value, n.tiers.as_ref().map(|t| t.of(value)))
             })
             .collect();
 
-        let disqualified_by: Vec<Disqualification> = m
+        let disqualified_by: Vec<usize> = m
             .disqualify
             .iter()
-            .filter(|d| self.cond(&d.when, contact, account, st))
-            .map(|d| Disqualification {
-                rule: d.id.clone(),
-                reason: d.reason.clone(),
-            })
+            .enumerate()
+            .filter(|(_, d)| self.cond(&d.when, contact, account, st))
+            .map(|(i, _)| i)
             .collect();
-        if !disqualified_by.is_empty() {
-            // Nothing makes a disqualified lead sales-ready; listing reasons would contradict it.
-            sales_ready.clear();
-        }
-        let status = if !disqualified_by.is_empty() {
+        // Nothing makes a disqualified lead sales-ready; listing reasons would contradict it.
+        let disqualified = !disqualified_by.is_empty();
+        let (tier_ready, grade_ready) = (tier_ready && !disqualified, grade_ready && !disqualified);
+        let status = if disqualified {
             Status::Disqualified
-        } else if !sales_ready.is_empty() {
+        } else if tier_ready || grade_ready {
             Status::Qualified
         } else {
             Status::Pool
         };
 
-        let last_interesting_moment = moment.map(|(at, ty, ri)| Moment {
-            at: format_time(at),
-            event: m.event_type_names[ty as usize].clone(),
-            rule: m.rules[ri].id.clone(),
-            label: m.rules[ri].label.clone(),
-        });
+        // The three largest |points|, model order on ties, found in one pass. The position
+        // breaks ties so a reason pushed down never slips behind an equal later one.
+        let better = |a: (usize, f64), b: (usize, f64)| {
+            a.1.abs() > b.1.abs() || (a.1.abs() == b.1.abs() && a.0 < b.0)
+        };
+        let mut top: [Option<(usize, f64)>; 3] = [None; 3];
+        for (k, &(_, hit)) in fired.iter().enumerate() {
+            let points = round2(hit.points);
+            if points == 0.0 {
+                continue;
+            }
+            let mut cur = Some((k, points));
+            for slot in &mut top {
+                match (*slot, cur) {
+                    (None, Some(x)) => {
+                        *slot = Some(x);
+                        cur = None;
+                    }
+                    (Some(y), Some(x)) if better(x, y) => {
+                        *slot = Some(x);
+                        cur = Some(y);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let top = top.map(|t| t.map(|(k, p)| (m.rules[fired[k].0].label.as_str(), p)));
 
-        Scored {
-            id: contact.id.clone(),
-            account_id: contact.account_id.clone(),
-            model: m.meta.clone(),
-            as_of: self.as_of_text.clone(),
+        Headline {
             score,
             tier,
             grade,
             priority,
             status,
-            sales_ready,
-            segment: profile.id.clone(),
+            segment: profile.id.as_str(),
             segment_index: profile_index,
+            tier_ready,
+            grade_ready,
+            top_percent: None,
+            percentile: None,
+            categories,
+            scores,
+            disqualified_by,
+            top_reasons: top,
+            moment: moment.map(|(at, ty, ri)| HeadlineMoment {
+                at,
+                event: m.event_type_names[ty as usize].as_str(),
+                rule: m.rules[ri].id.as_str(),
+                label: m.rules[ri].label.as_str(),
+            }),
+        }
+    }
+
+    /// The headline of contact `index` of a [`StateTable`]: what an export row needs, borrowed
+    /// from the model. `scratch` is reused between calls to avoid allocation.
+    pub fn headline_at(
+        &self,
+        contact: &Contact,
+        account: Option<&Account>,
+        table: &StateTable,
+        index: usize,
+        scratch: &mut Scratch,
+    ) -> Headline<'m> {
+        self.evaluate(contact, account, table.row(index), &mut scratch.0)
+    }
+
+    fn finish_accs(&self, contact: &Contact, account: Option<&Account>, st: &[Acc]) -> Scored {
+        let m = self.model;
+        let mut fired = Vec::new();
+        let h = self.evaluate(contact, account, st, &mut fired);
+        let contributions = fired
+            .iter()
+            .map(|&(ri, hit)| {
+                let rule = &m.rules[ri];
+                Contribution {
+                    rule: rule.id.clone(),
+                    label: rule.label.clone(),
+                    category: m.categories[rule.category].id.clone(),
+                    kind: rule.kind,
+                    condition: rule.text.clone(),
+                    base_points: rule.points,
+                    occurrences: hit.occurrences,
+                    before_decay: round2(hit.before),
+                    after_decay: round2(hit.after),
+                    rule_cap: rule.max_points,
+                    points: round2(hit.points),
+                    last_event_at: hit.last.map(format_time),
+                }
+            })
+            .collect();
+        let categories = m
+            .categories
+            .iter()
+            .zip(&h.categories)
+            .map(|(c, p)| CategoryScore {
+                id: c.id.clone(),
+                label: c.label.clone(),
+                raw: p.raw,
+                cap: c.cap,
+                capped: p.capped,
+                weight: c.weight,
+                points: p.points,
+            })
+            .collect();
+        let scores = m
+            .named
+            .iter()
+            .zip(&h.scores)
+            .map(|(n, &(score, tier))| NamedScoreValue {
+                id: n.id.clone(),
+                label: n.label.clone(),
+                score,
+                tier: tier.map(str::to_owned),
+            })
+            .collect();
+        let mut sales_ready = Vec::new();
+        if h.tier_ready {
+            sales_ready.push(format!("tier {}", h.tier));
+        }
+        if let (true, Some(g)) = (h.grade_ready, &h.grade) {
+            sales_ready.push(format!("grade {}", g.as_str()));
+        }
+        Scored {
+            id: contact.id.clone(),
+            account_id: contact.account_id.clone(),
+            model: m.meta.clone(),
+            as_of: self.as_of_text.clone(),
+            score: h.score,
+            tier: h.tier.to_owned(),
+            grade: h.grade.map(|g| g.as_str().to_owned()),
+            priority: h.priority.map(str::to_owned),
+            status: h.status,
+            sales_ready,
+            segment: h.segment.to_owned(),
+            segment_index: h.segment_index,
             percentile: None,
             categories,
             scores,
             contributions,
-            disqualified_by,
-            last_interesting_moment,
+            disqualified_by: h
+                .disqualified_by
+                .iter()
+                .map(|&i| Disqualification {
+                    rule: m.disqualify[i].id.clone(),
+                    reason: m.disqualify[i].reason.clone(),
+                })
+                .collect(),
+            last_interesting_moment: h.moment.map(|mo| Moment {
+                at: format_time(mo.at),
+                event: mo.event.into(),
+                rule: mo.rule.into(),
+                label: mo.label.into(),
+            }),
         }
     }
 }
@@ -892,28 +1084,50 @@ impl Ranking {
         if s.status == Status::Disqualified {
             return;
         }
-        let Some((values, below_at, n)) = self.distinct.get(s.segment_index) else {
-            return;
-        };
-        if *n == 0 {
+        if let Some((percentile, top)) = self.place(model, s.segment_index, s.score) {
+            s.percentile = Some(percentile);
+            if let Some(top) = top {
+                s.sales_ready.push(format!("top {top}%"));
+                s.status = Status::Qualified;
+            }
+        }
+    }
+
+    /// [`Ranking::apply`] for a [`Headline`].
+    pub fn apply_headline(&self, model: &Model, h: &mut Headline<'_>) {
+        if h.status == Status::Disqualified {
             return;
         }
+        if let Some((percentile, top)) = self.place(model, h.segment_index, h.score) {
+            h.percentile = Some(percentile);
+            if top.is_some() {
+                h.top_percent = top;
+                h.status = Status::Qualified;
+            }
+        }
+    }
+
+    /// The percentile of `score` in its segment, and the segment's top-N% when it is in it.
+    fn place(&self, model: &Model, segment: usize, score: f64) -> Option<(f64, Option<f64>)> {
+        let (values, below_at, n) = self.distinct.get(segment)?;
+        if *n == 0 {
+            return None;
+        }
         // Index of the first distinct value >= score.
-        let k = values.partition_point(|&x| x < s.score);
+        let k = values.partition_point(|&x| x < score);
         let below = below_at.get(k).copied().unwrap_or(*n);
         let at_or_below = match values.get(k) {
-            Some(&x) if x == s.score => below_at.get(k + 1).copied().unwrap_or(*n),
+            Some(&x) if x == score => below_at.get(k + 1).copied().unwrap_or(*n),
             _ => below,
         };
         let above = n - at_or_below;
         let n = f64::from(*n);
-        s.percentile = Some(round2(f64::from(below) / n * 100.0));
-        if let Some(top) = model.profiles[s.segment_index].routing.top_percent
-            && f64::from(above) / n * 100.0 < top
-        {
-            s.sales_ready.push(format!("top {top}%"));
-            s.status = Status::Qualified;
-        }
+        let percentile = round2(f64::from(below) / n * 100.0);
+        let top = model.profiles[segment]
+            .routing
+            .top_percent
+            .filter(|&top| f64::from(above) / n * 100.0 < top);
+        Some((percentile, top))
     }
 }
 

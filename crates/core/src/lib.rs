@@ -52,7 +52,8 @@ pub mod value;
 
 pub use error::{Diagnostic, ModelError, ValueError};
 pub use eval::{
-    Account, Brief, Contact, ContactState, Event, Props, Ranking, Scorer, StateTable, roll_up,
+    Account, Brief, CategoryPoints, Contact, ContactState, Event, GradeCell, Headline,
+    HeadlineMoment, Props, Ranking, Scorer, Scratch, StateTable, roll_up,
 };
 pub use model::{EventType, FieldDef, Kind, Model, ModelRef, RollUp, Scale};
 pub use name::Name;
