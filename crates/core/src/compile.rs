@@ -279,8 +279,9 @@ impl Compiler<'_> {
 
         let mut trackers_by_type = vec![Vec::new(); self.event_type_names.len()];
         for (i, t) in self.trackers.iter().enumerate() {
-            for &ty in &t.types {
-                trackers_by_type[ty].push(i);
+            for (slot, &ty) in t.types.iter().enumerate() {
+                // `event_types_of` keeps lists within a byte.
+                trackers_by_type[ty].push((i, slot as u8));
             }
         }
         Model {
@@ -999,6 +1000,13 @@ impl Compiler<'_> {
         let names = &ev.get_ref().0;
         if names.is_empty() || names.iter().any(|n| n.trim().is_empty()) {
             self.err(ev.span().start, "`event` names must not be empty");
+            return None;
+        }
+        if names.len() > 255 {
+            self.err(
+                ev.span().start,
+                "one event test can list at most 255 event types; split it with `any = [...]`",
+            );
             return None;
         }
         // A name given twice is one type: listed twice, every event would count twice.

@@ -64,44 +64,65 @@ pub struct Event {
     pub props: Vec<(String, String)>,
 }
 
-/// One tracker's accumulator. Every field merges without regard to order (add, add, max), so
-/// events may arrive in any order and be split across threads.
+/// One tracker's accumulator, 16 bytes: a contact's state is contacts × trackers of these, so
+/// its size is most of the memory a batch run touches. Every field merges without regard to
+/// order (add, add, newest), so events may arrive in any order and be split across threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Acc {
-    count: u32,
-    last_type: u32,
-    last: UnixSeconds,
     /// Per-occurrence points after decay, in millionths: integer addition is associative, so
     /// the total does not depend on event order or thread count.
     micro: i64,
+    /// Matches (upper 24 bits, saturating at 16,777,215) and, in the low 8 bits, the position
+    /// in the tracker's event-type list of the latest match.
+    packed: u32,
+    /// Seconds from the latest match to as-of (`NO_AGE` when none). Events are never after
+    /// as-of, so an age fits where a timestamp would not.
+    age: u32,
 }
 
-const NONE: UnixSeconds = UnixSeconds::MIN;
+const NO_AGE: u32 = u32::MAX;
+const MAX_COUNT: u32 = (1 << 24) - 1;
 const EMPTY: Acc = Acc {
-    count: 0,
-    last_type: 0,
-    last: NONE,
     micro: 0,
+    packed: 0,
+    age: NO_AGE,
 };
 
 impl Acc {
-    fn hit(&mut self, ty: u32, at: UnixSeconds, micro: i64) {
-        self.count = self.count.saturating_add(1);
-        // Ties on time go to the larger type id, so the result is the same in any order.
-        if at > self.last || (at == self.last && ty > self.last_type) {
-            self.last = at;
-            self.last_type = ty;
-        }
+    fn count(&self) -> u32 {
+        self.packed >> 8
+    }
+
+    fn type_slot(&self) -> usize {
+        (self.packed & 0xff) as usize
+    }
+
+    /// The latest match as a time, given the as-of it was measured from.
+    fn last(&self, as_of: UnixSeconds) -> Option<UnixSeconds> {
+        (self.age != NO_AGE).then(|| as_of - i64::from(self.age))
+    }
+
+    fn hit(&mut self, slot: u8, age: u32, micro: i64) {
+        self.add(1, slot, age, micro);
+    }
+
+    fn add(&mut self, n: u32, slot: u8, age: u32, micro: i64) {
+        let count = (self.count() + n).min(MAX_COUNT);
+        // Ties on time go to the later slot, so the result is the same in any order.
+        let slot = if age < self.age || (age == self.age && usize::from(slot) > self.type_slot()) {
+            self.age = age;
+            slot
+        } else {
+            self.type_slot() as u8
+        };
+        self.packed = (count << 8) | u32::from(slot);
         self.micro += micro;
     }
 
     fn merge(&mut self, o: &Acc) {
-        self.count = self.count.saturating_add(o.count);
-        if o.last > self.last || (o.last == self.last && o.last_type > self.last_type) {
-            self.last = o.last;
-            self.last_type = o.last_type;
+        if o.count() > 0 {
+            self.add(o.count(), o.type_slot() as u8, o.age, o.micro);
         }
-        self.micro += o.micro;
     }
 
     fn sum(&self) -> f64 {
@@ -344,6 +365,9 @@ impl<'m> Scorer<'m> {
             return Ok(());
         }
         let trackers = &self.model.trackers_by_type[ty.0];
+        let age = u32::try_from(self.as_of - at)
+            .unwrap_or(NO_AGE - 1)
+            .min(NO_AGE - 1);
         // Check every filter first so a bad property leaves the state untouched.
         let mut mask = [false; 32];
         let mut spill = Vec::new();
@@ -353,7 +377,7 @@ impl<'m> Scorer<'m> {
             spill.resize(trackers.len(), false);
             &mut spill
         };
-        for (flag, &t) in flags.iter_mut().zip(trackers) {
+        for (flag, &(t, _)) in flags.iter_mut().zip(trackers) {
             let tr = &self.model.trackers[t];
             // Inclusive at both ends, like `within_days` on a date field.
             let in_window = tr.window.is_none_or(|w| at >= self.as_of - w);
@@ -363,13 +387,13 @@ impl<'m> Scorer<'m> {
                     Some(f) => self.prop_cond(f, props)?,
                 };
         }
-        for (&flag, &t) in flags.iter().zip(trackers) {
+        for (&flag, &(t, slot)) in flags.iter().zip(trackers) {
             if flag {
                 let micro = match &self.model.trackers[t].per_occurrence {
                     Some(p) => (p.points * p.decay.factor(self.as_of - at) * 1e6).round() as i64,
                     None => 0,
                 };
-                accs[t].hit(ty.0 as u32, at, micro);
+                accs[t].hit(slot, age, micro);
             }
         }
         Ok(())
@@ -514,7 +538,7 @@ impl<'m> Scorer<'m> {
                 self.pred(pred, &v)
             }
             Cond::Count { tracker, min, max } => {
-                let n = st[*tracker].count;
+                let n = st[*tracker].count();
                 *min <= n && n <= *max
             }
             Cond::Rate {
@@ -523,11 +547,11 @@ impl<'m> Scorer<'m> {
                 op,
                 value,
             } => {
-                let d = st[*den].count;
+                let d = st[*den].count();
                 if d == 0 {
                     return false;
                 }
-                let r = f64::from(st[*num].count) / f64::from(d);
+                let r = f64::from(st[*num].count()) / f64::from(d);
                 match op {
                     RateOp::Above => r > *value,
                     RateOp::AtLeast => r >= *value,
@@ -585,15 +609,14 @@ impl<'m> Scorer<'m> {
         let last = rule
             .positive
             .iter()
-            .map(|&t| st[t].last)
-            .filter(|&t| t != NONE)
+            .filter_map(|&t| st[t].last(self.as_of))
             .max();
         let (occurrences, before, after) = match rule.per_occurrence {
             Some(t) => {
                 let a = &st[t];
                 (
-                    Some(a.count),
-                    rule.points as f64 * f64::from(a.count),
+                    Some(a.count()),
+                    rule.points as f64 * f64::from(a.count()),
                     a.sum(),
                 )
             }
@@ -710,8 +733,11 @@ impl<'m> Scorer<'m> {
             if rule.interesting {
                 for &t in &rule.positive {
                     let a = &st[t];
-                    if a.count > 0 && moment.is_none_or(|(at, _, _)| a.last > at) {
-                        moment = Some((a.last, a.last_type, ri));
+                    if let Some(last) = a.last(self.as_of)
+                        && moment.is_none_or(|(at, _, _)| last > at)
+                    {
+                        let ty = m.trackers[t].types[a.type_slot()];
+                        moment = Some((last, ty as u32, ri));
                     }
                 }
             }

@@ -315,8 +315,8 @@ pub struct Model {
     pub(crate) event_types: FxHashMap<Box<str>, usize>,
     pub(crate) event_type_names: Vec<Name>,
     pub(crate) trackers: Vec<Tracker>,
-    /// For each event type id, the trackers it feeds.
-    pub(crate) trackers_by_type: Vec<Vec<usize>>,
+    /// For each event type id, the trackers it feeds and its position in each tracker's list.
+    pub(crate) trackers_by_type: Vec<Vec<(usize, u8)>>,
     pub(crate) categories: Vec<Category>,
     pub(crate) rules: Vec<Rule>,
     pub(crate) profiles: Vec<Profile>,
