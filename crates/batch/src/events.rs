@@ -153,7 +153,7 @@ pub fn read_events(
     let mut stats = first.stats;
     let mut unknown = first.unknown;
     for w in iter {
-        table.merge(&w.table);
+        table.merge_parallel(&w.table, threads);
         stats.merge(w.stats);
         unknown.extend(w.unknown);
     }

@@ -118,43 +118,23 @@ pub fn read_contacts_with(
     warnings: &mut Vec<String>,
     opts: &ReadOpts<'_>,
 ) -> Result<Contacts, BatchError> {
-    let mut out = Contacts::default();
-    let mut lines: Vec<u64> = Vec::new();
-    read_rows(
-        path,
-        format,
-        &Shape {
-            id_name: id_column.unwrap_or("id"),
-            fields: model.contact_fields(),
-            with_account: true,
-        },
-        warnings,
-        opts,
-        &mut |row| {
-            let pos = out.rows.len() as u32;
-            if let Some(&first) = out.index.get(row.id.as_str()) {
-                return Err(BatchError::input(
-                    path,
-                    row.line,
-                    Some(id_column.unwrap_or("id")),
-                    format!(
-                        "duplicate id `{}` (first at line {})",
-                        row.id, lines[first as usize]
-                    ),
-                ));
-            }
-            out.index.insert(row.id.clone().into_boxed_str(), pos);
-            lines.push(row.line);
-            out.rows.push(Contact {
-                id: row.id,
-                account_id: row.account_id,
-                attrs: row.attrs,
-            });
-            Ok(())
-        },
-    )?;
-    out.account_of = vec![None; out.rows.len()];
-    Ok(out)
+    let shape = Shape {
+        id_name: id_column.unwrap_or("id"),
+        fields: model.contact_fields(),
+        with_account: true,
+    };
+    let mut b = Builder::new(path, shape.id_name, |row: Row| Contact {
+        id: row.id,
+        account_id: row.account_id,
+        attrs: row.attrs,
+    });
+    read_rows(path, format, &shape, warnings, opts, &mut b)?;
+    let account_of = vec![None; b.rows.len()];
+    Ok(Contacts {
+        rows: b.rows,
+        index: b.index,
+        account_of,
+    })
 }
 
 /// Reads an accounts file (`id`, any other column an attribute) on one thread.
@@ -175,41 +155,85 @@ pub fn read_accounts_with(
     warnings: &mut Vec<String>,
     opts: &ReadOpts<'_>,
 ) -> Result<Accounts, BatchError> {
-    let mut out = Accounts::default();
-    let mut lines: Vec<u64> = Vec::new();
-    read_rows(
-        path,
-        format,
-        &Shape {
-            id_name: "id",
-            fields: model.account_fields(),
-            with_account: false,
-        },
-        warnings,
-        opts,
-        &mut |row| {
-            let pos = out.rows.len() as u32;
-            if let Some(&first) = out.index.get(row.id.as_str()) {
-                return Err(BatchError::input(
-                    path,
-                    row.line,
-                    Some("id"),
-                    format!(
-                        "duplicate id `{}` (first at line {})",
-                        row.id, lines[first as usize]
-                    ),
-                ));
-            }
-            out.index.insert(row.id.clone().into_boxed_str(), pos);
-            lines.push(row.line);
-            out.rows.push(Account {
-                id: row.id,
-                attrs: row.attrs,
-            });
-            Ok(())
-        },
-    )?;
-    Ok(out)
+    let shape = Shape {
+        id_name: "id",
+        fields: model.account_fields(),
+        with_account: false,
+    };
+    let mut b = Builder::new(path, "id", |row: Row| Account {
+        id: row.id,
+        attrs: row.attrs,
+    });
+    read_rows(path, format, &shape, warnings, opts, &mut b)?;
+    Ok(Accounts {
+        rows: b.rows,
+        index: b.index,
+    })
+}
+
+/// Collects rows in file order with an id index, rejecting duplicate ids.
+struct Builder<'a, T> {
+    path: &'a Path,
+    id_name: &'a str,
+    rows: Vec<T>,
+    index: FxHashMap<Box<str>, u32>,
+    lines: Vec<u64>,
+    make: fn(Row) -> T,
+}
+
+impl<'a, T> Builder<'a, T> {
+    fn new(path: &'a Path, id_name: &'a str, make: fn(Row) -> T) -> Self {
+        Self {
+            path,
+            id_name,
+            rows: Vec::new(),
+            index: FxHashMap::default(),
+            lines: Vec::new(),
+            make,
+        }
+    }
+
+    /// Room for `n` more rows, so a million-row file does not rehash and regrow its way there.
+    fn reserve(&mut self, n: usize) {
+        self.rows.reserve(n);
+        self.index.reserve(n);
+        self.lines.reserve(n);
+    }
+
+    fn push(&mut self, row: Row) -> Result<(), BatchError> {
+        let pos = self.rows.len() as u32;
+        if let Some(&first) = self.index.get(row.id.as_str()) {
+            return Err(BatchError::input(
+                self.path,
+                row.line,
+                Some(self.id_name),
+                format!(
+                    "duplicate id `{}` (first at line {})",
+                    row.id, self.lines[first as usize]
+                ),
+            ));
+        }
+        self.index.insert(row.id.as_str().into(), pos);
+        self.lines.push(row.line);
+        self.rows.push((self.make)(row));
+        Ok(())
+    }
+}
+
+/// Where rows go: a [`Builder`] of contacts or accounts.
+trait RowSink {
+    fn reserve(&mut self, n: usize);
+    fn push(&mut self, row: Row) -> Result<(), BatchError>;
+}
+
+impl<T> RowSink for Builder<'_, T> {
+    fn reserve(&mut self, n: usize) {
+        Builder::reserve(self, n);
+    }
+
+    fn push(&mut self, row: Row) -> Result<(), BatchError> {
+        Builder::push(self, row)
+    }
 }
 
 fn read_rows(
@@ -218,7 +242,7 @@ fn read_rows(
     shape: &Shape<'_>,
     warnings: &mut Vec<String>,
     opts: &ReadOpts<'_>,
-    sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
+    sink: &mut dyn RowSink,
 ) -> Result<(), BatchError> {
     match format.unwrap_or_else(|| Format::from_path(path)) {
         Format::Csv => read_csv(path, shape, warnings, opts, sink),
@@ -271,7 +295,7 @@ fn read_csv(
     shape: &Shape<'_>,
     warnings: &mut Vec<String>,
     opts: &ReadOpts<'_>,
-    sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
+    sink: &mut dyn RowSink,
 ) -> Result<(), BatchError> {
     let Shape {
         id_name,
@@ -358,10 +382,12 @@ fn read_csv(
     let (states, lines) = result?;
     let mut blocks: Vec<(usize, Vec<Row>)> = states.into_iter().flatten().collect();
     blocks.sort_unstable_by_key(|b| b.0);
+    let total: usize = blocks.iter().map(|b| b.1.len()).sum();
+    sink.reserve(total);
     for (seq, rows) in blocks {
         for mut row in rows {
             row.line = lines.line(seq, row.line);
-            sink(row)?;
+            sink.push(row)?;
         }
     }
     Ok(())
@@ -371,7 +397,7 @@ fn read_ndjson(
     path: &Path,
     reader: impl BufRead,
     shape: &Shape<'_>,
-    sink: &mut dyn FnMut(Row) -> Result<(), BatchError>,
+    sink: &mut dyn RowSink,
 ) -> Result<(), BatchError> {
     let Shape {
         id_name,
@@ -422,7 +448,7 @@ fn read_ndjson(
                 None => Value::Missing,
             });
         }
-        sink(Row {
+        sink.push(Row {
             line,
             id,
             account_id,
