@@ -56,9 +56,9 @@ impl EventStats {
 
 const MAX_EXAMPLES: usize = 5;
 
-/// What one worker thread builds.
-struct WorkerOut {
-    table: StateTable,
+/// What one worker thread builds (the state itself goes into one shared table).
+struct WorkerOut<'t> {
+    table: &'t StateTable,
     stats: EventStats,
     /// Unknown contacts as (block, line in block, id), until lines are known.
     unknown: Vec<(usize, u64, String)>,
@@ -115,9 +115,11 @@ pub fn read_events(
         Format::Csv => Some(layout(&src, scorer, warnings)?),
         Format::Ndjson => None,
     };
-    let model = scorer.model();
+    // One table for all threads: accumulators take concurrent updates, so there is no copy per
+    // thread to allocate and merge.
+    let table = StateTable::new(scorer.model(), contacts.rows.len());
     let init = || WorkerOut {
-        table: StateTable::new(model, contacts.rows.len()),
+        table: &table,
         stats: EventStats::default(),
         unknown: Vec::new(),
         last_contact: (String::new(), None),
@@ -147,13 +149,9 @@ pub fn read_events(
     progress.finish();
     let (workers, lines) = result?;
 
-    let mut iter = workers.into_iter();
-    let first = iter.next().expect("at least one worker");
-    let mut table = first.table;
-    let mut stats = first.stats;
-    let mut unknown = first.unknown;
-    for w in iter {
-        table.merge_parallel(&w.table, threads);
+    let mut stats = EventStats::default();
+    let mut unknown = Vec::new();
+    for w in workers {
         stats.merge(w.stats);
         unknown.extend(w.unknown);
     }
@@ -238,7 +236,7 @@ fn one_event<P: Props + ?Sized>(
     scorer: &Scorer<'_>,
     contacts: &Contacts,
     policy: UnknownContacts,
-    w: &mut WorkerOut,
+    w: &mut WorkerOut<'_>,
 ) -> Result<(), Located> {
     let err = |column: &str, message: String| Located {
         seq,
@@ -308,7 +306,7 @@ fn one_event<P: Props + ?Sized>(
     };
     w.stats.used += 1;
     scorer
-        .observe_at(&mut w.table, idx as usize, ty, at, props)
+        .observe_shared(w.table, idx as usize, ty, at, props)
         .map_err(|e| {
             err(
                 &e.field,
@@ -330,7 +328,7 @@ fn ndjson_block(
     scorer: &Scorer<'_>,
     contacts: &Contacts,
     policy: UnknownContacts,
-    w: &mut WorkerOut,
+    w: &mut WorkerOut<'_>,
 ) -> Result<(), Located> {
     let model = scorer.model();
     for (i, raw) in block.data.split(|&b| b == b'\n').enumerate() {

@@ -12,6 +12,8 @@ use crate::scored::*;
 use crate::value::{
     DAY, FieldType, UnixSeconds, Value, format_time, parse_bool, parse_number, parse_time,
 };
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 
 /// A contact: its id, its account, and the attributes the model reads, in
 /// [`Model::contact_fields`] order.
@@ -128,28 +130,120 @@ impl Acc {
     fn sum(&self) -> f64 {
         self.micro as f64 / 1e6
     }
+
+    /// Count, type slot and age in one word, for atomic updates.
+    fn word(&self) -> u64 {
+        (u64::from(self.packed) << 32) | u64::from(self.age)
+    }
+
+    fn from_word(word: u64, micro: i64) -> Acc {
+        Acc {
+            micro,
+            packed: (word >> 32) as u32,
+            age: word as u32,
+        }
+    }
+}
+
+/// Where `observe` writes: a state this thread owns, or a table shared between threads.
+enum Target<'a> {
+    Owned(&'a mut [Slot]),
+    Shared(&'a [Slot]),
+}
+
+/// Where an accumulator lives: two atomics, so several threads can feed one table without a
+/// copy per thread. Reads are relaxed loads (plain moves on common hardware); a thread that owns
+/// the state writes through `get_mut` with no atomic operation at all.
+#[derive(Debug)]
+struct Slot {
+    micro: AtomicI64,
+    word: AtomicU64,
+}
+
+impl Slot {
+    fn empty() -> Slot {
+        Slot {
+            micro: AtomicI64::new(EMPTY.micro),
+            word: AtomicU64::new(EMPTY.word()),
+        }
+    }
+
+    fn load(&self) -> Acc {
+        Acc::from_word(self.word.load(Relaxed), self.micro.load(Relaxed))
+    }
+
+    fn store(&mut self, a: Acc) {
+        *self.micro.get_mut() = a.micro;
+        *self.word.get_mut() = a.word();
+    }
+
+    fn hit_owned(&mut self, slot: u8, age: u32, micro: i64) {
+        let mut a = Acc::from_word(*self.word.get_mut(), *self.micro.get_mut());
+        a.hit(slot, age, micro);
+        self.store(a);
+    }
+
+    fn hit_shared(&self, slot: u8, age: u32, micro: i64) {
+        if micro != 0 {
+            self.micro.fetch_add(micro, Relaxed);
+        }
+        let mut cur = self.word.load(Relaxed);
+        loop {
+            let mut a = Acc::from_word(cur, 0);
+            a.hit(slot, age, 0);
+            match self
+                .word
+                .compare_exchange_weak(cur, a.word(), Relaxed, Relaxed)
+            {
+                Ok(_) => return,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    fn merge_owned(&mut self, other: &Slot) {
+        let mut a = Acc::from_word(*self.word.get_mut(), *self.micro.get_mut());
+        a.merge(&other.load());
+        self.store(a);
+    }
+}
+
+impl Clone for Slot {
+    fn clone(&self) -> Slot {
+        let a = self.load();
+        Slot {
+            micro: AtomicI64::new(a.micro),
+            word: AtomicU64::new(a.word()),
+        }
+    }
+}
+
+impl PartialEq for Slot {
+    fn eq(&self, o: &Slot) -> bool {
+        self.load() == o.load()
+    }
 }
 
 /// What the model has seen of one contact's events so far.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContactState {
-    accs: Vec<Acc>,
+    accs: Vec<Slot>,
 }
 
 impl ContactState {
     /// Adds another state of the same contact (e.g. built from a different part of the events).
     pub fn merge(&mut self, other: &ContactState) {
         for (a, b) in self.accs.iter_mut().zip(&other.accs) {
-            a.merge(b);
+            a.merge_owned(b);
         }
     }
 }
 
-/// The states of many contacts in one flat allocation, indexed by contact position. Batch jobs
-/// give each worker thread a table and [`StateTable::merge`] them at the end.
+/// The states of many contacts in one flat allocation, indexed by contact position. One table
+/// can be fed by several threads at once through [`Scorer::observe_shared`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct StateTable {
-    accs: Vec<Acc>,
+    accs: Vec<Slot>,
     width: usize,
 }
 
@@ -158,7 +252,7 @@ impl StateTable {
     pub fn new(model: &Model, contacts: usize) -> Self {
         let width = model.trackers.len();
         Self {
-            accs: vec![EMPTY; width * contacts],
+            accs: (0..width * contacts).map(|_| Slot::empty()).collect(),
             width,
         }
     }
@@ -166,7 +260,7 @@ impl StateTable {
     /// Adds every state of `other` (same model, same contacts) into this table.
     pub fn merge(&mut self, other: &StateTable) {
         for (a, b) in self.accs.iter_mut().zip(&other.accs) {
-            a.merge(b);
+            a.merge_owned(b);
         }
     }
 
@@ -178,24 +272,24 @@ impl StateTable {
             for (a, b) in self.accs.chunks_mut(chunk).zip(other.accs.chunks(chunk)) {
                 s.spawn(move || {
                     for (x, y) in a.iter_mut().zip(b) {
-                        x.merge(y);
+                        x.merge_owned(y);
                     }
                 });
             }
         });
     }
 
-    fn row(&self, i: usize) -> &[Acc] {
+    fn row(&self, i: usize) -> &[Slot] {
         &self.accs[i * self.width..(i + 1) * self.width]
     }
 
-    fn row_mut(&mut self, i: usize) -> &mut [Acc] {
+    fn row_mut(&mut self, i: usize) -> &mut [Slot] {
         &mut self.accs[i * self.width..(i + 1) * self.width]
     }
 
     /// Bytes used, for progress reports and capacity planning.
     pub fn bytes(&self) -> usize {
-        self.accs.len() * std::mem::size_of::<Acc>()
+        self.accs.len() * std::mem::size_of::<Slot>()
     }
 }
 
@@ -341,7 +435,9 @@ impl<'m> Scorer<'m> {
     /// An empty state for a contact with no events yet.
     pub fn new_state(&self) -> ContactState {
         ContactState {
-            accs: vec![EMPTY; self.model.trackers.len()],
+            accs: (0..self.model.trackers.len())
+                .map(|_| Slot::empty())
+                .collect(),
         }
     }
 
@@ -354,7 +450,7 @@ impl<'m> Scorer<'m> {
         at: UnixSeconds,
         props: &P,
     ) -> Result<(), ValueError> {
-        self.observe_accs(&mut state.accs, ty, at, props)
+        self.observe_accs(Target::Owned(&mut state.accs), ty, at, props)
     }
 
     /// [`Scorer::observe`] for contact `index` of a [`StateTable`].
@@ -366,12 +462,25 @@ impl<'m> Scorer<'m> {
         at: UnixSeconds,
         props: &P,
     ) -> Result<(), ValueError> {
-        self.observe_accs(table.row_mut(index), ty, at, props)
+        self.observe_accs(Target::Owned(table.row_mut(index)), ty, at, props)
+    }
+
+    /// [`Scorer::observe_at`] through a shared reference, so several threads can feed one table
+    /// at once. The result is the same as feeding the events one by one in any order.
+    pub fn observe_shared<P: Props + ?Sized>(
+        &self,
+        table: &StateTable,
+        index: usize,
+        ty: EventType,
+        at: UnixSeconds,
+        props: &P,
+    ) -> Result<(), ValueError> {
+        self.observe_accs(Target::Shared(table.row(index)), ty, at, props)
     }
 
     fn observe_accs<P: Props + ?Sized>(
         &self,
-        accs: &mut [Acc],
+        mut accs: Target<'_>,
         ty: EventType,
         at: UnixSeconds,
         props: &P,
@@ -408,7 +517,10 @@ impl<'m> Scorer<'m> {
                     Some(p) => (p.points * p.decay.factor(self.as_of - at) * 1e6).round() as i64,
                     None => 0,
                 };
-                accs[t].hit(slot, age, micro);
+                match &mut accs {
+                    Target::Owned(a) => a[t].hit_owned(slot, age, micro),
+                    Target::Shared(a) => a[t].hit_shared(slot, age, micro),
+                }
             }
         }
         Ok(())
@@ -536,7 +648,7 @@ impl<'m> Scorer<'m> {
         }
     }
 
-    fn cond(&self, c: &Cond, contact: &Contact, account: Option<&Account>, st: &[Acc]) -> bool {
+    fn cond(&self, c: &Cond, contact: &Contact, account: Option<&Account>, st: &[Slot]) -> bool {
         match c {
             Cond::Attr { scope, slot, pred } => {
                 let value = match scope {
@@ -553,7 +665,7 @@ impl<'m> Scorer<'m> {
                 self.pred(pred, &v)
             }
             Cond::Count { tracker, min, max } => {
-                let n = st[*tracker].count();
+                let n = st[*tracker].load().count();
                 *min <= n && n <= *max
             }
             Cond::Rate {
@@ -562,11 +674,11 @@ impl<'m> Scorer<'m> {
                 op,
                 value,
             } => {
-                let d = st[*den].count();
+                let d = st[*den].load().count();
                 if d == 0 {
                     return false;
                 }
-                let r = f64::from(st[*num].count()) / f64::from(d);
+                let r = f64::from(st[*num].load().count()) / f64::from(d);
                 match op {
                     RateOp::Above => r > *value,
                     RateOp::AtLeast => r >= *value,
@@ -604,7 +716,7 @@ impl<'m> Scorer<'m> {
     }
 
     /// The segment whose rules apply: the first whose condition holds, else the default (0).
-    fn profile_of(&self, contact: &Contact, account: Option<&Account>, st: &[Acc]) -> usize {
+    fn profile_of(&self, contact: &Contact, account: Option<&Account>, st: &[Slot]) -> usize {
         self.model
             .profiles
             .iter()
@@ -620,15 +732,15 @@ impl<'m> Scorer<'m> {
 
     /// What one fired rule adds: (occurrences, before decay, after decay, after the rule cap,
     /// latest event).
-    fn rule_points(&self, rule: &Rule, st: &[Acc]) -> RuleHit {
+    fn rule_points(&self, rule: &Rule, st: &[Slot]) -> RuleHit {
         let last = rule
             .positive
             .iter()
-            .filter_map(|&t| st[t].last(self.as_of))
+            .filter_map(|&t| st[t].load().last(self.as_of))
             .max();
         let (occurrences, before, after) = match rule.per_occurrence {
             Some(t) => {
-                let a = &st[t];
+                let a = st[t].load();
                 (
                     Some(a.count()),
                     rule.points as f64 * f64::from(a.count()),
@@ -722,7 +834,7 @@ impl<'m> Scorer<'m> {
         &self,
         contact: &Contact,
         account: Option<&Account>,
-        st: &[Acc],
+        st: &[Slot],
         fired: &mut Vec<(usize, RuleHit)>,
     ) -> Headline<'m> {
         let m: &'m Model = self.model;
@@ -747,7 +859,7 @@ impl<'m> Scorer<'m> {
             // Only a rule that matched makes a moment: one pricing view is not "2+ pricing views".
             if rule.interesting {
                 for &t in &rule.positive {
-                    let a = &st[t];
+                    let a = st[t].load();
                     if let Some(last) = a.last(self.as_of)
                         && moment.is_none_or(|(at, _, _)| last > at)
                     {
@@ -916,7 +1028,7 @@ impl<'m> Scorer<'m> {
         self.evaluate(contact, account, table.row(index), &mut scratch.0)
     }
 
-    fn finish_accs(&self, contact: &Contact, account: Option<&Account>, st: &[Acc]) -> Scored {
+    fn finish_accs(&self, contact: &Contact, account: Option<&Account>, st: &[Slot]) -> Scored {
         let m = self.model;
         let mut fired = Vec::new();
         let h = self.evaluate(contact, account, st, &mut fired);
