@@ -106,8 +106,13 @@ pub fn load(job: &ScoreJob, model: &Model, progress: &dyn Progress) -> Result<Lo
         summary.contacts_without_account = contacts.link(&accounts);
         if summary.contacts_without_account > 0 {
             summary.warnings.push(format!(
-                "{} contacts name an account_id that is not in the accounts file",
-                summary.contacts_without_account
+                "{} {} an account_id that is not in the accounts file",
+                summary.contacts_without_account,
+                if summary.contacts_without_account == 1 {
+                    "contact names"
+                } else {
+                    "contacts name"
+                }
             ));
         }
     }

@@ -85,8 +85,9 @@ struct ScoreArgs {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Output format.
-    #[arg(long, value_enum, default_value = "csv")]
-    format: FormatArg,
+    /// Output format (default: from the --out extension, `.ndjson`/`.jsonl` or else CSV).
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
     /// Also write account roll-ups (id, score, tier, contacts) to this CSV file.
     #[arg(long)]
     accounts_out: Option<PathBuf>,
@@ -129,8 +130,8 @@ struct GenerateArgs {
 #[derive(clap::Args)]
 struct DemoArgs {
     /// How many contacts to generate.
-    #[arg(long, default_value_t = 2000)]
-    contacts: usize,
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    contacts: u64,
     /// How many top leads to print.
     #[arg(long, default_value_t = 10)]
     top: usize,
@@ -218,50 +219,84 @@ fn job(i: &Inputs) -> Result<ScoreJob> {
     })
 }
 
+/// A file that appears at `path` only when the run succeeds: a failed run must not leave a
+/// truncated file, nor wipe the previous good one.
+struct Pending {
+    tmp: tempfile::NamedTempFile,
+    path: PathBuf,
+}
+
+impl Pending {
+    fn create(path: &Path) -> Result<Pending> {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let tmp = tempfile::Builder::new()
+            .prefix(".leadscore-")
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Pending {
+            tmp,
+            path: path.to_owned(),
+        })
+    }
+
+    fn writer(&self) -> Result<std::io::BufWriter<std::fs::File>> {
+        let f = self
+            .tmp
+            .reopen()
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        Ok(std::io::BufWriter::with_capacity(1 << 20, f))
+    }
+
+    fn commit(self) -> Result<()> {
+        self.tmp
+            .persist(&self.path)
+            .with_context(|| format!("cannot write {}", self.path.display()))?;
+        Ok(())
+    }
+}
+
 fn score(a: ScoreArgs) -> Result<()> {
     let started = Instant::now();
     let model = load_model(&a.inputs.model)?;
     let job = job(&a.inputs)?;
     let bars = Bars::new(a.quiet);
-    let mut accounts_file = match &a.accounts_out {
-        Some(p) => Some(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => None,
+    let format: Format = match (a.format, &a.out) {
+        (Some(f), _) => f.into(),
+        (None, Some(p)) => Format::from_path(p),
+        (None, None) => Format::Csv,
     };
+    let accounts_pending = a.accounts_out.as_deref().map(Pending::create).transpose()?;
+    let mut accounts_file = accounts_pending.as_ref().map(Pending::writer).transpose()?;
     let accounts_out = accounts_file.as_mut().map(|w| w as &mut dyn Write);
-    let summary = match &a.out {
+    let (summary, out_pending) = match &a.out {
         Some(p) => {
-            let f = std::fs::File::create(p)
-                .with_context(|| format!("cannot create {}", p.display()))?;
-            let w = std::io::BufWriter::with_capacity(1 << 20, f);
-            let (mut w, s) = leadscore_batch::score_files(
-                &job,
-                &model,
-                w,
-                a.format.into(),
-                accounts_out,
-                &bars,
-            )?;
+            let pending = Pending::create(p)?;
+            let w = pending.writer()?;
+            let (mut w, s) =
+                leadscore_batch::score_files(&job, &model, w, format, accounts_out, &bars)?;
             w.flush()?;
-            s
+            (s, Some(pending))
         }
         None => {
             let w = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
-            let (mut w, s) = leadscore_batch::score_files(
-                &job,
-                &model,
-                w,
-                a.format.into(),
-                accounts_out,
-                &bars,
-            )?;
+            let (mut w, s) =
+                leadscore_batch::score_files(&job, &model, w, format, accounts_out, &bars)?;
             w.flush()?;
-            s
+            (s, None)
         }
     };
     if let Some(mut w) = accounts_file {
         w.flush()?;
+    }
+    // Only now, with everything written, do the files take their names.
+    if let Some(p) = out_pending {
+        p.commit()?;
+    }
+    if let Some(p) = accounts_pending {
+        p.commit()?;
     }
     for w in &summary.warnings {
         eprintln!("warning: {w}");
@@ -300,6 +335,9 @@ fn explain(a: ExplainArgs) -> Result<()> {
     let model = load_model(&a.inputs.model)?;
     let job = job(&a.inputs)?;
     let loaded = leadscore_batch::load(&job, &model, &Bars::new(false))?;
+    for w in &loaded.summary.warnings {
+        eprintln!("warning: {w}");
+    }
     let Some(s) = loaded.score_one(&model, job.as_of, &a.id) else {
         bail!(
             "no contact with id `{}` in {}",
@@ -363,7 +401,13 @@ fn demo(a: DemoArgs) -> Result<()> {
         }
     };
     let as_of = "2026-11-01T00:00:00Z";
-    generate_into(&dir, a.contacts, 42, as_of, 20.0)?;
+    generate_into(&dir, a.contacts as usize, 42, as_of, 20.0)?;
+    // The model the demo used sits beside the data, so the printed commands work from anywhere.
+    let model_path = dir.join("starter.toml");
+    std::fs::write(&model_path, STARTER)
+        .with_context(|| format!("cannot write {}", model_path.display()))?;
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    let model_path = dir.join("starter.toml");
     let model =
         Model::from_toml(STARTER, "examples/starter.toml").map_err(|e| anyhow::anyhow!("{e}"))?;
     let job = ScoreJob {
@@ -425,8 +469,9 @@ fn demo(a: DemoArgs) -> Result<()> {
         );
     }
     println!(
-        "\nAll scores: {}\nExplain one: leadscore explain --model examples/starter.toml --contacts {} --accounts {} --events {} --as-of {as_of} --id {}",
+        "\nAll scores: {}\nExplain one: leadscore explain --model {} --contacts {} --accounts {} --events {} --as-of {as_of} --id {}",
         out_path.display(),
+        model_path.display(),
         dir.join("contacts.csv").display(),
         dir.join("accounts.csv").display(),
         dir.join("events.csv").display(),

@@ -284,7 +284,12 @@ impl Scored {
                     num(c.before_decay)
                 ));
             } else {
-                detail.push(format!("{} points", c.base_points));
+                let unit = if c.base_points.abs() == 1 {
+                    "point"
+                } else {
+                    "points"
+                };
+                detail.push(format!("{} {unit}", c.base_points));
             }
             if c.after_decay != c.before_decay {
                 detail.push(format!("after decay {}", num(c.after_decay)));

@@ -271,7 +271,7 @@ fn account_roll_up_in_csv_ndjson_and_the_accounts_file() {
     assert_eq!(summary.contacts_without_account, 1);
     assert_eq!(
         summary.warnings,
-        ["1 contacts name an account_id that is not in the accounts file"]
+        ["1 contact names an account_id that is not in the accounts file"]
     );
 
     let (nd, _) = run_format(&j, &m, Format::Ndjson);

@@ -23,13 +23,13 @@ percentile in segment: 66.67
 sales-ready because: tier mql
 
 rules that fired:
-        +1  Based in the US or UK [explicit, explicit] — country is one of US, UK (1 points)
-        +1  Based in New York or London [explicit, explicit] — city is one of New York, London (1 points)
-        +1  Aged 25 to 45 [explicit, explicit] — age is between 25 and 45 (1 points)
+        +1  Based in the US or UK [explicit, explicit] — country is one of US, UK (1 point)
+        +1  Based in New York or London [explicit, explicit] — city is one of New York, London (1 point)
+        +1  Aged 25 to 45 [explicit, explicit] — age is between 25 and 45 (1 point)
         +5  CEO or CMO [explicit, explicit] — role is one of CEO, CMO (5 points)
        +10  25 or more employees [explicit, explicit] — employees is at least 25 (10 points)
        +10  Decision maker [explicit, explicit] — purchase_authority is decision_maker (10 points)
-        +1  Clicked a nurturing or onboarding email [behaviour, implicit] — any email_click where campaign is one of nurturing, onboarding (1 points, last 2026-05-20T09:00:00Z)
+        +1  Clicked a nurturing or onboarding email [behaviour, implicit] — any email_click where campaign is one of nurturing, onboarding (1 point, last 2026-05-20T09:00:00Z)
         +5  Replied to a sales email [behaviour, implicit] — any email_reply where campaign is sales (5 points, last 2026-05-22T09:00:00Z)
        +15  Signed up for a trial [behaviour, implicit] — any trial_signup (15 points, last 2026-05-23T09:00:00Z)
         +2  Created two or more tasks [behaviour, implicit] — at least 2 × task_created (2 points, last 2026-05-26T09:00:00Z)

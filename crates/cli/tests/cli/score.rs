@@ -196,7 +196,7 @@ fn accounts_out_writes_the_roll_ups() {
     assert!(scores.contains(",55,100,key,"), "{scores}");
     assert_eq!(
         run.stderr.lines().next(),
-        Some("warning: 1 contacts name an account_id that is not in the accounts file")
+        Some("warning: 1 contact names an account_id that is not in the accounts file")
     );
     assert!(
         run.stderr
@@ -294,4 +294,45 @@ fn id_column_and_input_format_flags() {
         "{}",
         run.stdout
     );
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_output_untouched() {
+    let dir = Dir::new();
+    let out = dir.path("scores.csv");
+    let acc = dir.path("accounts-out.csv");
+    dir.write("scores.csv", "previous good scores\n");
+    dir.write("accounts-out.csv", "previous roll-ups\n");
+    let bad = dir.write(
+        "bad-events.csv",
+        "contact_id,event,timestamp\nc1,email_open,not-a-time\n",
+    );
+    let mut args = score_args(&dir, &["--out", &out, "--accounts-out", &acc]);
+    let ev = args.iter().position(|a| a == "--events").unwrap();
+    args[ev + 1] = bad;
+    let run = leadscore(&args).failed();
+    assert!(run.stderr.contains("not-a-time"), "{}", run.stderr);
+    assert_eq!(dir.read("scores.csv"), "previous good scores\n");
+    assert_eq!(dir.read("accounts-out.csv"), "previous roll-ups\n");
+    // No temporary file is left behind either.
+    let left: Vec<String> = std::fs::read_dir(dir.path("."))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".leadscore-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn the_output_format_follows_the_out_extension() {
+    let dir = Dir::new();
+    let out = dir.path("scores.ndjson");
+    leadscore(&score_args(&dir, &["--out", &out])).ok();
+    let first = dir.read("scores.ndjson").lines().next().unwrap().to_owned();
+    let v: Value = serde_json::from_str(&first).unwrap();
+    assert!(v["score"].is_number(), "{first}");
+    // An explicit --format wins over the extension.
+    let out = dir.path("scores.txt");
+    leadscore(&score_args(&dir, &["--out", &out, "--format", "ndjson"])).ok();
+    assert!(dir.read("scores.txt").starts_with('{'));
 }
