@@ -221,7 +221,6 @@ impl Loaded {
                 per_account[a as usize].push(b.score);
             }
         }
-        drop(briefs);
         ranking.finish();
         let account_scores: Vec<Option<AccountScore>> =
             per_account.iter().map(|v| roll_up(model, v)).collect();
@@ -239,8 +238,8 @@ impl Loaded {
         std::thread::scope(|s| {
             for _ in 0..threads {
                 let tx = tx.clone();
-                let (this, scorer, ranking, account_scores, next) =
-                    (&self, &scorer, &ranking, &account_scores, &next);
+                let (this, scorer, ranking, account_scores, next, briefs) =
+                    (&self, &scorer, &ranking, &account_scores, &next, &briefs);
                 let proto = w.worker();
                 let format = w.format();
                 s.spawn(move || {
@@ -252,7 +251,8 @@ impl Loaded {
                             break;
                         }
                         let mut counts = Counts::default();
-                        for i in c * CHUNK..((c + 1) * CHUNK).min(n) {
+                        let rows = c * CHUNK..((c + 1) * CHUNK).min(n);
+                        for (i, brief) in rows.clone().zip(&briefs[rows]) {
                             let contact = &this.contacts.rows[i];
                             let account_row = this.contacts.account_of[i]
                                 .map(|a| &this.accounts.rows[a as usize]);
@@ -261,11 +261,13 @@ impl Loaded {
                             let written = match format {
                                 // CSV rows need only the headline: no explanation is built.
                                 Format::Csv => {
-                                    let mut h = scorer.headline_at(
+                                    // Pass 1 already tested every condition of this state.
+                                    let mut h = scorer.headline_from(
                                         contact,
                                         account_row,
                                         &this.states,
                                         i,
+                                        brief,
                                         &mut scratch,
                                     );
                                     ranking.apply_headline(model, &mut h);

@@ -313,6 +313,10 @@ pub struct Brief {
     pub segment_index: usize,
     /// Whether a disqualification rule fired.
     pub disqualified: bool,
+    /// Which of the segment's rules fired (bit i = its i-th rule) and which disqualifiers,
+    /// when both fit in 64 bits: a second pass over the same state can skip re-testing
+    /// conditions. `None` when the model is larger.
+    masks: Option<(u64, u64)>,
 }
 
 /// A grade cell: fit letter and engagement digit, e.g. `A1`.
@@ -806,10 +810,16 @@ impl<'m> Scorer<'m> {
             spill.resize(m.categories.len(), 0.0);
             &mut spill
         };
-        for &ri in &m.profiles[profile_index].rules {
+        let rules = &m.profiles[profile_index].rules;
+        let maskable = rules.len() <= 64 && m.disqualify.len() <= 64;
+        let mut fired = 0u64;
+        for (k, &ri) in rules.iter().enumerate() {
             let rule = &m.rules[ri];
             if self.cond(&rule.when, contact, account, st) {
                 raw[rule.category] += self.rule_points(rule, st).points;
+                if maskable {
+                    fired |= 1 << k;
+                }
             }
         }
         let total: f64 = m
@@ -818,13 +828,17 @@ impl<'m> Scorer<'m> {
             .zip(raw.iter())
             .map(|(c, &r)| round2(self.category_points(c, r).1))
             .sum();
+        let mut disq = 0u64;
+        for (k, d) in m.disqualify.iter().enumerate() {
+            if self.cond(&d.when, contact, account, st) {
+                disq |= 1 << (k % 64);
+            }
+        }
         Brief {
             score: self.composite(total),
             segment_index: profile_index,
-            disqualified: m
-                .disqualify
-                .iter()
-                .any(|d| self.cond(&d.when, contact, account, st)),
+            disqualified: disq != 0,
+            masks: maskable.then_some((fired, disq)),
         }
     }
 
@@ -836,10 +850,20 @@ impl<'m> Scorer<'m> {
         account: Option<&Account>,
         st: &[Slot],
         fired: &mut Vec<(usize, RuleHit)>,
+        known: Option<&Brief>,
     ) -> Headline<'m> {
         let m: &'m Model = self.model;
-        let profile_index = self.profile_of(contact, account, st);
+        // A brief of this same state already knows the segment and which conditions held.
+        let known = known.and_then(|b| Some((b.segment_index, b.masks?)));
+        let profile_index = match known {
+            Some((p, _)) => p,
+            None => self.profile_of(contact, account, st),
+        };
         let profile = &m.profiles[profile_index];
+        let holds = |k: usize, c: &Cond| match known {
+            Some((_, (rules, _))) => rules & (1 << k) != 0,
+            None => self.cond(c, contact, account, st),
+        };
 
         fired.clear();
         let mut raw = [0.0f64; 16];
@@ -851,9 +875,9 @@ impl<'m> Scorer<'m> {
             &mut spill
         };
         let mut moment: Option<(UnixSeconds, u32, usize)> = None;
-        for &ri in &profile.rules {
+        for (k, &ri) in profile.rules.iter().enumerate() {
             let rule = &m.rules[ri];
-            if !self.cond(&rule.when, contact, account, st) {
+            if !holds(k, &rule.when) {
                 continue;
             }
             // Only a rule that matched makes a moment: one pricing view is not "2+ pricing views".
@@ -948,7 +972,10 @@ impl<'m> Scorer<'m> {
             .disqualify
             .iter()
             .enumerate()
-            .filter(|(_, d)| self.cond(&d.when, contact, account, st))
+            .filter(|(k, d)| match known {
+                Some((_, (_, disq))) => disq & (1 << (k % 64)) != 0,
+                None => self.cond(&d.when, contact, account, st),
+            })
             .map(|(i, _)| i)
             .collect();
         // Nothing makes a disqualified lead sales-ready; listing reasons would contradict it.
@@ -1025,13 +1052,33 @@ impl<'m> Scorer<'m> {
         index: usize,
         scratch: &mut Scratch,
     ) -> Headline<'m> {
-        self.evaluate(contact, account, table.row(index), &mut scratch.0)
+        self.evaluate(contact, account, table.row(index), &mut scratch.0, None)
+    }
+
+    /// [`Scorer::headline_at`] reusing the [`Brief`] of the same contact and table: conditions
+    /// it already tested are not tested again.
+    pub fn headline_from(
+        &self,
+        contact: &Contact,
+        account: Option<&Account>,
+        table: &StateTable,
+        index: usize,
+        brief: &Brief,
+        scratch: &mut Scratch,
+    ) -> Headline<'m> {
+        self.evaluate(
+            contact,
+            account,
+            table.row(index),
+            &mut scratch.0,
+            Some(brief),
+        )
     }
 
     fn finish_accs(&self, contact: &Contact, account: Option<&Account>, st: &[Slot]) -> Scored {
         let m = self.model;
         let mut fired = Vec::new();
-        let h = self.evaluate(contact, account, st, &mut fired);
+        let h = self.evaluate(contact, account, st, &mut fired, None);
         let contributions = fired
             .iter()
             .map(|&(ri, hit)| {

@@ -1704,3 +1704,98 @@ when = { field = "x", exists = true }
         "Ten (+10); First eight (+8); Second eight (+8)"
     );
 }
+
+#[test]
+fn a_headline_from_a_brief_equals_one_evaluated_from_scratch() {
+    use leadscore_core::{Scorer, Scratch, StateTable};
+    // The starter model has segments, a grade, disqualifiers, a named score and decay: every
+    // part a reused brief could get wrong.
+    let m = example("starter.toml");
+    let people: Vec<(
+        Vec<(&str, &str)>,
+        Vec<(&str, &str)>,
+        Vec<leadscore_core::Event>,
+    )> = vec![
+        (
+            vec![
+                ("seniority", "VP"),
+                ("purchase_authority", "decision_maker"),
+                ("employees", "200"),
+            ],
+            vec![("employees", "5000")],
+            vec![ev("demo_requested", 3.0, &[]), ev("email_open", 1.0, &[])],
+        ),
+        (
+            vec![("role", "CEO")],
+            vec![("employees", "20")],
+            vec![
+                ev("trial_signup", 10.0, &[]),
+                ev("page_view", 2.0, &[("url", "/pricing")]),
+                ev("page_view", 1.0, &[("url", "/pricing")]),
+            ],
+        ),
+        (
+            vec![("role", "student")],
+            vec![],
+            vec![ev("call_booked", 1.0, &[])],
+        ),
+        (vec![], vec![("employees", "300")], vec![]),
+    ];
+    let accounts: Vec<_> = people
+        .iter()
+        .enumerate()
+        .map(|(i, (_, a, _))| m.account(&format!("a{i}"), a).unwrap())
+        .collect();
+    let contacts: Vec<_> = people
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _, _))| {
+            m.contact(&format!("c{i}"), Some(&format!("a{i}")), c)
+                .unwrap()
+        })
+        .collect();
+    let scorer = Scorer::new(&m, as_of());
+    let mut table = StateTable::new(&m, people.len());
+    for (i, (_, _, events)) in people.iter().enumerate() {
+        for e in events {
+            let ty = m.event_type(&e.kind).unwrap();
+            let props: Vec<Option<&str>> = m
+                .properties()
+                .iter()
+                .map(|p| {
+                    e.props
+                        .iter()
+                        .find(|(k, _)| *k == p.name)
+                        .map(|(_, v)| v.as_str())
+                })
+                .collect();
+            scorer
+                .observe_at(&mut table, i, ty, e.at, props.as_slice())
+                .unwrap();
+        }
+    }
+    let mut scratch = Scratch::default();
+    let mut segments = Vec::new();
+    for i in 0..people.len() {
+        let (c, a) = (&contacts[i], Some(&accounts[i]));
+        let brief = scorer.brief_at(c, a, &table, i);
+        let fresh = scorer.headline_at(c, a, &table, i, &mut scratch);
+        let reused = scorer.headline_from(c, a, &table, i, &brief, &mut scratch);
+        assert_eq!(fresh, reused, "contact {i}");
+        let full = scorer.finish_at(c, a, &table, i);
+        assert_eq!(
+            (full.score, full.tier.as_str(), full.status),
+            (fresh.score, fresh.tier, fresh.status)
+        );
+        assert_eq!(brief.score, fresh.score);
+        segments.push(fresh.segment);
+    }
+    // The cases really cover the segments and the disqualifier.
+    assert_eq!(segments, vec!["enterprise", "smb", "default", "default"]);
+    assert_eq!(
+        scorer
+            .brief_at(&contacts[2], Some(&accounts[2]), &table, 2)
+            .disqualified,
+        true
+    );
+}
