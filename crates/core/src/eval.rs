@@ -8,6 +8,7 @@
 use crate::error::ValueError;
 use crate::model::*;
 use crate::name::Name;
+use crate::scored::top_three;
 use crate::scored::*;
 use crate::value::{
     DAY, FieldType, UnixSeconds, Value, format_time, parse_bool, parse_number, parse_time,
@@ -989,33 +990,12 @@ impl<'m> Scorer<'m> {
             Status::Pool
         };
 
-        // The three largest |points|, model order on ties, found in one pass. The position
-        // breaks ties so a reason pushed down never slips behind an equal later one.
-        let better = |a: (usize, f64), b: (usize, f64)| {
-            a.1.abs() > b.1.abs() || (a.1.abs() == b.1.abs() && a.0 < b.0)
-        };
-        let mut top: [Option<(usize, f64)>; 3] = [None; 3];
-        for (k, &(_, hit)) in fired.iter().enumerate() {
-            let points = round2(hit.points);
-            if points == 0.0 {
-                continue;
-            }
-            let mut cur = Some((k, points));
-            for slot in &mut top {
-                match (*slot, cur) {
-                    (None, Some(x)) => {
-                        *slot = Some(x);
-                        cur = None;
-                    }
-                    (Some(y), Some(x)) if better(x, y) => {
-                        *slot = Some(x);
-                        cur = Some(y);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let top = top.map(|t| t.map(|(k, p)| (m.rules[fired[k].0].label.as_str(), p)));
+        let top = top_three(
+            fired
+                .iter()
+                .map(|&(ri, hit)| (m.rules[ri].label.as_str(), round2(hit.points)))
+                .filter(|&(_, p)| p != 0.0),
+        );
 
         Headline {
             score,

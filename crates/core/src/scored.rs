@@ -188,34 +188,13 @@ impl Scored {
     /// [`Scored::top_reasons`] appended to `out` without allocating: exports write it for
     /// every lead.
     pub fn write_top_reasons(&self, out: &mut String) {
-        // The three largest |points|, earliest first on ties, found in one pass.
-        let better = |a: (usize, &Contribution), b: (usize, &Contribution)| {
-            let (x, y) = (a.1.points.abs(), b.1.points.abs());
-            x > y || (x == y && a.0 < b.0)
-        };
-        let mut top: [Option<(usize, &Contribution)>; 3] = [None; 3];
-        for c in self
-            .contributions
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.points != 0.0)
-        {
-            let mut cur = Some(c);
-            for slot in &mut top {
-                match (*slot, cur) {
-                    (None, Some(x)) => {
-                        *slot = Some(x);
-                        cur = None;
-                    }
-                    (Some(y), Some(x)) if better(x, y) => {
-                        *slot = Some(x);
-                        cur = Some(y);
-                    }
-                    _ => {}
-                }
-            }
-        }
-        for (i, (_, c)) in top.iter().flatten().enumerate() {
+        let top = top_three(
+            self.contributions
+                .iter()
+                .filter(|c| c.points != 0.0)
+                .map(|c| (c, c.points)),
+        );
+        for (i, (c, _)) in top.iter().flatten().enumerate() {
             if i > 0 {
                 out.push_str("; ");
             }
@@ -361,6 +340,35 @@ fn kind(k: Kind) -> &'static str {
         Kind::Implicit => "implicit",
         Kind::Negative => "negative",
     }
+}
+
+/// The three items with the largest |points|, largest first, earlier items first on ties, in
+/// one pass without allocating (exports pick top reasons for every lead).
+pub(crate) fn top_three<T: Copy>(
+    items: impl IntoIterator<Item = (T, f64)>,
+) -> [Option<(T, f64)>; 3] {
+    // The position breaks ties, so an item pushed down never slips behind an equal later one.
+    let better = |a: (usize, f64), b: (usize, f64)| {
+        a.1.abs() > b.1.abs() || (a.1.abs() == b.1.abs() && a.0 < b.0)
+    };
+    let mut top: [Option<(usize, T, f64)>; 3] = [None; 3];
+    for (k, (item, points)) in items.into_iter().enumerate() {
+        let mut cur = Some((k, item, points));
+        for slot in &mut top {
+            match (*slot, cur) {
+                (None, Some(x)) => {
+                    *slot = Some(x);
+                    cur = None;
+                }
+                (Some(y), Some(x)) if better((x.0, x.2), (y.0, y.2)) => {
+                    *slot = Some(x);
+                    cur = Some(y);
+                }
+                _ => {}
+            }
+        }
+    }
+    top.map(|t| t.map(|(_, item, points)| (item, points)))
 }
 
 /// A number without a trailing `.0`: `12`, `12.5`, `-3.25`.
