@@ -281,15 +281,44 @@ fn record_end(buf: &[u8], format: Format) -> Option<usize> {
     if format == Format::Ndjson || memchr::memchr(b'"', buf).is_none() {
         return memchr::memrchr(b'\n', buf).map(|i| i + 1);
     }
-    // Blocks always start outside quotes, so parity from the block start is exact.
-    let mut in_quotes = false;
+    // The same states as the csv parser, so both agree on where records end: a quote opens a
+    // quoted field only at the start of a field; inside an unquoted field it is a plain
+    // character; inside quotes `""` is an escaped quote and a lone `"` closes the quotes.
+    // Blocks always start at a record boundary, so the scan starts at the start of a field.
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+        /// Just after a quote inside quotes: `"` again is an escape, anything else ends them.
+        AfterQuote,
+    }
+    let mut state = State::FieldStart;
     let mut last = None;
-    for i in memchr::memchr2_iter(b'"', b'\n', buf) {
-        if buf[i] == b'"' {
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
-            last = Some(i + 1);
+    let mut prev: Option<usize> = None;
+    for i in memchr::memchr3_iter(b'"', b',', b'\n', buf) {
+        // Plain bytes since the previous special one start or continue an unquoted field.
+        let gap = i > prev.map_or(0, |p| p + 1);
+        if gap {
+            match state {
+                State::FieldStart | State::AfterQuote => state = State::Unquoted,
+                State::Unquoted | State::Quoted => {}
+            }
         }
+        prev = Some(i);
+        state = match (state, buf[i]) {
+            (State::Quoted, b'"') => State::AfterQuote,
+            (State::Quoted, _) => State::Quoted,
+            (State::AfterQuote, b'"') => State::Quoted,
+            (State::FieldStart, b'"') => State::Quoted,
+            (State::Unquoted, b'"') => State::Unquoted,
+            (_, b',') => State::FieldStart,
+            (_, _) => {
+                // A newline outside quotes ends a record.
+                last = Some(i + 1);
+                State::FieldStart
+            }
+        };
     }
     last
 }

@@ -119,7 +119,9 @@ impl Acc {
             self.type_slot() as u8
         };
         self.packed = (count << 8) | u32::from(slot);
-        self.micro += micro;
+        // Saturating: a model may give a rule any i64 of points, and millionths of those
+        // overflow after a couple of events.
+        self.micro = self.micro.saturating_add(micro);
     }
 
     fn merge(&mut self, o: &Acc) {
@@ -186,7 +188,11 @@ impl Slot {
 
     fn hit_shared(&self, slot: u8, age: u32, micro: i64) {
         if micro != 0 {
-            self.micro.fetch_add(micro, Relaxed);
+            // Saturating like the owned path, so one table fed by many threads gives exactly
+            // what one thread would, even for absurd point values.
+            let _ = self
+                .micro
+                .fetch_update(Relaxed, Relaxed, |v| Some(v.saturating_add(micro)));
         }
         let mut cur = self.word.load(Relaxed);
         loop {
@@ -494,9 +500,9 @@ impl<'m> Scorer<'m> {
             return Ok(());
         }
         let trackers = &self.model.trackers_by_type[ty.0];
-        let age = u32::try_from(self.as_of - at)
-            .unwrap_or(NO_AGE - 1)
-            .min(NO_AGE - 1);
+        // Saturating: an event at any `i64` time, however far in the past, is just very old.
+        let elapsed = self.as_of.saturating_sub(at);
+        let age = u32::try_from(elapsed).unwrap_or(NO_AGE - 1).min(NO_AGE - 1);
         // Check every filter first so a bad property leaves the state untouched.
         let mut mask = [false; 32];
         let mut spill = Vec::new();
@@ -519,7 +525,7 @@ impl<'m> Scorer<'m> {
         for (&flag, &(t, slot)) in flags.iter().zip(trackers) {
             if flag {
                 let micro = match &self.model.trackers[t].per_occurrence {
-                    Some(p) => (p.points * p.decay.factor(self.as_of - at) * 1e6).round() as i64,
+                    Some(p) => (p.points * p.decay.factor(elapsed) * 1e6).round() as i64,
                     None => 0,
                 };
                 match &mut accs {

@@ -206,3 +206,35 @@ fn output_formats_are_stable_across_threads() {
     j.block_size = Some(33);
     assert!(run_format(&j, &m, Format::Ndjson).0 == want);
 }
+
+#[test]
+fn a_quote_inside_an_unquoted_field_does_not_move_block_cuts() {
+    // Regression: the block splitter counted every quote, while the csv parser treats a quote
+    // in the middle of an unquoted field (`a"b`) as a plain character. A later quoted
+    // multi-line field then made small blocks cut inside a record.
+    let dir = Dir::new();
+    let contacts = dir.write("contacts.csv", "id\nc1\nc2\n");
+    let mut events = String::from("contact_id,event,timestamp,campaign\n");
+    for i in 0..2000 {
+        events.push_str(&format!("c1,email_open,2026-05-27T10:00:00Z,pad{i}\n"));
+    }
+    events.push_str("c1,email_click,2026-05-27T10:00:00Z,a\"b\n");
+    events.push_str("c2,email_click,2026-05-27T10:00:00Z,\"nurturing,\nsecond line\"\n");
+    events.push_str("c2,email_click,2026-05-27T10:00:00Z,nurturing\n");
+    let events = dir.write("events.csv", events);
+    let m = example("encharge.toml");
+    let mut j = job(&contacts);
+    j.events = Some(events);
+    let (reference, _) = run(&j, &m);
+    for block in 1..=130 {
+        for threads in [1, 3] {
+            j.block_size = Some(block);
+            j.threads = threads;
+            let (out, summary) = run(&j, &m);
+            assert_eq!(out, reference, "block size {block}, {threads} threads");
+            assert_eq!(summary.events.rows, 2003);
+        }
+    }
+    // The nurturing click counts for c2 (+1): the quoted field really was one field.
+    assert!(reference.contains("\nc2,,1,"), "{reference}");
+}
