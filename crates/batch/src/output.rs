@@ -209,11 +209,6 @@ impl<W: Write> LeadWriter<W> {
         }
     }
 
-    /// An empty buffer to collect formatted chunks in.
-    pub fn take_buffer(&mut self) -> Vec<u8> {
-        Vec::with_capacity(1 << 20)
-    }
-
     /// Writes rows formatted by a [`RowFormatter`].
     pub fn write_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.out.write_all(bytes)

@@ -228,7 +228,6 @@ impl Loaded {
 
         // Pass 2: full scores, formatted by workers in chunks, written here in order.
         let mut w = LeadWriter::new(out, format, model)?;
-        let mut out_bytes = w.take_buffer();
         const CHUNK: usize = 4096;
         let chunks = n.div_ceil(CHUNK);
         let next = std::sync::atomic::AtomicUsize::new(0);
@@ -300,11 +299,9 @@ impl Loaded {
                 pending.insert(c, (bytes, counts));
                 while let Some((bytes, counts)) = pending.remove(&want) {
                     let rows = ((want + 1) * CHUNK).min(n) - want * CHUNK;
-                    out_bytes.extend_from_slice(&bytes);
                     if result.is_ok() {
-                        result = w.write_raw(&out_bytes);
+                        result = w.write_raw(&bytes);
                     }
-                    out_bytes.clear();
                     counts.merge_into(&mut totals);
                     progress.advance(rows as u64);
                     want += 1;

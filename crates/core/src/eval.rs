@@ -271,32 +271,12 @@ impl StateTable {
         }
     }
 
-    /// [`StateTable::merge`] on `threads` threads (the tables are hundreds of megabytes in a
-    /// large batch run). The core starts no threads of its own unless asked like this.
-    pub fn merge_parallel(&mut self, other: &StateTable, threads: usize) {
-        let chunk = self.accs.len().div_ceil(threads.max(1)).max(1);
-        std::thread::scope(|s| {
-            for (a, b) in self.accs.chunks_mut(chunk).zip(other.accs.chunks(chunk)) {
-                s.spawn(move || {
-                    for (x, y) in a.iter_mut().zip(b) {
-                        x.merge_owned(y);
-                    }
-                });
-            }
-        });
-    }
-
     fn row(&self, i: usize) -> &[Slot] {
         &self.accs[i * self.width..(i + 1) * self.width]
     }
 
     fn row_mut(&mut self, i: usize) -> &mut [Slot] {
         &mut self.accs[i * self.width..(i + 1) * self.width]
-    }
-
-    /// Bytes used, for progress reports and capacity planning.
-    pub fn bytes(&self) -> usize {
-        self.accs.len() * std::mem::size_of::<Slot>()
     }
 }
 
