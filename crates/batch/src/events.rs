@@ -11,7 +11,7 @@ use crate::error::BatchError;
 use crate::format::{Format, json_text};
 use crate::tables::Contacts;
 use leadscore_core::value::parse_time_bytes;
-use leadscore_core::{Props, Scorer, StateTable};
+use leadscore_core::{EventType, Props, Scorer, StateTable};
 use std::borrow::Cow;
 use std::path::Path;
 
@@ -64,6 +64,8 @@ struct WorkerOut<'t> {
     unknown: Vec<(usize, u64, String)>,
     /// The last contact looked up: exports are usually grouped by contact.
     last_contact: (String, Option<u32>),
+    /// The last event type looked up (bursts of one type are common: opens, page views).
+    last_event: (Vec<u8>, Option<EventType>),
 }
 
 /// The column layout of an events CSV.
@@ -123,6 +125,7 @@ pub fn read_events(
         stats: EventStats::default(),
         unknown: Vec::new(),
         last_contact: (String::new(), None),
+        last_event: (Vec::new(), None),
     };
     let work = |w: &mut WorkerOut, block: &Block| match &layout {
         Some(l) => blocks::csv_records(block, l.width, |rec, line| {
@@ -271,11 +274,21 @@ fn one_event<P: Props + ?Sized>(
         w.last_contact.1 = f;
         f
     };
-    let ev =
-        std::str::from_utf8(trim(event)).map_err(|_| err("event", "not valid UTF-8".into()))?;
-    if ev.is_empty() {
-        return Err(err("event", "empty event type".into()));
-    }
+    let ev_bytes = trim(event);
+    let ty = if !ev_bytes.is_empty() && w.last_event.0 == ev_bytes {
+        w.last_event.1
+    } else {
+        let ev =
+            std::str::from_utf8(ev_bytes).map_err(|_| err("event", "not valid UTF-8".into()))?;
+        if ev.is_empty() {
+            return Err(err("event", "empty event type".into()));
+        }
+        let ty = scorer.model().event_type(ev);
+        w.last_event.0.clear();
+        w.last_event.0.extend_from_slice(ev_bytes);
+        w.last_event.1 = ty;
+        ty
+    };
     let Some(idx) = found else {
         match policy {
             UnknownContacts::Ignore => {}
@@ -301,7 +314,7 @@ fn one_event<P: Props + ?Sized>(
     if at > scorer.as_of() {
         w.stats.after_as_of += 1;
     }
-    let Some(ty) = scorer.model().event_type(ev) else {
+    let Some(ty) = ty else {
         return Ok(());
     };
     w.stats.used += 1;

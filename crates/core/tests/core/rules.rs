@@ -1801,3 +1801,27 @@ fn a_headline_from_a_brief_equals_one_evaluated_from_scratch() {
             .disqualified
     );
 }
+
+#[test]
+fn numbers_print_like_rusts_shortest_form() {
+    // write_num has an integer fast path for whole cents; it must print exactly what `{}`
+    // prints (shortest round-trip form), for every cent value in a wide range and for values
+    // that are not whole cents.
+    let mut buf = String::new();
+    for c in -200_000i64..=200_000 {
+        let x = (c as f64) / 100.0;
+        buf.clear();
+        leadscore_core::write_num(&mut buf, x);
+        let expected = if x.fract() == 0.0 {
+            format!("{}", x as i64)
+        } else {
+            format!("{x}")
+        };
+        assert_eq!(buf, expected, "cents {c}");
+    }
+    for x in [0.125, 1.0 / 3.0, -2.675, 1e-7, 123456.789, 0.1 + 0.2] {
+        buf.clear();
+        leadscore_core::write_num(&mut buf, x);
+        assert_eq!(buf, format!("{x}"), "{x}");
+    }
+}
