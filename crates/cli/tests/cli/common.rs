@@ -94,50 +94,12 @@ pub const AS_OF: &str = "2026-06-01";
 // The encharge fixture (the batch crate's golden test has the same, with its sums by hand):
 // c1 71 mql qualified, c2 -1, c3 a student (disqualified), c4 inactive (disqualified), c5 -9.
 
-pub const CONTACTS: &str = "\
-id,account_id,country,city,age,role,employees,purchase_authority
-c1,a1,US,New York,30,CEO,50,decision_maker
-c2,a1,UK,Paris,50,CMO,10,influencer
-c3,a2,DE,Berlin,,student,200,
-c4,a2,US,London,40,Engineer,25,decision_maker
-c5,,FR,,,,,none
-";
+pub const CONTACTS: &str = include_str!("../../../../examples/data/encharge/contacts.csv");
 
-pub const EVENTS: &str = "\
-contact_id,event,timestamp,campaign
-c1,email_open,2026-05-27T10:00:00Z,
-c1,email_click,2026-05-20T09:00:00Z,nurturing
-c1,email_click,2026-05-21T09:00:00Z,product
-c1,email_reply,2026-05-22T09:00:00Z,sales
-c1,trial_signup,2026-05-23T09:00:00Z,
-c1,task_created,2026-05-24T09:00:00Z,
-c1,task_created,2026-05-25T09:00:00Z,
-c1,task_created,2026-05-26T09:00:00Z,
-c1,call_booked,2026-05-30T15:30:00Z,
-c2,page_view,2026-05-22T08:00:00Z,
-c2,task_created,2026-05-10T08:00:00Z,
-c2,linkedin_click,2026-04-01T08:00:00Z,
-c2,demo_cancelled,2026-05-15T08:00:00Z,
-c2,email_reply,2026-05-16T08:00:00Z,nurturing
-c3,email_open,2026-05-31T23:59:59Z,
-c3,trial_signup,2026-05-01T00:00:00Z,
-c4,email_open,2026-03-01T00:00:00Z,
-c5,page_view,2026-05-31T00:00:00Z,
-c5,email_unsubscribed,2026-05-28T00:00:00Z,
-c5,facebook_click,2026-05-29T00:00:00Z,
-c5,webinar_attended,2026-05-29T00:00:00Z,
-c1,call_booked,2026-06-02T00:00:00Z,
-";
+pub const EVENTS: &str = include_str!("../../../../examples/data/encharge/events.csv");
 
 /// The fixture's scores as CSV; `{hash}` stands for the model's hash.
-pub const OUTPUT: &str = "\
-id,account_id,score,tier,grade,priority,status,segment,percentile,sales_ready,explicit,behaviour,negative,top_reasons,last_interesting_moment,model,model_hash
-c1,a1,71,mql,,,qualified,default,66.67,tier mql,28,43,0,Booked a call (+20); Signed up for a trial (+15); 25 or more employees (+10),2026-05-30T15:30:00Z Booked a call (call_booked),encharge@1.0.0,{hash}
-c2,a1,-1,lead,,,pool,default,33.33,,6,3,-10,Cancelled a demo (-10); CEO or CMO (+5); Clicked from LinkedIn (+2),2026-05-10T08:00:00Z Created a task (task_created),encharge@1.0.0,{hash}
-c3,a2,25,mql,,,disqualified,default,,,10,15,0,Signed up for a trial (+15); 25 or more employees (+10),2026-05-01T00:00:00Z Signed up for a trial (trial_signup),encharge@1.0.0,{hash}
-c4,a2,23,mql,,,disqualified,default,,,23,0,0,25 or more employees (+10); Decision maker (+10); Based in the US or UK (+1),,encharge@1.0.0,{hash}
-c5,,-9,lead,,,pool,default,0,,0,1,-10,Unsubscribed from email (-10); Clicked from Facebook (+1),2026-05-29T00:00:00Z Clicked from Facebook (facebook_click),encharge@1.0.0,{hash}
-";
+pub const OUTPUT: &str = include_str!("../../../../examples/data/encharge/expected-scores.csv");
 
 /// [`OUTPUT`] with the encharge example's hash.
 pub fn output() -> String {
