@@ -183,7 +183,8 @@ pub const ENCHARGE_CONTACTS: &str = include_str!("../../../../examples/data/ench
 
 pub const ENCHARGE_EVENTS: &str = include_str!("../../../../examples/data/encharge/events.csv");
 
-/// The encharge fixture's expected CSV output; `{hash}` stands for the model's hash.
+/// The encharge fixture's expected CSV output, with the model's real hash: a change to
+/// `examples/encharge.toml` fails the golden tests until this file is checked again.
 ///
 /// By hand: c1 explicit 1+1+1+5+10+10 = 28, behaviour nurture 1 + sales reply 5 + trial 15 +
 /// two or more tasks 2 + call 20 = 43 → 71, mql. c2 explicit UK 1 + CMO 5 = 6, behaviour one
@@ -194,9 +195,13 @@ pub const ENCHARGE_EVENTS: &str = include_str!("../../../../examples/data/enchar
 pub const ENCHARGE_OUTPUT: &str =
     include_str!("../../../../examples/data/encharge/expected-scores.csv");
 
-/// [`ENCHARGE_OUTPUT`] with the model's hash filled in.
+/// [`ENCHARGE_OUTPUT`], checked to carry `model`'s hash.
 pub fn encharge_output(model: &Model) -> String {
-    ENCHARGE_OUTPUT.replace("{hash}", &model.reference().hash)
+    assert!(
+        ENCHARGE_OUTPUT.contains(&model.reference().hash),
+        "examples/encharge.toml changed: check examples/data/encharge/expected-scores.csv again"
+    );
+    ENCHARGE_OUTPUT.to_owned()
 }
 
 /// Writes the encharge fixture to `dir` and returns a job on it.
