@@ -203,37 +203,8 @@ fn ndjson_output_carries_the_full_explanation() {
 }
 
 /// A raw model that sums contact scores per account, capped.
-const SUM_MODEL: &str = r#"
-[model]
-name = "sum"
-version = "2"
-scale = "raw"
-[[category]]
-id = "fit"
-[[rule]]
-id = "big"
-category = "fit"
-points = 30
-when = { field = "account.employees", gte = 100 }
-[[rule]]
-id = "exec"
-category = "fit"
-points = 25
-when = { field = "title", starts_with = "VP" }
-[[tier]]
-name = "a"
-min = 50
-[[tier]]
-name = "b"
-[account]
-method = "sum"
-cap = 100
-[[account.tier]]
-name = "key"
-min = 80
-[[account.tier]]
-name = "other"
-"#;
+/// A raw model whose accounts roll up as a capped sum (shared with the other test binary).
+const SUM_MODEL: &str = include_str!("../../../../examples/data/account-sum/model.toml");
 
 #[test]
 fn account_roll_up_in_csv_ndjson_and_the_accounts_file() {

@@ -127,37 +127,8 @@ fn threads_do_not_change_the_output() {
 }
 
 /// A raw model that sums contact scores per account, capped, with account tiers.
-const SUM_MODEL: &str = r#"
-[model]
-name = "sum"
-version = "2"
-scale = "raw"
-[[category]]
-id = "fit"
-[[rule]]
-id = "big"
-category = "fit"
-points = 30
-when = { field = "account.employees", gte = 100 }
-[[rule]]
-id = "exec"
-category = "fit"
-points = 25
-when = { field = "title", starts_with = "VP" }
-[[tier]]
-name = "a"
-min = 50
-[[tier]]
-name = "b"
-[account]
-method = "sum"
-cap = 100
-[[account.tier]]
-name = "key"
-min = 80
-[[account.tier]]
-name = "other"
-"#;
+/// A raw model whose accounts roll up as a capped sum (shared with the other test binary).
+const SUM_MODEL: &str = include_str!("../../../../examples/data/account-sum/model.toml");
 
 #[test]
 fn accounts_out_writes_the_roll_ups() {
