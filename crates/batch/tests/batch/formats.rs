@@ -202,7 +202,6 @@ fn ndjson_output_carries_the_full_explanation() {
     assert_eq!(rows[4]["account_id"], Value::Null);
 }
 
-/// A raw model that sums contact scores per account, capped.
 /// A raw model whose accounts roll up as a capped sum (shared with the other test binary).
 const SUM_MODEL: &str = include_str!("../../../../examples/data/account-sum/model.toml");
 

@@ -126,7 +126,6 @@ fn threads_do_not_change_the_output() {
     assert_eq!(many, one);
 }
 
-/// A raw model that sums contact scores per account, capped, with account tiers.
 /// A raw model whose accounts roll up as a capped sum (shared with the other test binary).
 const SUM_MODEL: &str = include_str!("../../../../examples/data/account-sum/model.toml");
 
