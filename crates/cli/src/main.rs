@@ -2,6 +2,7 @@
 //! printing live here; the work is done by the library crates.
 
 mod progress;
+mod service;
 
 /// Scoring millions of leads allocates many small strings across threads; mimalloc does that
 /// markedly faster than the system allocator (measured in bench/score_vs_duckdb.py).
@@ -44,6 +45,13 @@ enum Command {
     Generate(GenerateArgs),
     /// Generate a sample, score it with the starter model and print the top leads.
     Demo(DemoArgs),
+    /// Run the scoring service: Segment-compatible ingestion, live scores, REST API, webhooks.
+    Serve(service::ServeArgs),
+    /// Manage the service's workspaces (each with its own keys, model and data).
+    #[command(subcommand)]
+    Workspace(service::WorkspaceCommand),
+    /// Import contacts, accounts and events files into a workspace of the service's store.
+    Import(service::ImportArgs),
 }
 
 #[derive(clap::Args)]
@@ -169,6 +177,9 @@ fn main() -> ExitCode {
         Command::Check { model } => check(&model),
         Command::Generate(a) => generate(a),
         Command::Demo(a) => demo(a),
+        Command::Serve(a) => service::serve(a),
+        Command::Workspace(c) => service::workspace(c),
+        Command::Import(a) => service::import(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -360,7 +371,13 @@ fn check(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn generate_into(dir: &Path, contacts: usize, seed: u64, as_of: &str, epc: f64) -> Result<()> {
+pub(crate) fn generate_into(
+    dir: &Path,
+    contacts: usize,
+    seed: u64,
+    as_of: &str,
+    epc: f64,
+) -> Result<()> {
     let as_of = parse_time(as_of)
         .with_context(|| format!("--as-of: {as_of:?} is not a date or RFC 3339 timestamp"))?;
     let opts = leadscore_synth::GenerateOptions {
@@ -389,7 +406,7 @@ fn generate(a: GenerateArgs) -> Result<()> {
 }
 
 /// The starter model, built into the binary so the demo runs anywhere.
-const STARTER: &str = include_str!("../../../examples/starter.toml");
+pub(crate) const STARTER: &str = include_str!("../../../examples/starter.toml");
 
 fn demo(a: DemoArgs) -> Result<()> {
     let tmp;

@@ -1,0 +1,700 @@
+//! The scoring service's use cases over a [`Store`]: workspaces and keys, ingesting Segment
+//! messages (each accepted event re-scores its contact before the reply), models (upload,
+//! validate, activate with a background re-score, roll back), scores as of any past time, the
+//! daily re-score, and webhooks. No HTTP here: the server crate maps these calls to routes.
+//!
+//! Module map:
+//! - this file: [`Service`], [`Space`] (a workspace with its active model), [`AppError`];
+//! - [`message`]: the messages taken in; [`score`]: from messages to the core and back;
+//! - `writer`: the single writer task with group commit and the per-contact event cache;
+//! - [`hooks`]: webhook triggers (with hysteresis), signing and the delivery worker.
+
+pub mod hooks;
+pub mod import;
+pub mod message;
+pub mod score;
+mod writer;
+
+pub use writer::IngestReport;
+
+use leadscore_core::{Model, Scored};
+use leadscore_store::{
+    ContactRecord, EventRecord, HistoryRecord, JobRecord, KeyKind, ModelRecord, NewModel, Store,
+    StoreError, Traits,
+};
+use message::{Message, merge_traits};
+use rustc_hash::FxHashMap;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc, oneshot};
+use writer::{Job, Writer};
+
+/// The time, injectable so tests can move it.
+pub trait Clock: Send + Sync + 'static {
+    /// Now, in Unix milliseconds.
+    fn now_ms(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis()
+    }
+}
+
+/// What can go wrong in a use case; the server gives each a status and a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A message of a batch is malformed: the batch is refused whole.
+    #[error("message {index}: field `{field}`: {message}")]
+    Invalid {
+        /// Position of the message in the batch (0-based).
+        index: usize,
+        /// The field at fault (`userId`, `traits.employees`, …).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A request that is wrong as a whole.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A model file that does not compile: every problem with its line and column.
+    #[error("{0}")]
+    Model(leadscore_core::ModelError),
+    /// No such thing in this workspace.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// It exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// The writer's queue is full: try again shortly.
+    #[error("busy: {0}")]
+    Busy(String),
+    /// The database failed; nothing of the request was kept. Try again.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// An unexpected store error.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The model a workspace scores with.
+#[derive(Debug)]
+pub struct Active {
+    /// The workspace's version number.
+    pub version: i64,
+    /// The compiled model.
+    pub model: Arc<Model>,
+    /// Its stored record.
+    pub record: ModelRecord,
+}
+
+/// A workspace, with its active model and webhooks cached.
+#[derive(Debug)]
+pub struct Space {
+    /// Stable id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    active: RwLock<Arc<Active>>,
+    hooks: RwLock<Arc<Vec<leadscore_store::hooks::Webhook>>>,
+    compiled: RwLock<FxHashMap<i64, Arc<Model>>>,
+}
+
+impl Space {
+    /// The active model.
+    pub fn active(&self) -> Arc<Active> {
+        self.active.read().expect("active model lock").clone()
+    }
+
+    pub(crate) fn webhooks(&self) -> Arc<Vec<leadscore_store::hooks::Webhook>> {
+        self.hooks.read().expect("webhook lock").clone()
+    }
+}
+
+/// Tuning of the service.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Most messages grouped into one transaction.
+    pub group_limit: usize,
+    /// Batches waiting for the writer before new ones get 429.
+    pub queue_depth: usize,
+    /// How often every contact is re-scored (decay, absence rules); `None` = never.
+    pub rescore_every: Option<Duration>,
+    /// Contacts per transaction when re-scoring a whole workspace.
+    pub rescore_chunk: usize,
+    /// How long a batch waits for room in the queue before 429.
+    pub queue_wait: Duration,
+    /// Webhook delivery settings.
+    pub hooks: hooks::DeliverySettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            group_limit: 5000,
+            queue_depth: 256,
+            rescore_every: Some(Duration::from_secs(24 * 3600)),
+            rescore_chunk: 500,
+            queue_wait: Duration::from_secs(2),
+            hooks: hooks::DeliverySettings::default(),
+        }
+    }
+}
+
+/// A lead as the API shows it: the stored row, the explanation, history and recent messages.
+#[derive(Debug)]
+pub struct Lead {
+    /// The stored contact (current score).
+    pub record: Option<ContactRecord>,
+    /// The score with every rule that fired, at `as_of`.
+    pub scored: Scored,
+    /// The time the score is for (seconds).
+    pub as_of: i64,
+    /// The model version that produced it.
+    pub model_version: i64,
+    /// Score changes, newest first.
+    pub history: Vec<HistoryRecord>,
+    /// The latest messages, newest first.
+    pub recent: Vec<EventRecord>,
+}
+
+/// The service; cheap to clone.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    tx: mpsc::Sender<Job>,
+    spaces: RwLock<FxHashMap<String, Arc<Space>>>,
+    settings: Settings,
+}
+
+/// The SHA-256 of a key, as stored.
+pub fn key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// A new random key with a readable prefix (`wk_…` to write, `rk_…` to read).
+pub fn new_key(kind: KeyKind) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let bytes: [u8; 24] = rng.random();
+    let prefix = match kind {
+        KeyKind::Write => "wk_",
+        KeyKind::Read => "rk_",
+    };
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+fn compile(src: &str, version: i64) -> Result<Model, AppError> {
+    Model::from_toml(src, &format!("model v{version}")).map_err(AppError::Model)
+}
+
+impl Service {
+    /// Starts the service on `store`: loads every workspace with its active model, starts the
+    /// writer, the webhook deliverer and (when configured) the periodic re-score.
+    pub async fn start(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+    ) -> Result<Service, AppError> {
+        store.interrupt_jobs(clock.now_ms()).await?;
+        let (tx, rx) = mpsc::channel(settings.queue_depth);
+        let wake = Arc::new(Notify::new());
+        let writer = Writer::new(
+            store.clone(),
+            clock.clone(),
+            wake.clone(),
+            settings.group_limit,
+        );
+        tokio::spawn(writer.run(rx));
+        let svc = Service {
+            inner: Arc::new(Inner {
+                store: store.clone(),
+                clock: clock.clone(),
+                tx,
+                spaces: RwLock::new(FxHashMap::default()),
+                settings: settings.clone(),
+            }),
+        };
+        for w in store.workspaces().await? {
+            svc.load_space(&w.id, &w.name).await?;
+        }
+        tokio::spawn(hooks::deliver_forever(
+            store.clone(),
+            clock.clone(),
+            wake,
+            settings.hooks.clone(),
+        ));
+        if let Some(every) = settings.rescore_every {
+            let s = svc.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    for space in s.spaces() {
+                        if let Err(e) = s.rescore_all(&space, "schedule").await {
+                            tracing::warn!("scheduled re-score of {}: {e}", space.name);
+                        }
+                    }
+                }
+            });
+        }
+        Ok(svc)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Now, by the service's clock (ms).
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// Every workspace loaded.
+    pub fn spaces(&self) -> Vec<Arc<Space>> {
+        let mut v: Vec<_> = self
+            .inner
+            .spaces
+            .read()
+            .expect("spaces lock")
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// The workspace with this id.
+    pub fn space(&self, id: &str) -> Option<Arc<Space>> {
+        self.inner
+            .spaces
+            .read()
+            .expect("spaces lock")
+            .get(id)
+            .cloned()
+    }
+
+    /// The workspace with this name.
+    pub fn space_named(&self, name: &str) -> Option<Arc<Space>> {
+        self.spaces().into_iter().find(|s| s.name == name)
+    }
+
+    async fn load_space(&self, id: &str, name: &str) -> Result<Option<Arc<Space>>, AppError> {
+        let store = &self.inner.store;
+        let Some(rec) = store.model_active_at(id, i64::MAX).await? else {
+            return Ok(None);
+        };
+        let model = Arc::new(compile(&rec.source, rec.version)?);
+        let space = Arc::new(Space {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            active: RwLock::new(Arc::new(Active {
+                version: rec.version,
+                model: model.clone(),
+                record: rec.clone(),
+            })),
+            hooks: RwLock::new(Arc::new(store.webhooks(id).await?)),
+            compiled: RwLock::new(std::iter::once((rec.version, model)).collect()),
+        });
+        self.inner
+            .spaces
+            .write()
+            .expect("spaces lock")
+            .insert(id.to_owned(), space.clone());
+        Ok(Some(space))
+    }
+
+    /// Creates a workspace with `model` (TOML) as its first active model; returns it with a new
+    /// write key and read key (shown once: only their hashes are stored).
+    pub async fn create_workspace(
+        &self,
+        name: &str,
+        model_src: &str,
+    ) -> Result<(Arc<Space>, String, String), AppError> {
+        let model = compile(model_src, 1)?;
+        let now = self.now_ms();
+        let id = format!("ws_{}", &new_key(KeyKind::Read)[3..19]);
+        let store = &self.inner.store;
+        store
+            .create_workspace(&id, name, now)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => AppError::Conflict(format!("workspace `{name}` exists")),
+                e => e.into(),
+            })?;
+        let meta = model.reference();
+        let v = store
+            .add_model(
+                &id,
+                &NewModel {
+                    name: &meta.name,
+                    model_version: &meta.version,
+                    hash: &meta.hash,
+                    source: model_src,
+                    author: "leadscore",
+                    note: "first model",
+                },
+                now,
+            )
+            .await?;
+        store
+            .activate_model(&id, v, now, "leadscore", "first model")
+            .await?;
+        let (wk, rk) = (new_key(KeyKind::Write), new_key(KeyKind::Read));
+        store
+            .add_key(&id, KeyKind::Write, &key_hash(&wk), now)
+            .await?;
+        store
+            .add_key(&id, KeyKind::Read, &key_hash(&rk), now)
+            .await?;
+        let space = self
+            .load_space(&id, name)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("workspace {name}")))?;
+        Ok((space, wk, rk))
+    }
+
+    /// Adds a key of the caller's choosing to a workspace (for demos and tests).
+    pub async fn add_key(&self, space: &Space, kind: KeyKind, key: &str) -> Result<(), AppError> {
+        self.inner
+            .store
+            .add_key(&space.id, kind, &key_hash(key), self.now_ms())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(m) => AppError::Conflict(m),
+                e => e.into(),
+            })
+    }
+
+    /// The workspace a key opens for `kind`, if any.
+    pub async fn authenticate(
+        &self,
+        key: &str,
+        kind: KeyKind,
+    ) -> Result<Option<Arc<Space>>, AppError> {
+        match self.inner.store.key(&key_hash(key)).await? {
+            Some((ws, k)) if k == kind => Ok(self.space(&ws)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Checks a batch against the workspace's model; the first bad message names its index and
+    /// field.
+    pub fn check(&self, space: &Space, messages: &[Message]) -> Result<(), AppError> {
+        let active = space.active();
+        for (i, m) in messages.iter().enumerate() {
+            if let Err(e) = score::check(&active.model, m) {
+                let prefix = match m.call {
+                    message::Call::Identify | message::Call::Group => "traits",
+                    _ => "properties",
+                };
+                return Err(AppError::Invalid {
+                    index: i,
+                    field: format!("{prefix}.{}", e.field),
+                    message: format!("expected {}, found {:?}", e.expected, e.found),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a batch and re-scores the contacts it touches; returns after the commit. The
+    /// batch is all or nothing.
+    pub async fn ingest(
+        &self,
+        space: &Arc<Space>,
+        messages: Vec<Message>,
+    ) -> Result<IngestReport, AppError> {
+        self.check(space, &messages)?;
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::Ingest {
+            space: space.clone(),
+            messages,
+            reply,
+        })
+        .await?;
+        rx.await
+            .map_err(|_| AppError::Unavailable("the writer stopped".into()))?
+    }
+
+    async fn submit(&self, job: Job) -> Result<(), AppError> {
+        match self
+            .inner
+            .tx
+            .send_timeout(job, self.inner.settings.queue_wait)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                Err(AppError::Busy("the ingest queue is full".into()))
+            }
+            Err(mpsc::error::SendTimeoutError::Closed(_)) => {
+                Err(AppError::Unavailable("the writer stopped".into()))
+            }
+        }
+    }
+
+    /// Re-scores some contacts now (in one transaction) with `cause` in their history.
+    pub async fn rescore(
+        &self,
+        space: &Arc<Space>,
+        ids: Vec<String>,
+        cause: &str,
+    ) -> Result<IngestReport, AppError> {
+        let (reply, rx) = oneshot::channel();
+        self.submit(Job::Rescore {
+            space: space.clone(),
+            ids,
+            cause: cause.to_owned(),
+            reply,
+        })
+        .await?;
+        rx.await
+            .map_err(|_| AppError::Unavailable("the writer stopped".into()))?
+    }
+
+    /// Re-scores every contact of the workspace in chunks, recording progress in a job; returns
+    /// when done.
+    pub async fn rescore_all(
+        &self,
+        space: &Arc<Space>,
+        cause: &str,
+    ) -> Result<JobRecord, AppError> {
+        let store = &self.inner.store;
+        let total = store.stats(&space.id).await?.contacts;
+        let version = space.active().version;
+        let job = store
+            .start_job(&space.id, version, cause, total, self.now_ms())
+            .await?;
+        self.run_job(space, job, cause).await
+    }
+
+    async fn run_job(
+        &self,
+        space: &Arc<Space>,
+        job: i64,
+        cause: &str,
+    ) -> Result<JobRecord, AppError> {
+        let store = &self.inner.store;
+        let mut after = String::new();
+        let mut done = 0i64;
+        let chunk = self.inner.settings.rescore_chunk as i64;
+        let result: Result<(), AppError> = async {
+            loop {
+                let ids = store.contact_ids(&space.id, &after, chunk).await?;
+                let Some(last) = ids.last() else { break };
+                after = last.clone();
+                let n = ids.len() as i64;
+                self.rescore(space, ids, cause).await?;
+                done += n;
+                store.job_progress(job, done, None).await?;
+            }
+            Ok(())
+        }
+        .await;
+        let state = if result.is_ok() { "done" } else { "failed" };
+        store
+            .job_progress(job, done, Some((state, self.now_ms())))
+            .await?;
+        result?;
+        store
+            .jobs(&space.id, 50)
+            .await?
+            .into_iter()
+            .find(|j| j.id == job)
+            .ok_or_else(|| AppError::NotFound(format!("job {job}")))
+    }
+
+    /// Compiles a model file without storing it.
+    pub fn validate_model(&self, src: &str) -> Result<Model, AppError> {
+        compile(src, 0)
+    }
+
+    /// Stores a model file as a new version (or finds the stored version with the same hash).
+    pub async fn upload_model(
+        &self,
+        space: &Space,
+        src: &str,
+        author: &str,
+        note: &str,
+    ) -> Result<ModelRecord, AppError> {
+        let model = compile(src, 0)?;
+        let meta = model.reference();
+        let store = &self.inner.store;
+        let v = store
+            .add_model(
+                &space.id,
+                &NewModel {
+                    name: &meta.name,
+                    model_version: &meta.version,
+                    hash: &meta.hash,
+                    source: src,
+                    author,
+                    note,
+                },
+                self.now_ms(),
+            )
+            .await?;
+        store
+            .model(&space.id, v)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("model v{v}")))
+    }
+
+    /// Makes a stored version active and re-scores the workspace in the background; returns the
+    /// job to watch.
+    pub async fn activate(
+        &self,
+        space: &Arc<Space>,
+        version: i64,
+        author: &str,
+        note: &str,
+    ) -> Result<JobRecord, AppError> {
+        let store = &self.inner.store;
+        let rec = store
+            .model(&space.id, version)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("model version {version}")))?;
+        let model = self.compiled(space, &rec)?;
+        let now = self.now_ms();
+        store
+            .activate_model(&space.id, version, now, author, note)
+            .await?;
+        *space.active.write().expect("active model lock") = Arc::new(Active {
+            version,
+            model,
+            record: rec,
+        });
+        let total = store.stats(&space.id).await?.contacts;
+        let job = store
+            .start_job(&space.id, version, &format!("model v{version}"), total, now)
+            .await?;
+        let (svc, sp) = (self.clone(), space.clone());
+        tokio::spawn(async move {
+            if let Err(e) = svc.run_job(&sp, job, &format!("model v{version}")).await {
+                tracing::warn!("re-score after activating v{version}: {e}");
+            }
+        });
+        Ok(store
+            .jobs(&space.id, 50)
+            .await?
+            .into_iter()
+            .find(|j| j.id == job)
+            .expect("the job just started"))
+    }
+
+    /// Activates the version that was active before the current one.
+    pub async fn rollback(
+        &self,
+        space: &Arc<Space>,
+        author: &str,
+        note: &str,
+    ) -> Result<JobRecord, AppError> {
+        let current = space.active().version;
+        let acts = self.inner.store.activations(&space.id).await?;
+        let previous = acts
+            .iter()
+            .skip_while(|a| a.version == current)
+            .find(|a| a.version != current)
+            .ok_or_else(|| AppError::Conflict("no earlier model version to roll back to".into()))?;
+        self.activate(space, previous.version, author, note).await
+    }
+
+    fn compiled(&self, space: &Space, rec: &ModelRecord) -> Result<Arc<Model>, AppError> {
+        if let Some(m) = space
+            .compiled
+            .read()
+            .expect("model cache")
+            .get(&rec.version)
+        {
+            return Ok(m.clone());
+        }
+        let m = Arc::new(compile(&rec.source, rec.version)?);
+        space
+            .compiled
+            .write()
+            .expect("model cache")
+            .insert(rec.version, m.clone());
+        Ok(m)
+    }
+
+    /// A lead with its explanation. Without `as_of` it is the stored score, explained; with it
+    /// the score is recomputed as it was at that time (seconds) from the messages received by
+    /// then, with the model version active then.
+    pub async fn lead(
+        &self,
+        space: &Space,
+        id: &str,
+        as_of: Option<i64>,
+    ) -> Result<Lead, AppError> {
+        let store = &self.inner.store;
+        let record = store.contact(&space.id, id).await?;
+        let (at, version) = match (as_of, &record) {
+            (Some(t), _) => (t, None),
+            (None, Some(r)) => (
+                r.score.scored_at.div_euclid(1000),
+                Some(r.score.model_version),
+            ),
+            (None, None) => return Err(AppError::NotFound(format!("lead `{id}`"))),
+        };
+        let by = at.saturating_mul(1000).saturating_add(999);
+        let rec = match version {
+            Some(v) => store.model(&space.id, v).await?,
+            None => store.model_active_at(&space.id, by).await?,
+        }
+        .ok_or_else(|| AppError::NotFound(format!("a model active at {at}")))?;
+        let model = self.compiled(space, &rec)?;
+        let messages = store.contact_messages(&space.id, id, by).await?;
+        if messages.is_empty() && record.is_none() {
+            return Err(AppError::NotFound(format!("lead `{id}`")));
+        }
+        let parsed: Vec<(i64, Message)> = messages
+            .iter()
+            .map(|e| (e.seq, Message::from_row(&e.event)))
+            .collect();
+        let folded = score::fold(&model, &parsed);
+        let account = match &folded.account_id {
+            Some(g) => {
+                let mut traits = Traits::new();
+                for e in store.group_messages(&space.id, g, by).await? {
+                    merge_traits(&mut traits, &Message::from_row(&e.event).props);
+                }
+                Some(score::account(&model, g, &traits))
+            }
+            None => None,
+        };
+        let contact = score::contact(&model, id, folded.account_id.as_deref(), &folded.traits);
+        let scored = score::score(&model, at, &contact, account.as_ref(), &folded.behaviour);
+        let history = store.history(&space.id, id, 50).await?;
+        let mut recent = messages;
+        recent.reverse();
+        recent.truncate(20);
+        Ok(Lead {
+            record,
+            scored,
+            as_of: at,
+            model_version: rec.version,
+            history,
+            recent,
+        })
+    }
+
+    /// Reloads a workspace's webhooks after a change.
+    pub async fn reload_webhooks(&self, space: &Space) -> Result<(), AppError> {
+        let list = self.inner.store.webhooks(&space.id).await?;
+        *space.hooks.write().expect("webhook lock") = Arc::new(list);
+        Ok(())
+    }
+}

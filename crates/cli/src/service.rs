@@ -1,0 +1,349 @@
+//! `serve`, `workspace` and `import`: the service commands. Arguments and messages only; the
+//! work is in `leadscore-app` and `leadscore-server`.
+
+use anyhow::{Context, Result, bail};
+use leadscore_app::import::Kind;
+use leadscore_app::{Service, Settings, SystemClock};
+use leadscore_store::{Durability, KeyKind, Store};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the data lives.
+#[derive(clap::Args, Clone)]
+pub struct StoreArgs {
+    /// Directory of the embedded SQLite store (created on first start).
+    #[arg(long, default_value = "leadscore-data", env = "LEADSCORE_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// A PostgreSQL URL (postgres://…) instead of the embedded store.
+    #[arg(long, env = "LEADSCORE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// SQLite commit durability: `full` (survives a power cut) or `normal` (survives the
+    /// process being killed; faster).
+    #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
+    pub durability: String,
+}
+
+impl StoreArgs {
+    async fn open(&self) -> Result<Store> {
+        let durability = if self.durability == "normal" {
+            Durability::Normal
+        } else {
+            Durability::Full
+        };
+        match &self.database_url {
+            Some(url) => Store::open(url, durability)
+                .await
+                .with_context(|| format!("cannot open the database {}", redact(url))),
+            None => Store::open_dir(&self.data_dir, durability)
+                .await
+                .with_context(|| format!("cannot open the store in {}", self.data_dir.display())),
+        }
+    }
+}
+
+fn redact(url: &str) -> String {
+    match url.split_once('@') {
+        Some((_, host)) => format!("postgres://…@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// `leadscore serve`.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The `default` workspace's model (TOML). Without it a new store starts with the built-in
+    /// starter model and an existing one keeps its active model.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// A write key for the `default` workspace (Segment clients send it as the user name).
+    #[arg(long, env = "LEADSCORE_WRITE_KEY")]
+    write_key: Option<String>,
+    /// A read key for the `default` workspace (`Authorization: Bearer …`).
+    #[arg(long, env = "LEADSCORE_READ_KEY")]
+    read_key: Option<String>,
+    /// How often every contact is re-scored so decay and absence rules apply: `24h`, `30m`,
+    /// `90s`, or `off`.
+    #[arg(long, default_value = "24h")]
+    rescore_every: String,
+    /// Largest request body in bytes (after gzip); larger gets 413.
+    #[arg(long, default_value_t = 4 << 20)]
+    body_limit: usize,
+    /// First start only: fill the `default` workspace with generated sample data (this many
+    /// contacts, with accounts and 18 months of events).
+    #[arg(long)]
+    sample: Option<usize>,
+}
+
+fn parse_every(s: &str) -> Result<Option<Duration>> {
+    if s == "off" || s == "0" {
+        return Ok(None);
+    }
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("--rescore-every: `{s}` is not like 24h, 30m, 90s or off"))?;
+    let secs = match unit {
+        "h" => n * 3600,
+        "m" => n * 60,
+        "s" | "" => n,
+        "d" => n * 86400,
+        _ => bail!("--rescore-every: unknown unit in `{s}` (use s, m, h or d)"),
+    };
+    Ok(Some(Duration::from_secs(secs.max(1))))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn read_model(path: Option<&Path>) -> Result<(String, String)> {
+    match path {
+        Some(p) => {
+            let src = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read model {}", p.display()))?;
+            // Compile here for the file's own name in messages.
+            leadscore_core::Model::from_toml(&src, &p.display().to_string())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            Ok((src, p.display().to_string()))
+        }
+        None => Ok((crate::STARTER.to_owned(), "examples/starter.toml".into())),
+    }
+}
+
+/// Runs the server until Ctrl-C / SIGTERM.
+pub fn serve(a: ServeArgs) -> Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LEADSCORE_LOG")
+                .unwrap_or_else(|_| "leadscore=info,warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let every = parse_every(&a.rescore_every)?;
+    let (model_src, model_name) = read_model(a.model.as_deref())?;
+    runtime()?.block_on(async move {
+        let store = a.store.open().await?;
+        let settings = Settings {
+            rescore_every: every,
+            ..Settings::default()
+        };
+        let svc = Service::start(store, Arc::new(SystemClock), settings)
+            .await
+            .context("cannot start the service")?;
+        let space = match svc.space_named("default") {
+            Some(s) => {
+                if a.model.is_some() && s.active().record.source != model_src {
+                    let rec = svc
+                        .upload_model(&s, &model_src, "serve --model", &model_name)
+                        .await?;
+                    svc.activate(&s, rec.version, "serve --model", &model_name)
+                        .await?;
+                    eprintln!(
+                        "model {model_name} is now version {} of workspace default",
+                        rec.version
+                    );
+                }
+                s
+            }
+            None => {
+                let (s, wk, rk) = svc.create_workspace("default", &model_src).await?;
+                if a.write_key.is_none() {
+                    println!("workspace default: write key {wk}");
+                }
+                if a.read_key.is_none() {
+                    println!("workspace default: read key {rk}");
+                }
+                if let Some(n) = a.sample {
+                    load_sample(&svc, &s, n).await?;
+                }
+                s
+            }
+        };
+        if let Some(k) = &a.write_key {
+            svc.add_key(&space, KeyKind::Write, k).await?;
+        }
+        if let Some(k) = &a.read_key {
+            svc.add_key(&space, KeyKind::Read, k).await?;
+        }
+        let app = leadscore_server::router(
+            svc.clone(),
+            &leadscore_server::ServerSettings {
+                body_limit: a.body_limit,
+            },
+        );
+        let listener = tokio::net::TcpListener::bind(&a.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", a.listen))?;
+        let addr = listener.local_addr()?;
+        println!(
+            "leadscore: listening on http://{addr} ({:?} store)",
+            svc.store().backend()
+        );
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        leadscore_server::serve(listener, app, shutdown_signal()).await?;
+        svc.store().close().await;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn load_sample(svc: &Service, space: &Arc<leadscore_app::Space>, n: usize) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("leadscore-sample-{}", std::process::id()));
+    let now = chrono::Utc::now().format("%Y-%m-%dT00:00:00Z").to_string();
+    crate::generate_into(&dir, n, 42, &now, 20.0)?;
+    for (kind, file) in [
+        (Kind::Accounts, "accounts.csv"),
+        (Kind::Contacts, "contacts.csv"),
+        (Kind::Events, "events.csv"),
+    ] {
+        let path = dir.join(file);
+        let f = std::fs::File::open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        let r = leadscore_app::import::import(svc, space, kind, false, f, file).await?;
+        eprintln!("sample: {file}: {} messages stored", r.accepted);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// `leadscore workspace …`.
+#[derive(clap::Subcommand)]
+pub enum WorkspaceCommand {
+    /// Create a workspace and print its new write and read keys (shown once).
+    Create {
+        /// The workspace's name.
+        name: String,
+        /// Its first model (default: the built-in starter model).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List workspaces.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Runs a workspace command.
+pub fn workspace(c: WorkspaceCommand) -> Result<()> {
+    runtime()?.block_on(async move {
+        match c {
+            WorkspaceCommand::Create { name, model, store } => {
+                let (src, _) = read_model(model.as_deref())?;
+                let svc = start(&store).await?;
+                let (s, wk, rk) = svc.create_workspace(&name, &src).await?;
+                println!("workspace {} ({})", s.name, s.id);
+                println!("write key: {wk}");
+                println!("read key:  {rk}");
+            }
+            WorkspaceCommand::List { store } => {
+                let svc = start(&store).await?;
+                for s in svc.spaces() {
+                    let a = s.active();
+                    println!(
+                        "{}\t{}\tmodel v{} ({} {})",
+                        s.name, s.id, a.version, a.record.name, a.record.model_version
+                    );
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+async fn start(store: &StoreArgs) -> Result<Service> {
+    let store = store.open().await?;
+    Service::start(
+        store,
+        Arc::new(SystemClock),
+        Settings {
+            rescore_every: None,
+            ..Settings::default()
+        },
+    )
+    .await
+    .context("cannot start the service")
+}
+
+/// `leadscore import`.
+#[derive(clap::Args)]
+pub struct ImportArgs {
+    /// The workspace to import into.
+    #[arg(long, default_value = "default")]
+    workspace: String,
+    /// Accounts file (`id`, other columns are traits).
+    #[arg(long)]
+    accounts: Option<PathBuf>,
+    /// Contacts file (`id`, optional `account_id`, other columns are traits).
+    #[arg(long)]
+    contacts: Option<PathBuf>,
+    /// Events file (`contact_id`, `event`, `timestamp`, other columns are properties).
+    #[arg(long)]
+    events: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Imports files into a workspace's store.
+pub fn import(a: ImportArgs) -> Result<()> {
+    if a.accounts.is_none() && a.contacts.is_none() && a.events.is_none() {
+        bail!("give --accounts, --contacts and/or --events");
+    }
+    runtime()?.block_on(async move {
+        let svc = start(&a.store).await?;
+        let space = svc
+            .space_named(&a.workspace)
+            .with_context(|| format!("no workspace `{}` in this store", a.workspace))?;
+        for (kind, path) in [
+            (Kind::Accounts, &a.accounts),
+            (Kind::Contacts, &a.contacts),
+            (Kind::Events, &a.events),
+        ] {
+            let Some(path) = path else { continue };
+            let ndjson = matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("ndjson" | "jsonl")
+            );
+            let f = std::fs::File::open(path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let name = path.display().to_string();
+            let r = leadscore_app::import::import(&svc, &space, kind, ndjson, f, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{name}: {} stored, {} already there, {} scores changed",
+                r.accepted, r.duplicates, r.rescored
+            );
+        }
+        svc.store().close().await;
+        Ok(())
+    })
+}

@@ -1,0 +1,791 @@
+//! The only crate with SQL: the append-only event log, contacts and their scores, accounts,
+//! score history, model versions, webhooks and their outbox — on SQLite (embedded, the default)
+//! or PostgreSQL, through one code path (sqlx's `Any` driver and runtime queries).
+//!
+//! Module map:
+//! - this file: [`Store`] (open, migrate, workspaces, keys, models, reads) and the row types;
+//! - [`tx`]: [`Tx`], the ingestion transaction (events, aliases, contacts, history, outbox);
+//! - [`hooks`]: webhook subscriptions, hysteresis state, outbox and delivery log.
+//!
+//! Every table is keyed by workspace and every query names it, so one workspace can never
+//! read another's rows. Times are Unix milliseconds. The SQL is written once in the subset both
+//! engines accept (`$n` placeholders, `ON CONFLICT`, `RETURNING`); the only dialect difference
+//! at run time is row locking (`FOR UPDATE`), which SQLite does not need (one writer at a time).
+
+pub mod hooks;
+mod rows;
+pub mod tx;
+
+pub use rows::*;
+pub use tx::Tx;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, Connection, Row};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database said no (connection lost, disk full, constraint…).
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Applying the migrations failed.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A row with this key exists already.
+    #[error("{0} exists already")]
+    Conflict(String),
+    /// A stored JSON column did not parse (a bug or a hand-edited database).
+    #[error("stored JSON in {0}: {1}")]
+    Json(&'static str, serde_json::Error),
+}
+
+/// Results of store calls.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which engine is behind the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: one file in the data directory, WAL mode.
+    Sqlite,
+    /// A PostgreSQL server, for several nodes.
+    Postgres,
+}
+
+/// How strictly SQLite waits for the disk before a commit returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// `synchronous = FULL`: a commit survives a power cut.
+    Full,
+    /// `synchronous = NORMAL` (WAL): a commit survives the process being killed, not a power cut.
+    Normal,
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+impl Store {
+    /// Opens (creating it on first use) `leadscore.db` in `dir`, in WAL mode, and migrates it.
+    pub async fn open_dir(dir: &Path, durability: Durability) -> Result<Store> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Db(sqlx::Error::Io(e)))?;
+        let url = format!("sqlite://{}?mode=rwc", dir.join("leadscore.db").display());
+        Self::open(&url, durability).await
+    }
+
+    /// Opens a `sqlite://…` or `postgres://…` URL and applies the migrations.
+    pub async fn open(url: &str, durability: Durability) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        let opts = AnyConnectOptions::from_str(url)?;
+        let sync = match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets the API read while the writer commits; busy_timeout makes a
+                        // second writer (another process, a migration) wait instead of failing.
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL".to_owned(),
+                            format!("PRAGMA synchronous = {sync}"),
+                            "PRAGMA busy_timeout = 10000".to_owned(),
+                            "PRAGMA foreign_keys = ON".to_owned(),
+                        ] {
+                            dynamic(pragma).execute(&mut *conn).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await?;
+        let store = Store { pool, backend };
+        let mut c = store.pool.acquire().await?;
+        match backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&mut *c).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&mut *c).await?,
+        }
+        Ok(store)
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes every connection (waits for running queries).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Starts an ingestion transaction.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(Tx::new(self.pool.begin().await?, self.backend))
+    }
+
+    async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    // ---- workspaces and keys -------------------------------------------------------------
+
+    /// Creates a workspace; `Conflict` when the name is taken.
+    pub async fn create_workspace(&self, id: &str, name: &str, now: i64) -> Result<()> {
+        let r = sqlx::query(
+            "INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::Conflict(format!("workspace {name}")));
+        }
+        Ok(())
+    }
+
+    /// The workspace called `name`.
+    pub async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>> {
+        let row = sqlx::query("SELECT id, name, created_at FROM workspaces WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| Workspace {
+            id: r.get(0),
+            name: r.get(1),
+            created_at: r.get(2),
+        }))
+    }
+
+    /// Every workspace, oldest first.
+    pub async fn workspaces(&self) -> Result<Vec<Workspace>> {
+        let rows =
+            sqlx::query("SELECT id, name, created_at FROM workspaces ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Workspace {
+                id: r.get(0),
+                name: r.get(1),
+                created_at: r.get(2),
+            })
+            .collect())
+    }
+
+    /// Stores a key (its SHA-256, never the key itself) for a workspace. Adding a key that is
+    /// there already for the same workspace and kind is a no-op.
+    pub async fn add_key(&self, ws: &str, kind: KeyKind, hash: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (key_hash, workspace_id, kind, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key_hash) DO NOTHING",
+        )
+        .bind(hash)
+        .bind(ws)
+        .bind(kind.as_str())
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        match self.key(hash).await? {
+            Some((w, k)) if w == ws && k == kind => Ok(()),
+            _ => Err(StoreError::Conflict(
+                "this key (for another workspace or use)".into(),
+            )),
+        }
+    }
+
+    /// The workspace and kind of a key, by its hash.
+    pub async fn key(&self, hash: &str) -> Result<Option<(String, KeyKind)>> {
+        let row = sqlx::query("SELECT workspace_id, kind FROM api_keys WHERE key_hash = $1")
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.and_then(|r| {
+            let kind: String = r.get(1);
+            KeyKind::parse(&kind).map(|k| (r.get(0), k))
+        }))
+    }
+
+    // ---- models ----------------------------------------------------------------------------
+
+    /// Stores a model file as the workspace's next version (1, 2, …) and returns it. A file
+    /// with the same hash as a stored version returns that version instead.
+    pub async fn add_model(&self, ws: &str, m: &NewModel<'_>, now: i64) -> Result<i64> {
+        let mut tx = self.pool.begin().await?;
+        if let Some(r) =
+            sqlx::query("SELECT version FROM models WHERE workspace_id = $1 AND hash = $2")
+                .bind(ws)
+                .bind(m.hash)
+                .fetch_optional(&mut *tx)
+                .await?
+        {
+            return Ok(r.get(0));
+        }
+        let next: i64 =
+            sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 FROM models WHERE workspace_id = $1")
+                .bind(ws)
+                .fetch_one(&mut *tx)
+                .await?
+                .get(0);
+        sqlx::query(
+            "INSERT INTO models (workspace_id, version, name, model_version, hash, source, created_at, author, note)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(ws)
+        .bind(next)
+        .bind(m.name)
+        .bind(m.model_version)
+        .bind(m.hash)
+        .bind(m.source)
+        .bind(now)
+        .bind(m.author)
+        .bind(m.note)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(next)
+    }
+
+    /// Makes `version` the workspace's active model from `at` on.
+    pub async fn activate_model(
+        &self,
+        ws: &str,
+        version: i64,
+        at: i64,
+        author: &str,
+        note: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO model_activations (workspace_id, version, activated_at, author, note)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(ws)
+        .bind(version)
+        .bind(at)
+        .bind(author)
+        .bind(note)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// One stored model version.
+    pub async fn model(&self, ws: &str, version: i64) -> Result<Option<ModelRecord>> {
+        let row = dynamic(format!(
+            "{MODEL_COLUMNS} FROM models m WHERE m.workspace_id = $1 AND m.version = $2"
+        ))
+        .bind(ws)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| model_record(&r)))
+    }
+
+    /// The model active at `at` (the latest activation at or before it).
+    pub async fn model_active_at(&self, ws: &str, at: i64) -> Result<Option<ModelRecord>> {
+        let row = dynamic(format!(
+            "{MODEL_COLUMNS} FROM model_activations a JOIN models m
+               ON m.workspace_id = a.workspace_id AND m.version = a.version
+             WHERE a.workspace_id = $1 AND a.activated_at <= $2
+             ORDER BY a.activated_at DESC, a.seq DESC LIMIT 1"
+        ))
+        .bind(ws)
+        .bind(at)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| model_record(&r)))
+    }
+
+    /// Every stored version, newest first.
+    pub async fn models(&self, ws: &str) -> Result<Vec<ModelRecord>> {
+        let rows = dynamic(format!(
+            "{MODEL_COLUMNS} FROM models m WHERE m.workspace_id = $1 ORDER BY m.version DESC"
+        ))
+        .bind(ws)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(model_record).collect())
+    }
+
+    /// Every activation, newest first.
+    pub async fn activations(&self, ws: &str) -> Result<Vec<Activation>> {
+        let rows = sqlx::query(
+            "SELECT version, activated_at, author, note FROM model_activations
+             WHERE workspace_id = $1 ORDER BY activated_at DESC, seq DESC",
+        )
+        .bind(ws)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Activation {
+                version: r.get(0),
+                activated_at: r.get(1),
+                author: r.get(2),
+                note: r.get(3),
+            })
+            .collect())
+    }
+
+    // ---- reads for the API -----------------------------------------------------------------
+
+    /// Counts of contacts, accounts and events (raw messages kept) in a workspace.
+    pub async fn stats(&self, ws: &str) -> Result<Stats> {
+        let mut c = self.conn().await?;
+        let count = async |c: &mut AnyConnection, table: &str| -> Result<i64> {
+            Ok(dynamic(format!(
+                "SELECT COUNT(*) FROM {table} WHERE workspace_id = $1"
+            ))
+            .bind(ws)
+            .fetch_one(&mut *c)
+            .await?
+            .get(0))
+        };
+        Ok(Stats {
+            contacts: count(&mut c, "contacts").await?,
+            accounts: count(&mut c, "accounts").await?,
+            events: count(&mut c, "events").await?,
+        })
+    }
+
+    /// A page of contacts matching `f`, in the order `f.sort` asks, after `f.after`.
+    pub async fn list_contacts(&self, ws: &str, f: &LeadFilter) -> Result<Vec<ContactRecord>> {
+        let mut sql = format!("{CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1");
+        let mut args = Args::new(ws);
+        if let Some(t) = &f.tier {
+            sql += &format!(" AND tier = {}", args.text(t));
+        }
+        if let Some(g) = &f.grade {
+            sql += &format!(" AND grade = {}", args.text(g));
+        }
+        if let Some(s) = &f.segment {
+            sql += &format!(" AND segment = {}", args.text(s));
+        }
+        if let Some(s) = &f.status {
+            sql += &format!(" AND status = {}", args.text(s));
+        }
+        if let Some(a) = &f.account_id {
+            sql += &format!(" AND account_id = {}", args.text(a));
+        }
+        if let Some(x) = f.min_score {
+            sql += &format!(" AND score >= {}", args.real(x));
+        }
+        if let Some(x) = f.max_score {
+            sql += &format!(" AND score <= {}", args.real(x));
+        }
+        if let Some(t) = f.updated_since {
+            sql += &format!(" AND updated_at >= {}", args.int(t));
+        }
+        // Keyset pagination: the cursor is the last row's sort key and id, so pages stay
+        // consistent while scores change underneath.
+        match (&f.sort, &f.after) {
+            (LeadSort::ScoreDesc, Some(Cursor::Score(s, id))) => {
+                let (a, b, c) = (args.real(*s), args.real(*s), args.text(id));
+                sql += &format!(" AND (score < {a} OR (score = {b} AND id > {c}))");
+            }
+            (LeadSort::ScoreAsc, Some(Cursor::Score(s, id))) => {
+                let (a, b, c) = (args.real(*s), args.real(*s), args.text(id));
+                sql += &format!(" AND (score > {a} OR (score = {b} AND id > {c}))");
+            }
+            (LeadSort::UpdatedDesc, Some(Cursor::Int(t, id))) => {
+                let (a, b, c) = (args.int(*t), args.int(*t), args.text(id));
+                sql += &format!(" AND (updated_at < {a} OR (updated_at = {b} AND id > {c}))");
+            }
+            (LeadSort::Id, Some(Cursor::Id(id))) => {
+                sql += &format!(" AND id > {}", args.text(id));
+            }
+            _ => {}
+        }
+        sql += match f.sort {
+            LeadSort::ScoreDesc => " ORDER BY score DESC, id",
+            LeadSort::ScoreAsc => " ORDER BY score ASC, id",
+            LeadSort::UpdatedDesc => " ORDER BY updated_at DESC, id",
+            LeadSort::Id => " ORDER BY id",
+        };
+        sql += &format!(" LIMIT {}", f.limit.clamp(1, 1000));
+        let rows = args.bind_all(dynamic(sql)).fetch_all(&self.pool).await?;
+        rows.iter().map(contact_record).collect()
+    }
+
+    /// One contact.
+    pub async fn contact(&self, ws: &str, id: &str) -> Result<Option<ContactRecord>> {
+        let mut c = self.conn().await?;
+        Ok(tx::load_contacts(&mut c, ws, &[id.to_owned()])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// A contact's score history, newest first.
+    pub async fn history(&self, ws: &str, id: &str, limit: i64) -> Result<Vec<HistoryRecord>> {
+        let rows = sqlx::query(
+            "SELECT at, old_score, new_score, old_tier, new_tier, old_status, new_status, cause, model_version
+             FROM score_history WHERE workspace_id = $1 AND contact_id = $2
+             ORDER BY seq DESC LIMIT $3",
+        )
+        .bind(ws)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| HistoryRecord {
+                contact_id: id.to_owned(),
+                at: r.get(0),
+                old_score: r.get(1),
+                new_score: r.get(2),
+                old_tier: r.get(3),
+                new_tier: r.get(4),
+                old_status: r.get(5),
+                new_status: r.get(6),
+                cause: r.get(7),
+                model_version: r.get(8),
+            })
+            .collect())
+    }
+
+    /// Everything stored about a contact's messages up to `received_by` (ms): its own and
+    /// those of anonymous ids linked to it by then, oldest first. Used to recompute a score as
+    /// of a past time and to list recent events.
+    pub async fn contact_messages(
+        &self,
+        ws: &str,
+        id: &str,
+        received_by: i64,
+    ) -> Result<Vec<EventRecord>> {
+        let mut c = self.conn().await?;
+        let anon: Vec<String> = sqlx::query(
+            "SELECT anonymous_id FROM aliases WHERE workspace_id = $1 AND contact_id = $2 AND linked_at <= $3",
+        )
+        .bind(ws)
+        .bind(id)
+        .bind(received_by)
+        .fetch_all(&mut *c)
+        .await?
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect();
+        let mut ev = tx::load_messages(&mut c, ws, &[id.to_owned()], &anon, false).await?;
+        ev.retain(|e| e.event.received_at <= received_by);
+        Ok(ev)
+    }
+
+    /// The group calls for an account up to `received_by` (ms), oldest first: its traits as of
+    /// then.
+    pub async fn group_messages(
+        &self,
+        ws: &str,
+        group_id: &str,
+        received_by: i64,
+    ) -> Result<Vec<EventRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, message_id, kind, event, user_id, anonymous_id, group_id, ts, received_at, props
+             FROM events WHERE workspace_id = $1 AND group_id = $2 AND kind = 'group' AND received_at <= $3
+             ORDER BY ts, seq",
+        )
+        .bind(ws)
+        .bind(group_id)
+        .bind(received_by)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(tx::event_record).collect())
+    }
+
+    /// One account.
+    pub async fn account(&self, ws: &str, id: &str) -> Result<Option<AccountRecord>> {
+        let mut c = self.conn().await?;
+        Ok(tx::load_accounts(&mut c, ws, &[id.to_owned()])
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    /// A page of accounts by score (best first), after the cursor `(score, id)`.
+    pub async fn list_accounts(
+        &self,
+        ws: &str,
+        after: Option<(f64, String)>,
+        limit: i64,
+    ) -> Result<Vec<AccountRecord>> {
+        let mut sql =
+            "SELECT id, traits, score, tier, contacts, updated_at FROM accounts WHERE workspace_id = $1"
+                .to_owned();
+        let mut args = Args::new(ws);
+        if let Some((s, id)) = &after {
+            let (a, b, c) = (args.real(*s), args.real(*s), args.text(id));
+            sql += &format!(
+                " AND (COALESCE(score, -1e300) < {a} OR (COALESCE(score, -1e300) = {b} AND id > {c}))"
+            );
+        }
+        sql += &format!(
+            " ORDER BY COALESCE(score, -1e300) DESC, id LIMIT {}",
+            limit.clamp(1, 1000)
+        );
+        let rows = args.bind_all(dynamic(sql)).fetch_all(&self.pool).await?;
+        rows.iter().map(account_record).collect()
+    }
+
+    /// Ids of the workspace's contacts after `after`, in id order, `limit` at a time.
+    pub async fn contact_ids(&self, ws: &str, after: &str, limit: i64) -> Result<Vec<String>> {
+        Ok(sqlx::query(
+            "SELECT id FROM contacts WHERE workspace_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(ws)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| r.get(0))
+        .collect())
+    }
+
+    // ---- re-score jobs ---------------------------------------------------------------------
+
+    /// Records a new re-score job and returns its id.
+    pub async fn start_job(
+        &self,
+        ws: &str,
+        model_version: i64,
+        cause: &str,
+        total: i64,
+        now: i64,
+    ) -> Result<i64> {
+        Ok(sqlx::query(
+            "INSERT INTO rescore_jobs (workspace_id, model_version, cause, total, done, state, started_at)
+             VALUES ($1, $2, $3, $4, 0, 'running', $5) RETURNING seq",
+        )
+        .bind(ws)
+        .bind(model_version)
+        .bind(cause)
+        .bind(total)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?
+        .get(0))
+    }
+
+    /// Updates a job's progress; `finished` with a final state (`done`, `failed`) ends it.
+    pub async fn job_progress(
+        &self,
+        job: i64,
+        done: i64,
+        finished: Option<(&str, i64)>,
+    ) -> Result<()> {
+        match finished {
+            None => {
+                sqlx::query("UPDATE rescore_jobs SET done = $1 WHERE seq = $2")
+                    .bind(done)
+                    .bind(job)
+                    .execute(&self.pool)
+                    .await?
+            }
+            Some((state, at)) => sqlx::query(
+                "UPDATE rescore_jobs SET done = $1, state = $2, finished_at = $3 WHERE seq = $4",
+            )
+            .bind(done)
+            .bind(state)
+            .bind(at)
+            .bind(job)
+            .execute(&self.pool)
+            .await?,
+        };
+        Ok(())
+    }
+
+    /// A workspace's re-score jobs, newest first.
+    pub async fn jobs(&self, ws: &str, limit: i64) -> Result<Vec<JobRecord>> {
+        let rows = sqlx::query(
+            "SELECT seq, model_version, cause, total, done, state, started_at, finished_at
+             FROM rescore_jobs WHERE workspace_id = $1 ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(ws)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| JobRecord {
+                id: r.get(0),
+                model_version: r.get(1),
+                cause: r.get(2),
+                total: r.get(3),
+                done: r.get(4),
+                state: r.get(5),
+                started_at: r.get(6),
+                finished_at: r.get(7),
+            })
+            .collect())
+    }
+
+    /// Marks jobs left `running` by a process that stopped as `interrupted`.
+    pub async fn interrupt_jobs(&self, now: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE rescore_jobs SET state = 'interrupted', finished_at = $1 WHERE state = 'running'",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+const MODEL_COLUMNS: &str =
+    "SELECT m.version, m.name, m.model_version, m.hash, m.source, m.created_at, m.author, m.note";
+
+fn model_record(r: &sqlx::any::AnyRow) -> ModelRecord {
+    ModelRecord {
+        version: r.get(0),
+        name: r.get(1),
+        model_version: r.get(2),
+        hash: r.get(3),
+        source: r.get(4),
+        created_at: r.get(5),
+        author: r.get(6),
+        note: r.get(7),
+    }
+}
+
+pub(crate) const CONTACT_COLUMNS: &str = "SELECT id, account_id, traits, version, events, first_seen, updated_at, score, tier, grade, priority, status, segment, reasons, moment, model_version, scored_at";
+
+pub(crate) fn contact_record(r: &sqlx::any::AnyRow) -> Result<ContactRecord> {
+    let traits: String = r.get(2);
+    let reasons: String = r.get(13);
+    let moment: Option<String> = r.get(14);
+    Ok(ContactRecord {
+        id: r.get(0),
+        account_id: r.get(1),
+        traits: serde_json::from_str(&traits)
+            .map_err(|e| StoreError::Json("contacts.traits", e))?,
+        version: r.get(3),
+        events: r.get(4),
+        first_seen: r.get(5),
+        updated_at: r.get(6),
+        score: ScoreColumns {
+            score: r.get(7),
+            tier: r.get(8),
+            grade: r.get(9),
+            priority: r.get(10),
+            status: r.get(11),
+            segment: r.get(12),
+            reasons: serde_json::from_str(&reasons)
+                .map_err(|e| StoreError::Json("contacts.reasons", e))?,
+            moment: moment
+                .map(|m| serde_json::from_str(&m))
+                .transpose()
+                .map_err(|e| StoreError::Json("contacts.moment", e))?,
+            model_version: r.get(15),
+            scored_at: r.get(16),
+        },
+    })
+}
+
+pub(crate) fn account_record(r: &sqlx::any::AnyRow) -> Result<AccountRecord> {
+    let traits: String = r.get(1);
+    Ok(AccountRecord {
+        id: r.get(0),
+        traits: serde_json::from_str(&traits)
+            .map_err(|e| StoreError::Json("accounts.traits", e))?,
+        score: r.get(2),
+        tier: r.get(3),
+        contacts: r.get(4),
+        updated_at: r.get(5),
+    })
+}
+
+/// Builds a runtime query's arguments next to its SQL: each push returns the placeholder.
+pub(crate) struct Args {
+    vals: Vec<Arg>,
+}
+
+pub(crate) enum Arg {
+    Text(String),
+    Real(f64),
+    Int(i64),
+}
+
+impl Args {
+    pub(crate) fn new(ws: &str) -> Args {
+        Args {
+            vals: vec![Arg::Text(ws.to_owned())],
+        }
+    }
+    fn push(&mut self, a: Arg) -> String {
+        self.vals.push(a);
+        format!("${}", self.vals.len())
+    }
+    pub(crate) fn text(&mut self, s: &str) -> String {
+        self.push(Arg::Text(s.to_owned()))
+    }
+    pub(crate) fn real(&mut self, x: f64) -> String {
+        self.push(Arg::Real(x))
+    }
+    pub(crate) fn int(&mut self, x: i64) -> String {
+        self.push(Arg::Int(x))
+    }
+    pub(crate) fn bind_all(
+        self,
+        mut q: sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+        for v in self.vals {
+            q = match v {
+                Arg::Text(s) => q.bind(s),
+                Arg::Real(x) => q.bind(x),
+                Arg::Int(x) => q.bind(x),
+            };
+        }
+        q
+    }
+}
+
+/// `$start, $start+1, …` (n of them), for `IN (…)` lists.
+pub(crate) fn placeholders(start: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 5);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('$');
+        s.push_str(&(start + i).to_string());
+    }
+    s
+}
+
+/// Opens a connection without the pool (used by tests to check the engine is reachable).
+pub async fn ping(url: &str) -> Result<()> {
+    sqlx::any::install_default_drivers();
+    let mut c = AnyConnection::connect(url).await?;
+    c.ping().await?;
+    Ok(())
+}
+
+/// A query whose text is built at run time. Only placeholders and fixed column names are ever
+/// spliced in; every value is bound.
+pub(crate) fn dynamic(
+    sql: String,
+) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+}

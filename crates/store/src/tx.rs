@@ -1,0 +1,428 @@
+//! The ingestion transaction: append messages, link anonymous ids, read and lock the contacts
+//! they touch, write new scores, history and accounts — all committed together, so a message
+//! acknowledged is a message stored with the scores it caused.
+
+use crate::{
+    AccountRecord, Alias, Backend, CONTACT_COLUMNS, ContactRecord, EventRecord, HistoryRecord,
+    NewEvent, Result, StoreError, account_record, contact_record, dynamic, placeholders,
+};
+use sqlx::{AnyConnection, Row};
+
+/// Rows per multi-row statement: keeps every statement under SQLite's 32,766 parameters.
+const CHUNK: usize = 400;
+
+/// An open ingestion transaction. Dropping it without [`Tx::commit`] rolls back.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+}
+
+impl Tx {
+    pub(crate) fn new(tx: sqlx::Transaction<'static, sqlx::Any>, backend: Backend) -> Tx {
+        Tx { tx, backend }
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Appends messages; a `messageId` the workspace has already is skipped. Returns the
+    /// `(seq, message_id)` of the rows actually inserted (each message id once).
+    pub async fn insert_events(
+        &mut self,
+        ws: &str,
+        events: &[NewEvent],
+    ) -> Result<Vec<(i64, String)>> {
+        let mut inserted = Vec::with_capacity(events.len());
+        for chunk in events.chunks(CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO events (workspace_id, message_id, kind, event, user_id, anonymous_id, group_id, ts, received_at, props) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                let b = 2 + i * 9;
+                sql.push_str(&format!("($1, {})", placeholders(b, 9)));
+            }
+            sql.push_str(
+                " ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING seq, message_id",
+            );
+            let mut q = dynamic(sql).bind(ws);
+            for e in chunk {
+                q = q
+                    .bind(&e.message_id)
+                    .bind(&e.kind)
+                    .bind(&e.event)
+                    .bind(&e.user_id)
+                    .bind(&e.anonymous_id)
+                    .bind(&e.group_id)
+                    .bind(e.ts)
+                    .bind(e.received_at)
+                    .bind(&e.props);
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                inserted.push((r.get(0), r.get(1)));
+            }
+        }
+        Ok(inserted)
+    }
+
+    /// Links anonymous ids to contacts; the first link of an anonymous id wins.
+    pub async fn link_aliases(&mut self, ws: &str, aliases: &[Alias]) -> Result<()> {
+        for chunk in aliases.chunks(CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO aliases (workspace_id, anonymous_id, contact_id, linked_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("($1, {})", placeholders(2 + i * 3, 3)));
+            }
+            sql.push_str(" ON CONFLICT (workspace_id, anonymous_id) DO NOTHING");
+            let mut q = dynamic(sql).bind(ws);
+            for a in chunk {
+                q = q
+                    .bind(&a.anonymous_id)
+                    .bind(&a.contact_id)
+                    .bind(a.linked_at);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// The contacts these anonymous ids are linked to: `(anonymous_id, contact_id)`.
+    pub async fn aliases_by_anonymous(
+        &mut self,
+        ws: &str,
+        anon: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        aliases(&mut self.tx, ws, "anonymous_id", anon).await
+    }
+
+    /// The anonymous ids linked to these contacts: `(anonymous_id, contact_id)`.
+    pub async fn aliases_by_contact(
+        &mut self,
+        ws: &str,
+        contacts: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        aliases(&mut self.tx, ws, "contact_id", contacts).await
+    }
+
+    /// The stored versions of these contacts (those that exist), locking their rows on
+    /// PostgreSQL so two nodes scoring the same contact take turns. Ids are locked in sorted
+    /// order so two transactions cannot deadlock.
+    pub async fn lock_contacts(&mut self, ws: &str, ids: &[String]) -> Result<Vec<(String, i64)>> {
+        let mut sorted: Vec<&String> = ids.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in sorted.chunks(CHUNK) {
+            let mut sql = format!(
+                "SELECT id, version FROM contacts WHERE workspace_id = $1 AND id IN ({}) ORDER BY id",
+                placeholders(2, chunk.len())
+            );
+            if self.backend == Backend::Postgres {
+                sql.push_str(" FOR UPDATE");
+            }
+            let mut q = dynamic(sql).bind(ws);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                out.push((r.get(0), r.get(1)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// These contacts as stored (those that exist).
+    pub async fn contacts(&mut self, ws: &str, ids: &[String]) -> Result<Vec<ContactRecord>> {
+        load_contacts(&mut self.tx, ws, ids).await
+    }
+
+    /// The behaviour messages (track, page, screen) of these contacts and of these anonymous
+    /// ids (when no user id came with them), oldest first.
+    pub async fn behaviour(
+        &mut self,
+        ws: &str,
+        users: &[String],
+        anon: &[String],
+    ) -> Result<Vec<EventRecord>> {
+        load_messages(&mut self.tx, ws, users, anon, true).await
+    }
+
+    /// Writes contacts with their scores (insert or replace). One row per contact.
+    pub async fn upsert_contacts(&mut self, ws: &str, rows: &[ContactRecord]) -> Result<()> {
+        for chunk in rows.chunks(CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO contacts (workspace_id, id, account_id, traits, version, events, first_seen, updated_at, score, tier, grade, priority, status, segment, reasons, moment, model_version, scored_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("($1, {})", placeholders(2 + i * 17, 17)));
+            }
+            sql.push_str(
+                " ON CONFLICT (workspace_id, id) DO UPDATE SET account_id = excluded.account_id, traits = excluded.traits,
+                  version = excluded.version, events = excluded.events, updated_at = excluded.updated_at,
+                  score = excluded.score, tier = excluded.tier, grade = excluded.grade, priority = excluded.priority,
+                  status = excluded.status, segment = excluded.segment, reasons = excluded.reasons,
+                  moment = excluded.moment, model_version = excluded.model_version, scored_at = excluded.scored_at",
+            );
+            let mut q = dynamic(sql).bind(ws);
+            for c in chunk {
+                let s = &c.score;
+                q = q
+                    .bind(&c.id)
+                    .bind(&c.account_id)
+                    .bind(serde_json::Value::Object(c.traits.clone()).to_string())
+                    .bind(c.version)
+                    .bind(c.events)
+                    .bind(c.first_seen)
+                    .bind(c.updated_at)
+                    .bind(s.score)
+                    .bind(&s.tier)
+                    .bind(&s.grade)
+                    .bind(&s.priority)
+                    .bind(&s.status)
+                    .bind(&s.segment)
+                    .bind(serde_json::to_string(&s.reasons).unwrap_or_else(|_| "[]".into()))
+                    .bind(s.moment.as_ref().map(|m| m.to_string()))
+                    .bind(s.model_version)
+                    .bind(s.scored_at);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// Appends score changes.
+    pub async fn insert_history(&mut self, ws: &str, rows: &[HistoryRecord]) -> Result<()> {
+        for chunk in rows.chunks(CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO score_history (workspace_id, contact_id, at, old_score, new_score, old_tier, new_tier, old_status, new_status, cause, model_version) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("($1, {})", placeholders(2 + i * 10, 10)));
+            }
+            let mut q = dynamic(sql).bind(ws);
+            for h in chunk {
+                q = q
+                    .bind(&h.contact_id)
+                    .bind(h.at)
+                    .bind(h.old_score)
+                    .bind(h.new_score)
+                    .bind(&h.old_tier)
+                    .bind(&h.new_tier)
+                    .bind(&h.old_status)
+                    .bind(&h.new_status)
+                    .bind(&h.cause)
+                    .bind(h.model_version);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
+    /// These accounts as stored (those that exist).
+    pub async fn accounts(&mut self, ws: &str, ids: &[String]) -> Result<Vec<AccountRecord>> {
+        load_accounts(&mut self.tx, ws, ids).await
+    }
+
+    /// The contacts of these accounts: `(account_id, contact_id, score)`.
+    pub async fn account_members(
+        &mut self,
+        ws: &str,
+        accounts: &[String],
+    ) -> Result<Vec<(String, String, f64)>> {
+        let mut out = Vec::new();
+        for chunk in accounts.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT account_id, id, score FROM contacts WHERE workspace_id = $1 AND account_id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut q = dynamic(sql).bind(ws);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                out.push((r.get(0), r.get(1), r.get(2)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes accounts (insert or replace). One row per account.
+    pub async fn upsert_accounts(&mut self, ws: &str, rows: &[AccountRecord]) -> Result<()> {
+        for chunk in rows.chunks(CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO accounts (workspace_id, id, traits, score, tier, contacts, updated_at) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("($1, {})", placeholders(2 + i * 6, 6)));
+            }
+            sql.push_str(
+                " ON CONFLICT (workspace_id, id) DO UPDATE SET traits = excluded.traits, score = excluded.score,
+                  tier = excluded.tier, contacts = excluded.contacts, updated_at = excluded.updated_at",
+            );
+            let mut q = dynamic(sql).bind(ws);
+            for a in chunk {
+                q = q
+                    .bind(&a.id)
+                    .bind(serde_json::Value::Object(a.traits.clone()).to_string())
+                    .bind(a.score)
+                    .bind(&a.tier)
+                    .bind(a.contacts)
+                    .bind(a.updated_at);
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn aliases(
+    c: &mut AnyConnection,
+    ws: &str,
+    column: &str,
+    ids: &[String],
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT anonymous_id, contact_id FROM aliases WHERE workspace_id = $1 AND {column} IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = dynamic(sql).bind(ws);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for r in q.fetch_all(&mut *c).await? {
+            out.push((r.get(0), r.get(1)));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn load_contacts(
+    c: &mut AnyConnection,
+    ws: &str,
+    ids: &[String],
+) -> Result<Vec<ContactRecord>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "{CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = dynamic(sql).bind(ws);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for r in q.fetch_all(&mut *c).await? {
+            out.push(contact_record(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn load_accounts(
+    c: &mut AnyConnection,
+    ws: &str,
+    ids: &[String],
+) -> Result<Vec<AccountRecord>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT id, traits, score, tier, contacts, updated_at FROM accounts WHERE workspace_id = $1 AND id IN ({})",
+            placeholders(2, chunk.len())
+        );
+        let mut q = dynamic(sql).bind(ws);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        for r in q.fetch_all(&mut *c).await? {
+            out.push(account_record(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Messages of these users, and of these anonymous ids sent without a user id, oldest first.
+/// `behaviour_only` keeps track, page and screen messages.
+pub(crate) async fn load_messages(
+    c: &mut AnyConnection,
+    ws: &str,
+    users: &[String],
+    anon: &[String],
+    behaviour_only: bool,
+) -> Result<Vec<EventRecord>> {
+    let kinds = if behaviour_only {
+        " AND kind IN ('track', 'page', 'screen')"
+    } else {
+        ""
+    };
+    let mut out = Vec::new();
+    for (column, ids) in [("user_id", users), ("anonymous_id", anon)] {
+        let extra = if column == "anonymous_id" {
+            " AND user_id IS NULL"
+        } else {
+            ""
+        };
+        for chunk in ids.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT seq, message_id, kind, event, user_id, anonymous_id, group_id, ts, received_at, props
+                 FROM events WHERE workspace_id = $1 AND {column} IN ({}){extra}{kinds}",
+                placeholders(2, chunk.len())
+            );
+            let mut q = dynamic(sql).bind(ws);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&mut *c).await? {
+                out.push(event_record(&r));
+            }
+        }
+    }
+    out.sort_by_key(|e| (e.event.ts, e.seq));
+    out.dedup_by_key(|e| e.seq);
+    Ok(out)
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Json("a column", e)
+    }
+}
+
+pub(crate) fn event_record(r: &sqlx::any::AnyRow) -> EventRecord {
+    EventRecord {
+        seq: r.get(0),
+        event: NewEvent {
+            message_id: r.get(1),
+            kind: r.get(2),
+            event: r.get(3),
+            user_id: r.get(4),
+            anonymous_id: r.get(5),
+            group_id: r.get(6),
+            ts: r.get(7),
+            received_at: r.get(8),
+            props: r.get(9),
+        },
+    }
+}
