@@ -17,7 +17,7 @@ mod writer;
 
 pub use writer::IngestReport;
 
-use leadscore_core::{Model, Scored};
+use leadscore_core::{Model, Ranking, Scored};
 use leadscore_store::{
     ContactRecord, EventRecord, HistoryRecord, JobRecord, KeyKind, ModelRecord, NewModel, Store,
     StoreError, Traits,
@@ -103,6 +103,8 @@ pub struct Space {
     active: RwLock<Arc<Active>>,
     hooks: RwLock<Arc<Vec<leadscore_store::hooks::Webhook>>>,
     compiled: RwLock<FxHashMap<i64, Arc<Model>>>,
+    /// The population ranking (percentiles, top-N% routing) for a model version.
+    ranking: RwLock<Option<(i64, Arc<Ranking>)>>,
 }
 
 impl Space {
@@ -113,6 +115,14 @@ impl Space {
 
     pub(crate) fn webhooks(&self) -> Arc<Vec<leadscore_store::hooks::Webhook>> {
         self.hooks.read().expect("webhook lock").clone()
+    }
+
+    /// The ranking built for model `version`, if there is one.
+    pub(crate) fn ranking(&self, version: i64) -> Option<Arc<Ranking>> {
+        match &*self.ranking.read().expect("ranking lock") {
+            Some((v, r)) if *v == version => Some(r.clone()),
+            _ => None,
+        }
     }
 }
 
@@ -234,6 +244,19 @@ impl Service {
             wake,
             settings.hooks.clone(),
         ));
+        // Another process (the CLI, another node) may activate a model: follow it.
+        let s = svc.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                for space in s.spaces() {
+                    if let Err(e) = s.follow_active_model(&space).await {
+                        tracing::warn!("checking the active model of {}: {e}", space.name);
+                    }
+                }
+            }
+        });
         if let Some(every) = settings.rescore_every {
             let s = svc.clone();
             tokio::spawn(async move {
@@ -307,7 +330,9 @@ impl Service {
             })),
             hooks: RwLock::new(Arc::new(store.webhooks(id).await?)),
             compiled: RwLock::new(std::iter::once((rec.version, model)).collect()),
+            ranking: RwLock::new(None),
         });
+        self.refresh_ranking(&space).await?;
         self.inner
             .spaces
             .write()
@@ -366,6 +391,36 @@ impl Service {
         Ok((space, wk, rk))
     }
 
+    async fn adopt_workspace(&self, id: &str) -> Result<Option<Arc<Space>>, AppError> {
+        let all = self.inner.store.workspaces().await?;
+        match all.into_iter().find(|w| w.id == id) {
+            Some(w) => self.load_space(&w.id, &w.name).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Picks up a model version another process activated (the one activating re-scores).
+    pub async fn follow_active_model(&self, space: &Space) -> Result<(), AppError> {
+        let Some(rec) = self
+            .inner
+            .store
+            .model_active_at(&space.id, i64::MAX)
+            .await?
+        else {
+            return Ok(());
+        };
+        if rec.version == space.active().version {
+            return Ok(());
+        }
+        let model = self.compiled(space, &rec)?;
+        *space.active.write().expect("active model lock") = Arc::new(Active {
+            version: rec.version,
+            model,
+            record: rec,
+        });
+        self.refresh_ranking(space).await
+    }
+
     /// Adds a key of the caller's choosing to a workspace (for demos and tests).
     pub async fn add_key(&self, space: &Space, kind: KeyKind, key: &str) -> Result<(), AppError> {
         self.inner
@@ -385,7 +440,11 @@ impl Service {
         kind: KeyKind,
     ) -> Result<Option<Arc<Space>>, AppError> {
         match self.inner.store.key(&key_hash(key)).await? {
-            Some((ws, k)) if k == kind => Ok(self.space(&ws)),
+            Some((ws, k)) if k == kind => match self.space(&ws) {
+                Some(s) => Ok(Some(s)),
+                // Created by another process (`leadscore workspace create`, another node).
+                None => self.adopt_workspace(&ws).await,
+            },
             _ => Ok(None),
         }
     }
@@ -481,6 +540,23 @@ impl Service {
         self.run_job(space, job, cause).await
     }
 
+    /// Rebuilds the workspace's ranking from the stored scores: live scores then get their
+    /// percentile and top-N% routing against this population until the next full re-score.
+    pub async fn refresh_ranking(&self, space: &Space) -> Result<(), AppError> {
+        let active = space.active();
+        let model = &active.model;
+        let segments: Vec<&str> = model.segment_ids().collect();
+        let mut r = Ranking::new(model);
+        for (score, segment, status) in self.inner.store.score_population(&space.id).await? {
+            if let Some(i) = segments.iter().position(|s| *s == segment) {
+                r.add_score(i, score, status == "disqualified");
+            }
+        }
+        r.finish();
+        *space.ranking.write().expect("ranking lock") = Some((active.version, Arc::new(r)));
+        Ok(())
+    }
+
     async fn run_job(
         &self,
         space: &Arc<Space>,
@@ -501,6 +577,9 @@ impl Service {
                 done += n;
                 store.job_progress(job, done, None).await?;
             }
+            // Rank the new population: from now on live scores get their percentile and
+            // top-N% routing against it (the next full re-score uses it too).
+            self.refresh_ranking(space).await?;
             Ok(())
         }
         .await;
@@ -660,9 +739,9 @@ impl Service {
         if messages.is_empty() && record.is_none() {
             return Err(AppError::NotFound(format!("lead `{id}`")));
         }
-        let parsed: Vec<(i64, Message)> = messages
+        let parsed: Vec<(i64, i64, Message)> = messages
             .iter()
-            .map(|e| (e.seq, Message::from_row(&e.event)))
+            .map(|e| (e.seq, e.event.received_at, Message::from_row(&e.event)))
             .collect();
         let folded = score::fold(&model, &parsed);
         let account = match &folded.account_id {

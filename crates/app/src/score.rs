@@ -16,8 +16,10 @@ pub struct Behaviour {
 }
 
 /// The behaviour event of a message for `model`, or `None` when the model does not use its
-/// type. Only the properties the model reads are kept.
-pub fn behaviour(model: &Model, seq: i64, m: &Message) -> Option<Behaviour> {
+/// type. Only the properties the model reads are kept. The event counts at its own timestamp,
+/// but never later than `received_ms`: a sender's clock running ahead must not hide an event
+/// from the score it is sent to change.
+pub fn behaviour(model: &Model, seq: i64, m: &Message, received_ms: i64) -> Option<Behaviour> {
     let kind = m.event.as_deref()?;
     model.event_type(kind)?;
     let flat = flatten(&m.props);
@@ -34,7 +36,11 @@ pub fn behaviour(model: &Model, seq: i64, m: &Message) -> Option<Behaviour> {
         seq,
         event: Event {
             kind: kind.to_owned(),
-            at: m.timestamp.unwrap_or(0).div_euclid(1000),
+            at: m
+                .timestamp
+                .unwrap_or(received_ms)
+                .min(received_ms)
+                .div_euclid(1000),
             props,
         },
     })
@@ -60,7 +66,7 @@ pub fn check(model: &Model, m: &Message) -> Result<(), ValueError> {
                 .collect();
             model.account("check", &pairs).map(|_| ())
         }
-        Call::Track | Call::Page | Call::Screen => match behaviour(model, 0, m) {
+        Call::Track | Call::Page | Call::Screen => match behaviour(model, 0, m, i64::MAX) {
             Some(b) => {
                 let scorer = leadscore_core::Scorer::new(model, i64::MAX);
                 let mut st = scorer.new_state();
@@ -158,15 +164,15 @@ pub struct Folded {
     pub behaviour: Vec<Behaviour>,
 }
 
-/// Folds a contact's messages into its state for `model`.
-pub fn fold(model: &Model, messages: &[(i64, Message)]) -> Folded {
+/// Folds a contact's messages `(seq, received_ms, message)` into its state for `model`.
+pub fn fold(model: &Model, messages: &[(i64, i64, Message)]) -> Folded {
     let mut f = Folded::default();
-    for (seq, m) in messages {
+    for (seq, received, m) in messages {
         match m.call {
             Call::Identify => merge_traits(&mut f.traits, &m.props),
             Call::Group => f.account_id = m.group_id.clone(),
             Call::Track | Call::Page | Call::Screen => {
-                if let Some(b) = behaviour(model, *seq, m) {
+                if let Some(b) = behaviour(model, *seq, m, *received) {
                     f.behaviour.push(b);
                 }
             }

@@ -335,7 +335,8 @@ impl Writer {
                         .and_then(|a| owner.get(a).copied())
                 });
                 if let Some(c) = who.and_then(|w| work.get_mut(w))
-                    && let Some(b) = score::behaviour(model, row.seq, &Message::from_row(e))
+                    && let Some(b) =
+                        score::behaviour(model, row.seq, &Message::from_row(e), e.received_at)
                 {
                     c.behaviour.push(b);
                 }
@@ -387,7 +388,7 @@ impl Writer {
                 }
                 Call::Track | Call::Page | Call::Screen => {
                     c.rec.events += 1;
-                    if let Some(b) = score::behaviour(model, seq, m) {
+                    if let Some(b) = score::behaviour(model, seq, m, now) {
                         c.behaviour.push(b);
                     }
                     format!("event {}", m.event.as_deref().unwrap_or(""))
@@ -410,9 +411,12 @@ impl Writer {
                 let who = row.event.anonymous_id.as_deref().and_then(|a| owner.get(a));
                 if let Some(c) = who.and_then(|w| work.get_mut(*w)) {
                     c.rec.events += 1;
-                    if let Some(b) =
-                        score::behaviour(model, row.seq, &Message::from_row(&row.event))
-                    {
+                    if let Some(b) = score::behaviour(
+                        model,
+                        row.seq,
+                        &Message::from_row(&row.event),
+                        row.event.received_at,
+                    ) {
                         c.behaviour.push(b);
                     }
                     dirty.insert(c.rec.id.clone());
@@ -458,6 +462,8 @@ impl Writer {
         }
 
         let as_of = now.div_euclid(1000);
+        // Percentiles and top-N% routing against the population of the last full re-score.
+        let ranking = space.ranking(active.version);
         let mut history = Vec::new();
         let mut changes_old: Vec<(String, Option<ScoreColumns>, String)> = Vec::new();
         for c in work.values_mut() {
@@ -465,7 +471,10 @@ impl Writer {
             let contact =
                 score::contact(model, &c.rec.id, c.rec.account_id.as_deref(), &c.rec.traits);
             let account = acc.map(|a| score::account(model, &a.id, &a.traits));
-            let scored = score::score(model, as_of, &contact, account.as_ref(), &c.behaviour);
+            let mut scored = score::score(model, as_of, &contact, account.as_ref(), &c.behaviour);
+            if let Some(r) = &ranking {
+                r.apply(model, &mut scored);
+            }
             let new = score::columns(&scored, active.version, as_of * 1000);
             let is_new = !stored.contains(&c.rec.id);
             let old = (!is_new).then(|| c.rec.score.clone());
@@ -504,7 +513,7 @@ impl Writer {
             reports[first].rescored += history.len();
         }
 
-        if model.rolls_up() && !touched_accounts.is_empty() {
+        if model.rolls_up_accounts() && !touched_accounts.is_empty() {
             let mut scores: FxHashMap<String, FxHashMap<String, f64>> = FxHashMap::default();
             for (a, c, s) in tx.account_members(ws, &touched_accounts).await? {
                 scores.entry(a).or_default().insert(c, s);

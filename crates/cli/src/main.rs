@@ -52,6 +52,9 @@ enum Command {
     Workspace(service::WorkspaceCommand),
     /// Import contacts, accounts and events files into a workspace of the service's store.
     Import(service::ImportArgs),
+    /// A workspace's model versions: history, upload, activate, rollback.
+    #[command(subcommand)]
+    Model(service::ModelCommand),
 }
 
 #[derive(clap::Args)]
@@ -180,6 +183,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => service::serve(a),
         Command::Workspace(c) => service::workspace(c),
         Command::Import(a) => service::import(a),
+        Command::Model(c) => service::model(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -347,3 +347,184 @@ pub fn import(a: ImportArgs) -> Result<()> {
         Ok(())
     })
 }
+
+/// `leadscore model …`: versions of a workspace's model, with a changelog.
+#[derive(clap::Subcommand)]
+pub enum ModelCommand {
+    /// List stored versions and activations (who, when, why).
+    History {
+        /// The workspace.
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Validate and store a model file as the next version; `--activate` makes it active.
+    Upload {
+        /// The model file (TOML).
+        file: PathBuf,
+        /// The workspace.
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// Why (the changelog line).
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Who (default: $USER).
+        #[arg(long, env = "USER", default_value = "cli")]
+        author: String,
+        /// Activate it (re-scores the workspace before returning).
+        #[arg(long)]
+        activate: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Activate a stored version (re-scores the workspace before returning).
+    Activate {
+        /// The version number (see `model history`).
+        version: i64,
+        /// The workspace.
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        note: String,
+        /// Who.
+        #[arg(long, env = "USER", default_value = "cli")]
+        author: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Go back to the version active before the current one.
+    Rollback {
+        /// The workspace.
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// Why.
+        #[arg(long, default_value = "rollback")]
+        note: String,
+        /// Who.
+        #[arg(long, env = "USER", default_value = "cli")]
+        author: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+fn when(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default()
+}
+
+async fn wait_job(svc: &Service, space: &leadscore_app::Space, job: i64) -> Result<()> {
+    loop {
+        let jobs = svc.store().jobs(&space.id, 100).await?;
+        if let Some(j) = jobs.iter().find(|j| j.id == job)
+            && j.state != "running"
+        {
+            println!("re-scored {} of {} contacts ({})", j.done, j.total, j.state);
+            if j.state != "done" {
+                bail!("the re-score did not finish: {}", j.state);
+            }
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Runs a model command.
+pub fn model(c: ModelCommand) -> Result<()> {
+    runtime()?.block_on(async move {
+        let (ws, store) = match &c {
+            ModelCommand::History { workspace, store }
+            | ModelCommand::Upload {
+                workspace, store, ..
+            }
+            | ModelCommand::Activate {
+                workspace, store, ..
+            }
+            | ModelCommand::Rollback {
+                workspace, store, ..
+            } => (workspace.clone(), store.clone()),
+        };
+        let svc = start(&store).await?;
+        let space = svc
+            .space_named(&ws)
+            .with_context(|| format!("no workspace `{ws}` in this store"))?;
+        match c {
+            ModelCommand::History { .. } => {
+                let active = space.active().version;
+                println!("versions of workspace {ws}'s model:");
+                for m in svc.store().models(&space.id).await? {
+                    println!(
+                        "{} v{:<3} {} {} (sha256 {}…) by {} on {}{}",
+                        if m.version == active { "*" } else { " " },
+                        m.version,
+                        m.name,
+                        m.model_version,
+                        &m.hash[..12.min(m.hash.len())],
+                        m.author,
+                        when(m.created_at),
+                        if m.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", m.note)
+                        }
+                    );
+                }
+                println!("activations (newest first):");
+                for a in svc.store().activations(&space.id).await? {
+                    println!(
+                        "  v{} on {} by {}{}",
+                        a.version,
+                        when(a.activated_at),
+                        a.author,
+                        if a.note.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", a.note)
+                        }
+                    );
+                }
+            }
+            ModelCommand::Upload {
+                file,
+                note,
+                author,
+                activate,
+                ..
+            } => {
+                let src = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read model {}", file.display()))?;
+                leadscore_core::Model::from_toml(&src, &file.display().to_string())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let rec = svc.upload_model(&space, &src, &author, &note).await?;
+                println!(
+                    "stored as version {} ({} {})",
+                    rec.version, rec.name, rec.model_version
+                );
+                if activate {
+                    let job = svc.activate(&space, rec.version, &author, &note).await?;
+                    wait_job(&svc, &space, job.id).await?;
+                }
+            }
+            ModelCommand::Activate {
+                version,
+                note,
+                author,
+                ..
+            } => {
+                let job = svc.activate(&space, version, &author, &note).await?;
+                println!("version {version} is active");
+                wait_job(&svc, &space, job.id).await?;
+            }
+            ModelCommand::Rollback { note, author, .. } => {
+                let job = svc.rollback(&space, &author, &note).await?;
+                println!("version {} is active again", space.active().version);
+                wait_job(&svc, &space, job.id).await?;
+            }
+        }
+        svc.store().close().await;
+        Ok(())
+    })
+}

@@ -1215,6 +1215,16 @@ impl Ranking {
         }
     }
 
+    /// Adds one lead by its segment's position (0 = default, as in [`Model::segment_ids`]) and
+    /// score, e.g. from stored scores. Disqualified leads are not ranked.
+    pub fn add_score(&mut self, segment_index: usize, score: f64, disqualified: bool) {
+        if let Some(v) = self.by_segment.get_mut(segment_index)
+            && !disqualified
+        {
+            v.push(score);
+        }
+    }
+
     /// Adds one lead from its [`Brief`].
     pub fn add_brief(&mut self, b: &Brief) {
         if !b.disqualified {

@@ -360,11 +360,6 @@ impl Model {
         &self.properties
     }
 
-    /// Whether the model rolls contact scores up to accounts (`[account]`).
-    pub fn rolls_up(&self) -> bool {
-        self.account.is_some()
-    }
-
     /// Category ids in file order (the subtotal columns of an export).
     pub fn category_ids(&self) -> impl Iterator<Item = &str> {
         self.categories.iter().map(|c| c.id.as_str())

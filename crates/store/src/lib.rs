@@ -544,6 +544,19 @@ impl Store {
         rows.iter().map(account_record).collect()
     }
 
+    /// Every contact's `(score, segment, status)`, for ranking the population.
+    pub async fn score_population(&self, ws: &str) -> Result<Vec<(f64, String, String)>> {
+        Ok(
+            sqlx::query("SELECT score, segment, status FROM contacts WHERE workspace_id = $1")
+                .bind(ws)
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect(),
+        )
+    }
+
     /// Ids of the workspace's contacts after `after`, in id order, `limit` at a time.
     pub async fn contact_ids(&self, ws: &str, after: &str, limit: i64) -> Result<Vec<String>> {
         Ok(sqlx::query(

@@ -1132,6 +1132,31 @@ fn ranking_routes_the_top_percent() {
 }
 
 #[test]
+fn ranking_from_stored_scores_matches_ranking_from_scored_leads() {
+    // The service ranks from stored (segment, score, status) rows; it must place leads exactly
+    // as ranking the Scored values does. Two disqualified rows and an unknown segment index are
+    // not ranked.
+    let m = ranking_model();
+    let mut leads: Vec<Scored> = (1..=10).map(|k| opens(&m, k, &[])).collect();
+    let mut stored = Ranking::new(&m);
+    for s in &leads {
+        stored.add_score(0, s.score, false);
+    }
+    stored.add_score(0, 99.0, true);
+    stored.add_score(0, 98.0, true);
+    stored.add_score(7, 97.0, false);
+    stored.finish();
+    let mut fresh = leads.clone();
+    for s in leads.iter_mut() {
+        stored.apply(&m, s);
+    }
+    rank(&m, &mut fresh);
+    assert_eq!(leads, fresh);
+    assert_eq!(leads[9].percentile, Some(90.0));
+    assert_eq!(leads[9].status, Status::Qualified);
+}
+
+#[test]
 fn ranking_ties_segments_and_disqualified_leads() {
     let m = ranking_model();
     // Scores 8, 8, 8, 5, 4, 3, 2, 1, 1, 1: the three tied at the top all have nobody above.
