@@ -150,6 +150,26 @@ async fn sales_ready_hovering_within_the_margin_is_announced_once_and_again_afte
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_qualified_before_the_subscription_is_not_announced_until_it_enters_again() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    app.set("ivan", 70, "cto").await;
+    app.subscribe(
+        &rx.url(),
+        json!([{ "type": "sales_ready", "margin": 0, "cooldown_hours": 0 }]),
+    )
+    .await;
+    // Still qualified: it was in the queue before, so this is not an entry.
+    app.set("ivan", 75, "cto").await;
+    assert!(crossings(&app).await.is_empty());
+    // Out (below its score when first seen by the subscription), then in: announced.
+    app.set("ivan", 30, "cto").await;
+    app.set("ivan", 65, "cto").await;
+    assert_eq!(crossings(&app).await, [(Some(30.0), 65.0)]);
+    assert!(wait_until(async || rx.count() == 1, PATIENCE).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disqualification_fires_once() {
     let app = spawn_app().await;
     let rx = Receiver::start().await;
