@@ -27,7 +27,7 @@ use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use writer::{Job, Writer};
 
 /// The time, injectable so tests can move it.
@@ -185,6 +185,8 @@ struct Inner {
     tx: mpsc::Sender<Job>,
     spaces: RwLock<FxHashMap<String, Arc<Space>>>,
     settings: Settings,
+    /// Dropped with the service: tells the webhook deliverer to stop.
+    _stop_hooks: watch::Sender<()>,
 }
 
 /// The SHA-256 of a key, as stored.
@@ -210,7 +212,9 @@ fn compile(src: &str, version: i64) -> Result<Model, AppError> {
 
 impl Service {
     /// Starts the service on `store`: loads every workspace with its active model, starts the
-    /// writer, the webhook deliverer and (when configured) the periodic re-score.
+    /// writer, the webhook deliverer and (when configured) the periodic re-score. The writer
+    /// and the deliverer stop once every clone of the service is dropped (the periodic
+    /// re-score holds a clone, so with it the service lives as long as the runtime).
     pub async fn start(
         store: Store,
         clock: Arc<dyn Clock>,
@@ -226,6 +230,7 @@ impl Service {
             settings.group_limit,
         );
         tokio::spawn(writer.run(rx));
+        let (stop_hooks, hooks_stopped) = watch::channel(());
         let svc = Service {
             inner: Arc::new(Inner {
                 store: store.clone(),
@@ -233,6 +238,7 @@ impl Service {
                 tx,
                 spaces: RwLock::new(FxHashMap::default()),
                 settings: settings.clone(),
+                _stop_hooks: stop_hooks,
             }),
         };
         for w in store.workspaces().await? {
@@ -243,6 +249,7 @@ impl Service {
             clock.clone(),
             wake,
             settings.hooks.clone(),
+            hooks_stopped,
         ));
         // Another process (the CLI, another node) may activate a model: follow it.
         let s = svc.clone();

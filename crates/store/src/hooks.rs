@@ -73,6 +73,25 @@ pub struct Delivery {
     pub millis: i64,
 }
 
+/// The state one trigger of one subscription keeps for one contact (for hysteresis).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// Subscription.
+    pub webhook_id: String,
+    /// Which trigger of the subscription (the app names them).
+    pub trigger_key: String,
+    /// The lead.
+    pub contact_id: String,
+    /// Whether the lead is inside the crossing now.
+    pub inside: bool,
+    /// When `inside` last changed (ms).
+    pub changed_at: i64,
+    /// The score the lead entered with, for triggers with a margin.
+    pub entry_score: Option<f64>,
+    /// When the lead was last announced (ms), for triggers with a cool-down.
+    pub announced_at: Option<i64>,
+}
+
 /// A new outbox item.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOutbox {
@@ -279,17 +298,13 @@ impl Store {
 }
 
 impl Tx {
-    /// Trigger state of these contacts: `(webhook_id, trigger_key, contact_id) → (inside, changed_at)`.
-    pub async fn members(
-        &mut self,
-        ws: &str,
-        contacts: &[String],
-    ) -> Result<Vec<(String, String, String, bool, i64)>> {
+    /// Trigger state of these contacts, every subscription and trigger.
+    pub async fn members(&mut self, ws: &str, contacts: &[String]) -> Result<Vec<Member>> {
         let mut out = Vec::new();
         for chunk in contacts.chunks(400) {
             let sql = format!(
-                "SELECT webhook_id, trigger_key, contact_id, inside, changed_at FROM webhook_members
-                 WHERE workspace_id = $1 AND contact_id IN ({})",
+                "SELECT webhook_id, trigger_key, contact_id, inside, changed_at, entry_score, announced_at
+                 FROM webhook_members WHERE workspace_id = $1 AND contact_id IN ({})",
                 placeholders(2, chunk.len())
             );
             let mut q = dynamic(sql).bind(ws);
@@ -297,45 +312,107 @@ impl Tx {
                 q = q.bind(id);
             }
             for r in q.fetch_all(self.conn()).await? {
-                out.push((
-                    r.get(0),
-                    r.get(1),
-                    r.get(2),
-                    r.get::<i64, _>(3) != 0,
-                    r.get(4),
-                ));
+                out.push(Member {
+                    webhook_id: r.get(0),
+                    trigger_key: r.get(1),
+                    contact_id: r.get(2),
+                    inside: r.get::<i64, _>(3) != 0,
+                    changed_at: r.get(4),
+                    entry_score: r.get(5),
+                    announced_at: r.get(6),
+                });
             }
         }
         Ok(out)
     }
 
-    /// Sets trigger state: `(webhook_id, trigger_key, contact_id, inside, changed_at)`.
-    pub async fn set_members(
-        &mut self,
-        ws: &str,
-        rows: &[(String, String, String, bool, i64)],
-    ) -> Result<()> {
+    /// Sets trigger state (insert or replace, by subscription, trigger key and contact).
+    pub async fn set_members(&mut self, ws: &str, rows: &[Member]) -> Result<()> {
         for chunk in rows.chunks(400) {
             let mut sql = String::from(
-                "INSERT INTO webhook_members (workspace_id, webhook_id, trigger_key, contact_id, inside, changed_at) VALUES ",
+                "INSERT INTO webhook_members (workspace_id, webhook_id, trigger_key, contact_id, inside, changed_at, entry_score, announced_at) VALUES ",
             );
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("($1, {})", placeholders(2 + i * 5, 5)));
+                sql.push_str(&format!("($1, {})", placeholders(2 + i * 7, 7)));
             }
             sql.push_str(
                 " ON CONFLICT (workspace_id, webhook_id, trigger_key, contact_id) DO UPDATE
-                  SET inside = excluded.inside, changed_at = excluded.changed_at",
+                  SET inside = excluded.inside, changed_at = excluded.changed_at,
+                  entry_score = excluded.entry_score, announced_at = excluded.announced_at",
             );
             let mut q = dynamic(sql).bind(ws);
-            for (w, k, c, inside, at) in chunk {
-                q = q.bind(w).bind(k).bind(c).bind(i64::from(*inside)).bind(*at);
+            for m in chunk {
+                q = q
+                    .bind(&m.webhook_id)
+                    .bind(&m.trigger_key)
+                    .bind(&m.contact_id)
+                    .bind(i64::from(m.inside))
+                    .bind(m.changed_at)
+                    .bind(m.entry_score)
+                    .bind(m.announced_at);
             }
             q.execute(self.conn()).await?;
         }
         Ok(())
+    }
+
+    /// The score each of these contacts had at `since` (ms), from the score history: the
+    /// latest `new_score` at or before `since`; for a contact with no change that early, the
+    /// oldest known `old_score` after it (the score it had when the window's first change came).
+    /// Contacts with neither are left out. Reads this transaction's own history rows too.
+    pub async fn scores_before(
+        &mut self,
+        ws: &str,
+        contacts: &[String],
+        since: i64,
+    ) -> Result<Vec<(String, f64)>> {
+        let mut out: Vec<(String, f64)> = Vec::new();
+        for chunk in contacts.chunks(400) {
+            let sql = format!(
+                "SELECT h.contact_id, h.new_score FROM score_history h
+                 WHERE h.workspace_id = $1 AND h.contact_id IN ({}) AND h.seq = (
+                   SELECT g.seq FROM score_history g
+                   WHERE g.workspace_id = $1 AND g.contact_id = h.contact_id AND g.at <= $2
+                   ORDER BY g.at DESC, g.seq DESC LIMIT 1)",
+                placeholders(3, chunk.len())
+            );
+            let mut q = dynamic(sql).bind(ws).bind(since);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                out.push((r.get(0), r.get(1)));
+            }
+        }
+        let found: std::collections::HashSet<&str> = out.iter().map(|(c, _)| c.as_str()).collect();
+        let rest: Vec<&String> = contacts
+            .iter()
+            .filter(|c| !found.contains(c.as_str()))
+            .collect();
+        let mut later = Vec::new();
+        for chunk in rest.chunks(400) {
+            let sql = format!(
+                "SELECT h.contact_id, h.old_score FROM score_history h
+                 WHERE h.workspace_id = $1 AND h.contact_id IN ({}) AND h.seq = (
+                   SELECT g.seq FROM score_history g
+                   WHERE g.workspace_id = $1 AND g.contact_id = h.contact_id AND g.at > $2
+                     AND g.old_score IS NOT NULL
+                   ORDER BY g.at, g.seq LIMIT 1)",
+                placeholders(3, chunk.len())
+            );
+            let mut q = dynamic(sql).bind(ws).bind(since);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                later.push((r.get(0), r.get(1)));
+            }
+        }
+        out.extend(later);
+        Ok(out)
     }
 
     /// Enqueues deliveries; an idempotency key already there is skipped.

@@ -136,8 +136,17 @@ impl Store {
     }
 
     /// Starts an ingestion transaction.
+    ///
+    /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`): a deferred transaction
+    /// reads first, and if another connection (the webhook deliverer recording an attempt)
+    /// commits before its first write, that write fails with `SQLITE_BUSY_SNAPSHOT`, which no
+    /// busy timeout waits out. Taking the lock first makes it wait its turn instead.
     pub async fn begin(&self) -> Result<Tx> {
-        Ok(Tx::new(self.pool.begin().await?, self.backend))
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Tx::new(tx, self.backend))
     }
 
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {

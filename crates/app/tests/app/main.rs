@@ -1,0 +1,11 @@
+//! The app crate's one integration test binary: a real [`Service`] on a temp-dir SQLite store,
+//! with a clock the tests can move. Where new tests go:
+//! - `common`: starting the service, the test clock, a real HTTP receiver, `wait_until`,
+//!   messages that set a lead's score exactly.
+//! - `webhooks`: triggers (tier change, sales-ready hysteresis, disqualification, velocity),
+//!   signatures, retries with backoff, restarts.
+//!
+//! [`Service`]: leadscore_app::Service
+
+mod common;
+mod webhooks;
