@@ -1,7 +1,7 @@
 //! Webhook subscriptions, the per-contact state their triggers keep (for hysteresis), the
 //! durable outbox and the delivery log.
 
-use crate::{Result, Store, Tx, dynamic, placeholders};
+use crate::{Ph, Result, Store, Tx, dynamic, nullable};
 use serde::Serialize;
 use sqlx::Row;
 
@@ -302,10 +302,12 @@ impl Tx {
     pub async fn members(&mut self, ws: &str, contacts: &[String]) -> Result<Vec<Member>> {
         let mut out = Vec::new();
         for chunk in contacts.chunks(400) {
+            let mut ph = Ph::for_conn(self.conn());
             let sql = format!(
                 "SELECT webhook_id, trigger_key, contact_id, inside, changed_at, entry_score, announced_at
-                 FROM webhook_members WHERE workspace_id = $1 AND contact_id IN ({})",
-                placeholders(2, chunk.len())
+                 FROM webhook_members WHERE workspace_id = {} AND contact_id IN ({})",
+                ph.one(),
+                ph.list(chunk.len())
             );
             let mut q = dynamic(sql).bind(ws);
             for id in chunk {
@@ -332,26 +334,30 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO webhook_members (workspace_id, webhook_id, trigger_key, contact_id, inside, changed_at, entry_score, announced_at) VALUES ",
             );
+            let mut ph = Ph::for_conn(self.conn());
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("($1, {})", placeholders(2 + i * 7, 7)));
+                let mut cols = [false; 8];
+                cols[6] = true;
+                sql.push_str(&ph.row(&cols));
             }
             sql.push_str(
                 " ON CONFLICT (workspace_id, webhook_id, trigger_key, contact_id) DO UPDATE
                   SET inside = excluded.inside, changed_at = excluded.changed_at,
                   entry_score = excluded.entry_score, announced_at = excluded.announced_at",
             );
-            let mut q = dynamic(sql).bind(ws);
+            let mut q = dynamic(sql);
             for m in chunk {
                 q = q
+                    .bind(ws)
                     .bind(&m.webhook_id)
                     .bind(&m.trigger_key)
                     .bind(&m.contact_id)
                     .bind(i64::from(m.inside))
                     .bind(m.changed_at)
-                    .bind(m.entry_score)
+                    .bind(nullable(m.entry_score))
                     .bind(m.announced_at);
             }
             q.execute(self.conn()).await?;
@@ -371,18 +377,23 @@ impl Tx {
     ) -> Result<Vec<(String, f64)>> {
         let mut out: Vec<(String, f64)> = Vec::new();
         for chunk in contacts.chunks(400) {
+            let mut ph = Ph::for_conn(self.conn());
             let sql = format!(
                 "SELECT h.contact_id, h.new_score FROM score_history h
-                 WHERE h.workspace_id = $1 AND h.contact_id IN ({}) AND h.seq = (
+                 WHERE h.workspace_id = {} AND h.contact_id IN ({}) AND h.seq = (
                    SELECT g.seq FROM score_history g
-                   WHERE g.workspace_id = $1 AND g.contact_id = h.contact_id AND g.at <= $2
+                   WHERE g.workspace_id = {} AND g.contact_id = h.contact_id AND g.at <= {}
                    ORDER BY g.at DESC, g.seq DESC LIMIT 1)",
-                placeholders(3, chunk.len())
+                ph.one(),
+                ph.list(chunk.len()),
+                ph.one(),
+                ph.one()
             );
-            let mut q = dynamic(sql).bind(ws).bind(since);
+            let mut q = dynamic(sql).bind(ws);
             for id in chunk {
                 q = q.bind(id);
             }
+            q = q.bind(ws).bind(since);
             for r in q.fetch_all(self.conn()).await? {
                 out.push((r.get(0), r.get(1)));
             }
@@ -394,19 +405,24 @@ impl Tx {
             .collect();
         let mut later = Vec::new();
         for chunk in rest.chunks(400) {
+            let mut ph = Ph::for_conn(self.conn());
             let sql = format!(
                 "SELECT h.contact_id, h.old_score FROM score_history h
-                 WHERE h.workspace_id = $1 AND h.contact_id IN ({}) AND h.seq = (
+                 WHERE h.workspace_id = {} AND h.contact_id IN ({}) AND h.seq = (
                    SELECT g.seq FROM score_history g
-                   WHERE g.workspace_id = $1 AND g.contact_id = h.contact_id AND g.at > $2
+                   WHERE g.workspace_id = {} AND g.contact_id = h.contact_id AND g.at > {}
                      AND g.old_score IS NOT NULL
                    ORDER BY g.at, g.seq LIMIT 1)",
-                placeholders(3, chunk.len())
+                ph.one(),
+                ph.list(chunk.len()),
+                ph.one(),
+                ph.one()
             );
-            let mut q = dynamic(sql).bind(ws).bind(since);
+            let mut q = dynamic(sql).bind(ws);
             for id in chunk {
                 q = q.bind(*id);
             }
+            q = q.bind(ws).bind(since);
             for r in q.fetch_all(self.conn()).await? {
                 later.push((r.get(0), r.get(1)));
             }
@@ -421,26 +437,24 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO outbox (workspace_id, webhook_id, idem_key, kind, contact_id, payload, created_at, next_at, attempts, state) VALUES ",
             );
+            let mut ph = Ph::for_conn(self.conn());
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
                 }
-                let b = 2 + i * 6;
-                sql.push_str(&format!(
-                    "($1, {}, ${}, 0, 'pending')",
-                    placeholders(b, 6),
-                    b + 5
-                ));
+                sql.push_str(&format!("({}, 0, 'pending')", ph.list(8)));
             }
             sql.push_str(" ON CONFLICT (idem_key) DO NOTHING");
-            let mut q = dynamic(sql).bind(ws);
+            let mut q = dynamic(sql);
             for o in chunk {
                 q = q
+                    .bind(ws)
                     .bind(&o.webhook_id)
                     .bind(&o.idem_key)
                     .bind(&o.kind)
                     .bind(&o.contact_id)
                     .bind(&o.payload)
+                    .bind(o.created_at)
                     .bind(o.created_at);
             }
             q.execute(self.conn()).await?;

@@ -4,7 +4,7 @@
 
 use crate::{
     AccountRecord, Alias, Backend, CONTACT_COLUMNS, ContactRecord, EventRecord, HistoryRecord,
-    NewEvent, Result, StoreError, account_record, contact_record, dynamic, placeholders,
+    NewEvent, Ph, Result, StoreError, account_record, contact_record, dynamic, nullable,
 };
 use sqlx::{AnyConnection, Row};
 
@@ -43,19 +43,20 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO events (workspace_id, message_id, kind, event, user_id, anonymous_id, group_id, ts, received_at, props) VALUES ",
             );
+            let mut ph = Ph::new(self.backend);
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
                 }
-                let b = 2 + i * 9;
-                sql.push_str(&format!("($1, {})", placeholders(b, 9)));
+                sql.push_str(&format!("({})", ph.list(10)));
             }
             sql.push_str(
                 " ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING seq, message_id",
             );
-            let mut q = dynamic(sql).bind(ws);
+            let mut q = dynamic(sql);
             for e in chunk {
                 q = q
+                    .bind(ws)
                     .bind(&e.message_id)
                     .bind(&e.kind)
                     .bind(&e.event)
@@ -79,16 +80,18 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO aliases (workspace_id, anonymous_id, contact_id, linked_at) VALUES ",
             );
+            let mut ph = Ph::new(self.backend);
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("($1, {})", placeholders(2 + i * 3, 3)));
+                sql.push_str(&format!("({})", ph.list(4)));
             }
             sql.push_str(" ON CONFLICT (workspace_id, anonymous_id) DO NOTHING");
-            let mut q = dynamic(sql).bind(ws);
+            let mut q = dynamic(sql);
             for a in chunk {
                 q = q
+                    .bind(ws)
                     .bind(&a.anonymous_id)
                     .bind(&a.contact_id)
                     .bind(a.linked_at);
@@ -125,9 +128,11 @@ impl Tx {
         sorted.dedup();
         let mut out = Vec::with_capacity(ids.len());
         for chunk in sorted.chunks(CHUNK) {
+            let mut ph = Ph::new(self.backend);
             let mut sql = format!(
-                "SELECT id, version FROM contacts WHERE workspace_id = $1 AND id IN ({}) ORDER BY id",
-                placeholders(2, chunk.len())
+                "SELECT id, version FROM contacts WHERE workspace_id = {} AND id IN ({}) ORDER BY id",
+                ph.one(),
+                ph.list(chunk.len())
             );
             if self.backend == Backend::Postgres {
                 sql.push_str(" FOR UPDATE");
@@ -165,11 +170,12 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO contacts (workspace_id, id, account_id, traits, version, events, first_seen, updated_at, score, tier, grade, priority, status, segment, reasons, moment, model_version, scored_at) VALUES ",
             );
+            let mut ph = Ph::new(self.backend);
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("($1, {})", placeholders(2 + i * 17, 17)));
+                sql.push_str(&format!("({})", ph.list(18)));
             }
             sql.push_str(
                 " ON CONFLICT (workspace_id, id) DO UPDATE SET account_id = excluded.account_id, traits = excluded.traits,
@@ -178,10 +184,11 @@ impl Tx {
                   status = excluded.status, segment = excluded.segment, reasons = excluded.reasons,
                   moment = excluded.moment, model_version = excluded.model_version, scored_at = excluded.scored_at",
             );
-            let mut q = dynamic(sql).bind(ws);
+            let mut q = dynamic(sql);
             for c in chunk {
                 let s = &c.score;
                 q = q
+                    .bind(ws)
                     .bind(&c.id)
                     .bind(&c.account_id)
                     .bind(serde_json::Value::Object(c.traits.clone()).to_string())
@@ -211,18 +218,22 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO score_history (workspace_id, contact_id, at, old_score, new_score, old_tier, new_tier, old_status, new_status, cause, model_version) VALUES ",
             );
+            let mut ph = Ph::new(self.backend);
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("($1, {})", placeholders(2 + i * 10, 10)));
+                let mut cols = [false; 11];
+                cols[3] = true;
+                sql.push_str(&ph.row(&cols));
             }
-            let mut q = dynamic(sql).bind(ws);
+            let mut q = dynamic(sql);
             for h in chunk {
                 q = q
+                    .bind(ws)
                     .bind(&h.contact_id)
                     .bind(h.at)
-                    .bind(h.old_score)
+                    .bind(nullable(h.old_score))
                     .bind(h.new_score)
                     .bind(&h.old_tier)
                     .bind(&h.new_tier)
@@ -249,9 +260,11 @@ impl Tx {
     ) -> Result<Vec<(String, String, f64)>> {
         let mut out = Vec::new();
         for chunk in accounts.chunks(CHUNK) {
+            let mut ph = Ph::new(self.backend);
             let sql = format!(
-                "SELECT account_id, id, score FROM contacts WHERE workspace_id = $1 AND account_id IN ({})",
-                placeholders(2, chunk.len())
+                "SELECT account_id, id, score FROM contacts WHERE workspace_id = {} AND account_id IN ({})",
+                ph.one(),
+                ph.list(chunk.len())
             );
             let mut q = dynamic(sql).bind(ws);
             for id in chunk {
@@ -270,22 +283,26 @@ impl Tx {
             let mut sql = String::from(
                 "INSERT INTO accounts (workspace_id, id, traits, score, tier, contacts, updated_at) VALUES ",
             );
+            let mut ph = Ph::new(self.backend);
             for i in 0..chunk.len() {
                 if i > 0 {
                     sql.push(',');
                 }
-                sql.push_str(&format!("($1, {})", placeholders(2 + i * 6, 6)));
+                let mut cols = [false; 7];
+                cols[3] = true;
+                sql.push_str(&ph.row(&cols));
             }
             sql.push_str(
                 " ON CONFLICT (workspace_id, id) DO UPDATE SET traits = excluded.traits, score = excluded.score,
                   tier = excluded.tier, contacts = excluded.contacts, updated_at = excluded.updated_at",
             );
-            let mut q = dynamic(sql).bind(ws);
+            let mut q = dynamic(sql);
             for a in chunk {
                 q = q
+                    .bind(ws)
                     .bind(&a.id)
                     .bind(serde_json::Value::Object(a.traits.clone()).to_string())
-                    .bind(a.score)
+                    .bind(nullable(a.score))
                     .bind(&a.tier)
                     .bind(a.contacts)
                     .bind(a.updated_at);
@@ -304,9 +321,11 @@ async fn aliases(
 ) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(CHUNK) {
+        let mut ph = Ph::for_conn(c);
         let sql = format!(
-            "SELECT anonymous_id, contact_id FROM aliases WHERE workspace_id = $1 AND {column} IN ({})",
-            placeholders(2, chunk.len())
+            "SELECT anonymous_id, contact_id FROM aliases WHERE workspace_id = {} AND {column} IN ({})",
+            ph.one(),
+            ph.list(chunk.len())
         );
         let mut q = dynamic(sql).bind(ws);
         for id in chunk {
@@ -326,9 +345,11 @@ pub(crate) async fn load_contacts(
 ) -> Result<Vec<ContactRecord>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(CHUNK) {
+        let mut ph = Ph::for_conn(c);
         let sql = format!(
-            "{CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1 AND id IN ({})",
-            placeholders(2, chunk.len())
+            "{CONTACT_COLUMNS} FROM contacts WHERE workspace_id = {} AND id IN ({})",
+            ph.one(),
+            ph.list(chunk.len())
         );
         let mut q = dynamic(sql).bind(ws);
         for id in chunk {
@@ -348,9 +369,11 @@ pub(crate) async fn load_accounts(
 ) -> Result<Vec<AccountRecord>> {
     let mut out = Vec::new();
     for chunk in ids.chunks(CHUNK) {
+        let mut ph = Ph::for_conn(c);
         let sql = format!(
-            "SELECT id, traits, score, tier, contacts, updated_at FROM accounts WHERE workspace_id = $1 AND id IN ({})",
-            placeholders(2, chunk.len())
+            "SELECT id, traits, score, tier, contacts, updated_at FROM accounts WHERE workspace_id = {} AND id IN ({})",
+            ph.one(),
+            ph.list(chunk.len())
         );
         let mut q = dynamic(sql).bind(ws);
         for id in chunk {
@@ -385,10 +408,12 @@ pub(crate) async fn load_messages(
             ""
         };
         for chunk in ids.chunks(CHUNK) {
+            let mut ph = Ph::for_conn(c);
             let sql = format!(
                 "SELECT seq, message_id, kind, event, user_id, anonymous_id, group_id, ts, received_at, props
-                 FROM events WHERE workspace_id = $1 AND {column} IN ({}){extra}{kinds}",
-                placeholders(2, chunk.len())
+                 FROM events WHERE workspace_id = {} AND {column} IN ({}){extra}{kinds}",
+                ph.one(),
+                ph.list(chunk.len())
             );
             let mut q = dynamic(sql).bind(ws);
             for id in chunk {
