@@ -15,9 +15,11 @@
 //! - `metrics`: ROC-AUC (rank statistic), PR-AUC, log-loss, Brier, ECE, reliability bins,
 //!   deciles, per-group and per-segment reports.
 //! - `logistic`: L2-regularised logistic regression fitted by L-BFGS.
-//! - `gbm`: gradient-boosted trees (forust-ml) with per-lead Shapley contributions.
+//! - `gbm`: gradient-boosted trees (forust-ml) with per-lead contributions.
 //! - `calibrate`: Platt scaling and isotonic regression on out-of-fold predictions.
 //! - `cv`: stratified, seeded folds.
+//! - `evaluate`: a learned model or a rule model's scores against known outcomes.
+//! - `report`: an evaluation as data, rendered as text or a self-contained HTML page.
 //! - `model`: the versioned model file (schema, encoder, learner, calibrator, metrics, hash),
 //!   training (`train`, with `auto` picking by cross-validated log-loss) and prediction.
 //!
@@ -41,10 +43,12 @@ pub mod calibrate;
 pub mod cv;
 pub mod encode;
 mod error;
+pub mod evaluate;
 pub mod gbm;
 pub mod logistic;
 pub mod metrics;
 pub mod model;
+pub mod report;
 pub mod table;
 
 pub use error::LearnError;

@@ -254,6 +254,42 @@ pub struct Report {
     pub precision: Option<f64>,
     /// Recall of those.
     pub recall: Option<f64>,
+    /// How scores spread, for converted and other leads.
+    pub distribution: Histogram,
+}
+
+/// Score counts in equal-width bins, apart for converted leads and the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// Bin edges (`bins + 1` values).
+    pub edges: Vec<f64>,
+    /// Converted leads per bin.
+    pub converted: Vec<usize>,
+    /// Other leads per bin.
+    pub not_converted: Vec<usize>,
+}
+
+/// A histogram of `score` on `[lo, hi]` with `bins` bins.
+pub fn histogram(y: &[f64], score: &[f64], lo: f64, hi: f64, bins: usize) -> Histogram {
+    let width = if hi > lo {
+        (hi - lo) / bins as f64
+    } else {
+        1.0
+    };
+    let mut h = Histogram {
+        edges: (0..=bins).map(|i| lo + width * i as f64).collect(),
+        converted: vec![0; bins],
+        not_converted: vec![0; bins],
+    };
+    for (&y, &s) in y.iter().zip(score) {
+        let b = (((s - lo) / width).floor().max(0.0) as usize).min(bins - 1);
+        if y > 0.5 {
+            h.converted[b] += 1;
+        } else {
+            h.not_converted[b] += 1;
+        }
+    }
+    h
 }
 
 /// What to evaluate: the outcomes and everything a scorer said about each lead.
@@ -270,6 +306,8 @@ pub struct Scores<'a> {
     pub grades: Option<(&'a [String], &'a [String])>,
     /// Whether each lead is predicted positive (over the threshold, or sales-ready).
     pub positive: &'a [bool],
+    /// The score's range for the distribution chart (0–1 for probabilities).
+    pub range: (f64, f64),
 }
 
 fn opt(x: f64) -> Option<f64> {
@@ -318,6 +356,10 @@ pub fn report(s: &Scores<'_>, rows: Option<&[usize]>, name: &str) -> Report {
         predicted_positive: pp,
         precision: (pp > 0).then(|| tp as f64 / pp as f64),
         recall: (converted > 0).then(|| tp as f64 / converted as f64),
+        distribution: {
+            let (lo, hi) = s.range;
+            histogram(&y, &score, lo, hi, 20)
+        },
     }
 }
 

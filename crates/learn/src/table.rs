@@ -100,6 +100,8 @@ pub struct TableOptions {
     pub include_text: Vec<String>,
     /// Known column types (from a model's schema): no inference, unknown columns are skipped.
     pub schema: Option<Vec<(String, ColumnType)>>,
+    /// Columns read as categories even when a schema is given (segments).
+    pub keep: Vec<String>,
 }
 
 /// A CSV file read into typed columns.
@@ -383,6 +385,9 @@ pub fn read_table(
     for name in &opts.include_text {
         find(name, "included")?;
     }
+    for name in &opts.keep {
+        find(name, "segment")?;
+    }
     // Which columns become feature candidates, with their imposed type if any.
     let wanted: Vec<Option<Option<ColumnType>>> = header
         .iter()
@@ -392,7 +397,11 @@ pub fn read_table(
                 return None;
             }
             match &opts.schema {
-                Some(s) => s.iter().find(|(n, _)| n == h).map(|(_, t)| Some(*t)),
+                Some(s) => match s.iter().find(|(n, _)| n == h) {
+                    Some((_, t)) => Some(Some(*t)),
+                    None if opts.keep.contains(h) => Some(Some(ColumnType::Categorical)),
+                    None => None,
+                },
                 None => Some(None),
             }
         })
