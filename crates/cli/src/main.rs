@@ -1,6 +1,7 @@
 //! The `leadscore` command: score, explain, check, generate, demo. Only argument parsing and
 //! printing live here; the work is done by the library crates.
 
+mod learn;
 mod progress;
 mod service;
 
@@ -55,6 +56,12 @@ enum Command {
     /// A workspace's model versions: history, upload, activate, rollback.
     #[command(subcommand)]
     Model(service::ModelCommand),
+    /// Learn a predictive model (logistic regression or boosted trees) from past leads.
+    Train(learn::TrainArgs),
+    /// Predict conversion probabilities, with the top three factors per lead.
+    Predict(learn::PredictArgs),
+    /// Evaluate a learned model or a rule model (.toml) on leads with known outcomes.
+    Evaluate(learn::EvaluateArgs),
 }
 
 #[derive(clap::Args)]
@@ -184,6 +191,9 @@ fn main() -> ExitCode {
         Command::Workspace(c) => service::workspace(c),
         Command::Import(a) => service::import(a),
         Command::Model(c) => service::model(c),
+        Command::Train(a) => learn::train(a),
+        Command::Predict(a) => learn::predict(a),
+        Command::Evaluate(a) => learn::evaluate(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -194,7 +204,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn load_model(path: &Path) -> Result<Model> {
+pub(crate) fn load_model(path: &Path) -> Result<Model> {
     let src = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read model {}", path.display()))?;
     Model::from_toml(&src, &path.display().to_string()).map_err(|e| {
@@ -236,13 +246,13 @@ fn job(i: &Inputs) -> Result<ScoreJob> {
 
 /// A file that appears at `path` only when the run succeeds: a failed run must not leave a
 /// truncated file, nor wipe the previous good one.
-struct Pending {
+pub(crate) struct Pending {
     tmp: tempfile::NamedTempFile,
     path: PathBuf,
 }
 
 impl Pending {
-    fn create(path: &Path) -> Result<Pending> {
+    pub(crate) fn create(path: &Path) -> Result<Pending> {
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -257,7 +267,7 @@ impl Pending {
         })
     }
 
-    fn writer(&self) -> Result<std::io::BufWriter<std::fs::File>> {
+    pub(crate) fn writer(&self) -> Result<std::io::BufWriter<std::fs::File>> {
         let f = self
             .tmp
             .reopen()
@@ -265,7 +275,7 @@ impl Pending {
         Ok(std::io::BufWriter::with_capacity(1 << 20, f))
     }
 
-    fn commit(self) -> Result<()> {
+    pub(crate) fn commit(self) -> Result<()> {
         self.tmp
             .persist(&self.path)
             .with_context(|| format!("cannot write {}", self.path.display()))?;

@@ -7,6 +7,7 @@
 //! - `check`: `leadscore check` on the shipped examples and on broken models.
 //! - `errors`: bad input files and flags: exit 1, `error: <path>:<line>:`, never a panic.
 //! - `demo`: `leadscore demo` end to end.
+//! - `learn`: `train`, `predict`, `evaluate` on the real X Education leads and on bad input.
 
 mod check;
 mod common;
@@ -14,4 +15,5 @@ mod demo;
 mod errors;
 mod explain;
 mod generate;
+mod learn;
 mod score;

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Predictive scoring benchmark: `leadscore train/evaluate/predict` vs scikit-learn's
+LogisticRegression and LightGBM's defaults, on the same split, the same features, same machine.
+
+Quality: ../shared/data/x-education-leads.csv without the identifiers and the columns sales
+fills in after contact (Tags, Lead Quality, Lead Profile, the four Asymmetrique columns),
+stratified 80/20 split with seed 42. `Select` and empty cells are missing on both sides.
+Prints ROC-AUC, ECE (10 equal-width bins), log-loss and training time of every side, and the
+ratios the issue asks for: AUC of `auto` over the better of LR and LightGBM, training-time ratios.
+
+Speed (--rows N, e.g. 1000000): a synthetic lead file with numeric, categorical and boolean
+columns; training time of each side, and leadscore's prediction rate (rows/s, CSV in, CSV out,
+with three factors per lead).
+
+Setup: python3 -m venv bench/.venv && bench/.venv/bin/pip install scikit-learn lightgbm pandas
+Usage: bench/.venv/bin/python bench/learn_vs_sklearn.py [--bin target/release/leadscore]
+       [--rows 1000000] [--threads 2]
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "..", "shared", "data", "x-education-leads.csv")
+DROP = ["Prospect ID", "Lead Number", "Tags", "Lead Quality", "Lead Profile",
+        "Asymmetrique Activity Index", "Asymmetrique Profile Index",
+        "Asymmetrique Activity Score", "Asymmetrique Profile Score"]
+TARGET = "Converted"
+
+
+def ece(y, p, bins=10):
+    y, p = np.asarray(y, float), np.asarray(p, float)
+    b = np.minimum((p * bins).astype(int), bins - 1)
+    e = 0.0
+    for k in range(bins):
+        m = b == k
+        if m.any():
+            e += m.mean() * abs(p[m].mean() - y[m].mean())
+    return e
+
+
+def sk_features(train, test):
+    """Same features as leadscore: numeric columns standardised with a missing indicator,
+    the others one-hot with rare values (< 10 rows) pooled and missing as its own value."""
+    X, Xt = train.drop(columns=[TARGET]), test.drop(columns=[TARGET])
+    num = [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c])]
+    cat = [c for c in X.columns if c not in num]
+    return X, Xt, num, cat
+
+
+def sklearn_lr(train, test):
+    X, Xt, num, cat = sk_features(train, test)
+    pre = ColumnTransformer([
+        ("num", make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), StandardScaler()), num),
+        ("cat", make_pipeline(SimpleImputer(strategy="constant", fill_value="(missing)"),
+                              OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=10)), cat),
+    ])
+    t = time.perf_counter()
+    A = pre.fit_transform(X)
+    t_pre = time.perf_counter() - t
+    t = time.perf_counter()
+    m = LogisticRegression(max_iter=1000).fit(A, train[TARGET])
+    t_fit = time.perf_counter() - t
+    p = m.predict_proba(pre.transform(Xt))[:, 1]
+    return p, t_fit, t_pre
+
+
+def lightgbm_defaults(train, test, threads):
+    X, Xt, num, cat = sk_features(train, test)
+    X, Xt = X.copy(), Xt.copy()
+    for c in cat:
+        X[c] = X[c].astype("category")
+        known = Xt[c].where(Xt[c].isin(X[c].cat.categories))
+        Xt[c] = pd.Categorical(known, categories=X[c].cat.categories)
+    t = time.perf_counter()
+    m = lgb.LGBMClassifier(verbose=-1, n_jobs=threads).fit(X, train[TARGET])
+    t_fit = time.perf_counter() - t
+    return m.predict_proba(Xt)[:, 1], t_fit
+
+
+def leadscore(binary, train_csv, test_csv, algo, workdir, threads, ignore=()):
+    model = os.path.join(workdir, f"model-{algo}.json")
+    args = [binary, "train", "--data", train_csv, "--target", TARGET, "--algo", algo,
+            "--out", model, "--threads", str(threads)]
+    for c in ignore:
+        args += ["--ignore", c]
+    t = time.perf_counter()
+    run = subprocess.run(args, capture_output=True, text=True)
+    wall = time.perf_counter() - t
+    if run.returncode != 0:
+        sys.exit(f"leadscore train failed:\n{run.stderr}")
+    m = re.search(r"train ([0-9.]+)s\)", run.stderr)
+    fit = float(m.group(1)) if m else wall
+    res = None
+    if test_csv:
+        ev = subprocess.run([binary, "evaluate", "--model", model, "--data", test_csv, "--target",
+                             TARGET, "--json"], capture_output=True, text=True)
+        if ev.returncode != 0:
+            sys.exit(f"leadscore evaluate failed:\n{ev.stderr}")
+        res = json.loads(ev.stdout)["reports"][0]
+    chosen = json.load(open(model))["algo"]
+    return res, fit, wall, chosen, model
+
+
+def quality(binary, workdir, threads):
+    df = pd.read_csv(DATA, na_values=["Select"], keep_default_na=True)
+    df = df.drop(columns=DROP)
+    train, test = train_test_split(df, test_size=0.2, stratify=df[TARGET], random_state=42)
+    tr_csv, te_csv = os.path.join(workdir, "xedu-train.csv"), os.path.join(workdir, "xedu-test.csv")
+    # Written back with the placeholders as empty cells: both sides see the same missing values.
+    train.to_csv(tr_csv, index=False)
+    test.to_csv(te_csv, index=False)
+    y = test[TARGET].to_numpy()
+    rows = []
+    p, t_fit, _ = sklearn_lr(train, test)
+    rows.append(("scikit-learn LogisticRegression", roc_auc_score(y, p), ece(y, p), log_loss(y, p), t_fit))
+    p, t_fit = lightgbm_defaults(train, test, threads)
+    rows.append(("LightGBM defaults", roc_auc_score(y, p), ece(y, p), log_loss(y, p), t_fit))
+    ours = {}
+    for algo in ["logistic", "gbm", "auto"]:
+        r, fit, wall, chosen, _ = leadscore(binary, tr_csv, te_csv, algo, workdir, threads)
+        name = f"leadscore {algo}" + (f" (chose {chosen})" if algo == "auto" else "")
+        rows.append((name, r["roc_auc"], r["ece"], r["log_loss"], fit))
+        ours[algo] = (r["roc_auc"], r["ece"], fit, wall)
+    print(f"\nX Education, stratified 80/20 (seed 42): {len(train)} train, {len(test)} test rows")
+    print(f"{'':36} {'ROC-AUC':>8} {'ECE':>7} {'log-loss':>9} {'train s':>8}")
+    for n, a, e, l, t in rows:
+        print(f"{n:36} {a:8.4f} {e:7.4f} {l:9.4f} {t:8.3f}")
+    best = max(rows[0][1], rows[1][1])
+    print(f"AUC ratio auto / best(sklearn LR, LightGBM) = {ours['auto'][0] / best:.4f}  (target >= 1)")
+    print(f"ECE of auto = {ours['auto'][1]:.4f}  (target <= 0.02)")
+    print("(leadscore's train time includes 5-fold out-of-fold predictions and calibration;"
+          " the others are one fit)")
+
+
+def synthetic(n, seed=7):
+    rng = np.random.default_rng(seed)
+    d = {}
+    z = np.full(n, -1.5)
+    for i in range(6):
+        x = rng.gamma(2.0, 2.0, n) if i % 2 else rng.normal(0, 1, n)
+        z += [0.6, 0.15, -0.4, 0.1, 0.3, 0.0][i] * (x if i % 2 == 0 else np.log1p(x))
+        x = x.round(3).astype(object)
+        x[rng.random(n) < 0.03] = ""
+        d[f"num_{i}"] = x
+    for i, k in enumerate([5, 12, 30, 50]):
+        codes = rng.integers(0, k, n)
+        eff = rng.normal(0, 0.7, k)
+        z += eff[codes]
+        d[f"cat_{i}"] = np.array([f"v{c}" for c in range(k)], dtype=object)[codes]
+    for i in range(2):
+        b = rng.random(n) < 0.3
+        z += 0.5 * b * (1 if i == 0 else -1)
+        d[f"flag_{i}"] = np.where(b, "Yes", "No")
+    z += 0.4 * (d["cat_0"] == "v1") * (rng.random(n) < 0.5)  # a little non-linearity
+    d[TARGET] = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    return pd.DataFrame(d)
+
+
+def speed(binary, workdir, n, threads):
+    path = os.path.join(workdir, f"synthetic-{n}.csv")
+    if not os.path.exists(path):
+        synthetic(n).to_csv(path, index=False)
+    df = pd.read_csv(path)
+    p, t_lr, t_pre = sklearn_lr(df, df.head(1000))
+    _, t_lgb = lightgbm_defaults(df, df.head(1000), threads)
+    _, lr_fit, lr_wall, _, lr_model = leadscore(binary, path, None, "logistic", workdir, threads)
+    _, gb_fit, gb_wall, _, gb_model = leadscore(binary, path, None, "gbm", workdir, threads)
+    print(f"\nSynthetic, {n} rows, {threads} threads (training time, seconds)")
+    print(f"scikit-learn LogisticRegression fit {t_lr:8.2f}  (+ {t_pre:.2f} preprocessing)")
+    print(f"leadscore logistic  train phase     {lr_fit:8.2f}  (command {lr_wall:.2f}, incl. CSV read)")
+    print(f"  ratio sklearn fit / leadscore train = {t_lr / lr_fit:.2f}x  (target >= 3)")
+    print(f"LightGBM defaults fit               {t_lgb:8.2f}")
+    print(f"leadscore gbm       train phase     {gb_fit:8.2f}  (command {gb_wall:.2f}, incl. CSV read)")
+    print(f"  ratio LightGBM fit / leadscore train = {t_lgb / gb_fit:.2f}x  (target >= 1)")
+    for name, model in [("logistic", lr_model), ("gbm", gb_model)]:
+        out = os.path.join(workdir, "pred.csv")
+        t = time.perf_counter()
+        r = subprocess.run([binary, "predict", "--model", model, "--data", path, "--out", out,
+                            "--threads", str(threads), "-q"], capture_output=True, text=True)
+        dt = time.perf_counter() - t
+        if r.returncode != 0:
+            sys.exit(r.stderr)
+        print(f"leadscore predict {name:8}: {n / dt:,.0f} rows/s end to end (CSV in, 3 factors, CSV out; {dt:.2f}s)")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "leadscore"))
+    ap.add_argument("--dir", default=os.path.join(ROOT, "bench", "data"))
+    ap.add_argument("--rows", type=int, default=0, help="also run the speed benchmark")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    os.makedirs(a.dir, exist_ok=True)
+    quality(a.bin, a.dir, a.threads)
+    if a.rows:
+        speed(a.bin, a.dir, a.rows, a.threads)
+
+
+if __name__ == "__main__":
+    main()

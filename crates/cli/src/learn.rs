@@ -1,0 +1,468 @@
+//! `train`, `predict` and `evaluate`: arguments, files and messages around `leadscore-learn`
+//! (and, for rule models, the batch scorer).
+
+use crate::{Pending, load_model};
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
+use leadscore_batch::{Format, NoProgress, ScoreJob, UnknownContacts};
+use leadscore_learn::evaluate::{RuleScores, evaluate_rules, segment_values};
+use leadscore_learn::model::{LearnedModel, Learner};
+use leadscore_learn::report::{self, Evaluation};
+use leadscore_learn::{Algo, TableOptions, TrainParams, read_table, train as fit};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum AlgoArg {
+    Logistic,
+    Gbm,
+    Auto,
+}
+
+fn threads(t: Option<usize>) -> usize {
+    t.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+#[derive(clap::Args)]
+pub(crate) struct TrainArgs {
+    /// Leads with a known outcome (CSV with a header row).
+    #[arg(long)]
+    data: PathBuf,
+    /// The outcome column: 1/0, yes/no, true/false or won/lost.
+    #[arg(long)]
+    target: String,
+    /// The id column (kept out of the features).
+    #[arg(long)]
+    id: Option<String>,
+    /// The learner: logistic regression, boosted trees, or whichever has the lower
+    /// cross-validated log-loss.
+    #[arg(long, value_enum, default_value = "auto")]
+    algo: AlgoArg,
+    /// Where to write the model (JSON).
+    #[arg(long)]
+    out: PathBuf,
+    /// Columns to leave out (identifiers, columns filled in after the outcome). Repeatable.
+    #[arg(long = "ignore", value_name = "COL")]
+    ignore: Vec<String>,
+    /// Free-text columns to use anyway, as categories. Repeatable.
+    #[arg(long = "text", value_name = "COL")]
+    text: Vec<String>,
+    /// Random seed (folds): the same data and seed give the same model file.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Cross-validation folds.
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Threads (default: all cores); the model does not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
+    let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(std::io::BufReader::with_capacity(1 << 20, f))
+}
+
+pub(crate) fn train(a: TrainArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let opts = TableOptions {
+        target: Some(a.target.clone()),
+        id: a.id.clone(),
+        ignore: a.ignore.clone(),
+        include_text: a.text.clone(),
+        ..TableOptions::default()
+    };
+    let name = a.data.display().to_string();
+    let table = read_table(open(&a.data)?, &name, &opts)?;
+    let load = t0.elapsed().as_secs_f64();
+    let params = TrainParams {
+        algo: match a.algo {
+            AlgoArg::Logistic => Algo::Logistic,
+            AlgoArg::Gbm => Algo::Gbm,
+            AlgoArg::Auto => Algo::Auto,
+        },
+        seed: a.seed,
+        folds: a.folds,
+        threads: threads(a.threads),
+        ..TrainParams::default()
+    };
+    let t1 = Instant::now();
+    let trained = fit(&table, &params)?;
+    let fit_secs = t1.elapsed().as_secs_f64();
+    let m = &trained.model;
+    let pending = Pending::create(&a.out)?;
+    let mut w = pending.writer()?;
+    m.write(&mut w)?;
+    w.flush()?;
+    pending.commit()?;
+    for w in &trained.warnings {
+        eprintln!("warning: {w}");
+    }
+    if a.quiet {
+        return Ok(());
+    }
+    let mut s = String::new();
+    use std::fmt::Write as _;
+    let _ = writeln!(
+        s,
+        "trained on {} rows ({} converted, {:.1}%), {} features; {}",
+        m.training.rows,
+        m.training.positives,
+        100.0 * m.training.positives as f64 / m.training.rows.max(1) as f64,
+        m.encoder.features.len(),
+        if m.training.folds == 1 {
+            "out-of-fold metrics from a 20% hold-out".to_owned()
+        } else {
+            format!(
+                "out-of-fold metrics from {}-fold cross-validation",
+                m.training.folds
+            )
+        }
+    );
+    let unused: Vec<&str> = m
+        .schema
+        .iter()
+        .filter(|c| c.role == "unused")
+        .map(|c| c.name.as_str())
+        .collect();
+    if !unused.is_empty() {
+        let _ = writeln!(
+            s,
+            "not used (constant or free text; --text COL to use text): {}",
+            unused.join(", ")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "{:<9} {:>8} {:>8} {:>9} {:>8} {:>7}  calibration",
+        "learner", "ROC-AUC", "PR-AUC", "log-loss", "Brier", "ECE"
+    );
+    for c in &m.candidates {
+        let _ = writeln!(
+            s,
+            "{:<9} {:>8.4} {:>8.4} {:>9.4} {:>8.4} {:>7.4}  {}{}",
+            c.algo,
+            c.roc_auc,
+            c.pr_auc,
+            c.log_loss,
+            c.brier,
+            c.ece,
+            c.calibration.chosen,
+            if c.algo == m.algo { "  <- chosen" } else { "" }
+        );
+    }
+    if let Learner::Logistic { coefficients, .. } = &m.learner {
+        let _ = writeln!(
+            s,
+            "largest effects (odds ratio per value or per std. dev.):"
+        );
+        for c in coefficients.iter().take(10) {
+            let _ = writeln!(s, "  {:>7.3}x  {}", c.odds_ratio, c.term);
+        }
+    }
+    let _ = writeln!(
+        s,
+        "wrote {} ({}, hash {}) in {:.2}s (read {:.2}s, train {:.2}s)",
+        a.out.display(),
+        m.algo,
+        &m.hash[..12],
+        t0.elapsed().as_secs_f64(),
+        load,
+        fit_secs
+    );
+    eprint!("{s}");
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub(crate) struct PredictArgs {
+    /// A model written by `leadscore train`.
+    #[arg(long)]
+    model: PathBuf,
+    /// Leads to score (CSV); the outcome column is not needed.
+    #[arg(long)]
+    data: PathBuf,
+    /// The id column to copy to the output (default: the model's id column, if the file has
+    /// it; else a 1-based `row`).
+    #[arg(long)]
+    id: Option<String>,
+    /// Output CSV (default: standard output).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No summary line.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn read_learned(path: &Path) -> Result<LearnedModel> {
+    LearnedModel::read(open(path)?).with_context(|| format!("{}", path.display()))
+}
+
+/// The header of a CSV file, to see whether it has a column.
+fn header_of(path: &Path) -> Result<Vec<String>> {
+    let mut r = csv::Reader::from_reader(open(path)?);
+    Ok(r.headers()
+        .with_context(|| format!("{}: cannot read the header", path.display()))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_owned())
+        .collect())
+}
+
+pub(crate) fn predict(a: PredictArgs) -> Result<()> {
+    let t0 = Instant::now();
+    let mut model = read_learned(&a.model)?;
+    model.set_threads(threads(a.threads));
+    let id = match a.id {
+        Some(id) => Some(id),
+        None => model
+            .id
+            .clone()
+            .filter(|id| header_of(&a.data).is_ok_and(|h| h.contains(id))),
+    };
+    let name = a.data.display().to_string();
+    let n = match &a.out {
+        Some(p) => {
+            let pending = Pending::create(p)?;
+            let mut w = pending.writer()?;
+            let n =
+                leadscore_learn::predict_csv(&model, open(&a.data)?, &name, id.as_deref(), &mut w)?;
+            w.flush()?;
+            pending.commit()?;
+            n
+        }
+        None => {
+            let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+            let n =
+                leadscore_learn::predict_csv(&model, open(&a.data)?, &name, id.as_deref(), &mut w)?;
+            w.flush()?;
+            n
+        }
+    };
+    if !a.quiet {
+        eprintln!(
+            "predicted {n} rows with {} ({}, hash {}) in {:.2}s",
+            a.model.display(),
+            model.algo,
+            &model.hash[..12],
+            t0.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+#[derive(clap::Args)]
+pub(crate) struct EvaluateArgs {
+    /// A learned model (JSON from `leadscore train`) or a rule model (`.toml`).
+    #[arg(long)]
+    model: PathBuf,
+    /// Leads with known outcomes (CSV).
+    #[arg(long)]
+    data: PathBuf,
+    /// The outcome column.
+    #[arg(long)]
+    target: String,
+    /// The id column (rule models score contacts by id; default: one per row).
+    #[arg(long)]
+    id: Option<String>,
+    /// Also report per value of this column (default for rule models: the model's segment).
+    #[arg(long)]
+    segment: Option<String>,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also write an HTML report with charts (one self-contained file).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Rule models: score as of this time (RFC 3339 or YYYY-MM-DD; default now).
+    #[arg(long)]
+    as_of: Option<String>,
+    /// Seed of the cross-fitted calibration of rule scores.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
+    let name = a.data.display().to_string();
+    let is_rules = a.model.extension().is_some_and(|e| e == "toml");
+    let e = if is_rules {
+        evaluate_rule_model(&a, &name)?
+    } else {
+        let mut model = read_learned(&a.model)?;
+        model.set_threads(threads(a.threads));
+        let mut opts = model.table_options(Some(a.target.clone()), None);
+        opts.keep = a.segment.iter().cloned().collect();
+        let table = read_table(open(&a.data)?, &name, &opts)?;
+        model.evaluate(&table, a.segment.as_deref(), &a.model.display().to_string())?
+    };
+    output(&a, &e)
+}
+
+fn output(a: &EvaluateArgs, e: &Evaluation) -> Result<()> {
+    if let Some(p) = &a.html {
+        let pending = Pending::create(p)?;
+        let mut w = pending.writer()?;
+        w.write_all(report::html(e).as_bytes())?;
+        w.flush()?;
+        pending.commit()?;
+    }
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, e)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(report::text(e).as_bytes())?;
+    }
+    Ok(())
+}
+
+fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
+    let model = load_model(&a.model)?;
+    // The outcomes (and segment column) by row, read by the learn crate's reader.
+    let opts = TableOptions {
+        target: Some(a.target.clone()),
+        id: a.id.clone(),
+        schema: Some(Vec::new()),
+        keep: a.segment.iter().cloned().collect(),
+        ..TableOptions::default()
+    };
+    let table = read_table(open(&a.data)?, name, &opts)?;
+    let y = table.target.clone().expect("a target was asked for");
+    // The batch scorer needs an id column: without --id, score a copy with a row number.
+    let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let (contacts, id_col) = match &a.id {
+        Some(id) => (a.data.clone(), id.clone()),
+        None => {
+            let path = tmp.path().join("contacts.csv");
+            let mut r = csv::Reader::from_reader(open(&a.data)?);
+            let mut w = csv::Writer::from_path(&path)?;
+            let mut h: Vec<String> = r.headers()?.iter().map(str::to_owned).collect();
+            if let Some(f) = h.first_mut() {
+                *f = f.trim_start_matches('\u{feff}').to_owned();
+            }
+            let id = "__leadscore_row".to_owned();
+            w.write_record(std::iter::once(id.as_str()).chain(h.iter().map(String::as_str)))?;
+            for (i, rec) in r.records().enumerate() {
+                let rec = rec.with_context(|| format!("{name}: cannot read"))?;
+                let n = (i + 1).to_string();
+                w.write_record(std::iter::once(n.as_str()).chain(rec.iter()))?;
+            }
+            w.flush()?;
+            (path, id)
+        }
+    };
+    let job = ScoreJob {
+        contacts,
+        accounts: None,
+        events: None,
+        input_format: Some(Format::Csv),
+        as_of: crate::parse_as_of(a.as_of.as_deref())?,
+        unknown_contacts: UnknownContacts::Warn,
+        threads: threads(a.threads),
+        id_column: Some(id_col),
+        block_size: None,
+    };
+    let mut buf = Vec::new();
+    let (_, summary) =
+        leadscore_batch::score_files(&job, &model, &mut buf, Format::Csv, None, &NoProgress)
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}",
+                    e.to_string()
+                        .replace(&job.contacts.display().to_string(), name)
+                )
+            })?;
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
+    }
+    // Scores come back in input order, one per row.
+    let mut r = csv::Reader::from_reader(buf.as_slice());
+    let h = r.headers()?.clone();
+    let col = |n: &str| {
+        h.iter()
+            .position(|x| x == n)
+            .with_context(|| format!("no `{n}` in the scores"))
+    };
+    let (ci, cs, ct, cg, cst, cseg) = (
+        col("id")?,
+        col("score")?,
+        col("tier")?,
+        col("grade")?,
+        col("status")?,
+        col("segment")?,
+    );
+    let mut rs = RuleScores {
+        score: Vec::new(),
+        tier: Vec::new(),
+        tier_names: Vec::new(),
+        grade: Vec::new(),
+        qualified: Vec::new(),
+    };
+    let mut model_segments = Vec::new();
+    let mut ids = Vec::new();
+    for rec in r.records() {
+        let rec = rec?;
+        ids.push(rec[ci].to_owned());
+        rs.score.push(
+            rec[cs]
+                .parse::<f64>()
+                .with_context(|| format!("score {:?}", &rec[cs]))?,
+        );
+        rs.tier.push(rec[ct].to_owned());
+        rs.grade.push(rec[cg].to_owned());
+        rs.qualified.push(&rec[cst] == "qualified");
+        model_segments.push(rec[cseg].to_owned());
+    }
+    if ids.len() != y.len() {
+        bail!("{name}: {} rows but {} scores", y.len(), ids.len());
+    }
+    if let Some(t) = &table.ids
+        && t != &ids
+    {
+        bail!("{name}: the scores do not come back in input order");
+    }
+    // Tiers from the best average score down.
+    let mut names: Vec<(String, f64, usize)> = Vec::new();
+    for (t, s) in rs.tier.iter().zip(&rs.score) {
+        match names.iter_mut().find(|(n, _, _)| n == t) {
+            Some(e) => {
+                e.1 += s;
+                e.2 += 1;
+            }
+            None => names.push((t.clone(), *s, 1)),
+        }
+    }
+    names.sort_by(|a, b| (b.1 / b.2 as f64).total_cmp(&(a.1 / a.2 as f64)));
+    rs.tier_names = names.into_iter().map(|n| n.0).collect();
+    let segments = match &a.segment {
+        Some(s) => Some(segment_values(&table, s)?),
+        None => model_segments
+            .iter()
+            .any(|s| !s.is_empty())
+            .then_some(model_segments),
+    };
+    let r = model.reference();
+    let label = format!(
+        "{}@{} ({})",
+        r.name,
+        r.version,
+        &r.hash[..r.hash.len().min(12)]
+    );
+    Ok(evaluate_rules(
+        &y,
+        &rs,
+        segments.as_deref(),
+        &label,
+        name,
+        a.seed,
+    ))
+}

@@ -1,0 +1,297 @@
+//! `train`, `predict` and `evaluate` on the real X Education leads (9,240 rows, 3,561
+//! converted; see ../shared/data/SOURCES.md), and their errors on bad input.
+
+use crate::common::{Dir, example, leadscore, root};
+
+fn data() -> String {
+    root()
+        .join("../shared/data/x-education-leads.csv")
+        .display()
+        .to_string()
+}
+
+/// Identifiers and the columns sales fills in after contact (they leak the outcome).
+const LEAKS: &[&str] = &[
+    "Lead Number",
+    "Tags",
+    "Lead Quality",
+    "Lead Profile",
+    "Asymmetrique Activity Index",
+    "Asymmetrique Profile Index",
+    "Asymmetrique Activity Score",
+    "Asymmetrique Profile Score",
+];
+
+fn train_args(out: &str, algo: &str, seed: &str) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "train",
+        "--data",
+        &data(),
+        "--target",
+        "Converted",
+        "--id",
+        "Prospect ID",
+        "--algo",
+        algo,
+        "--seed",
+        seed,
+        "--out",
+        out,
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for c in LEAKS {
+        v.push("--ignore".into());
+        v.push(c.to_string());
+    }
+    v
+}
+
+#[test]
+fn train_is_deterministic_for_a_seed_and_predict_keeps_every_row_in_order() {
+    let dir = Dir::new();
+    let (a, b, c) = (dir.path("a.json"), dir.path("b.json"), dir.path("c.json"));
+    let run = leadscore(&train_args(&a, "auto", "42")).ok();
+    assert!(
+        run.stderr
+            .starts_with("trained on 9240 rows (3561 converted, 38.5%)"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("<- chosen"), "{}", run.stderr);
+    leadscore(
+        &[
+            train_args(&b, "auto", "42"),
+            vec!["--threads".into(), "1".into()],
+        ]
+        .concat(),
+    )
+    .ok();
+    leadscore(&train_args(&c, "auto", "7")).ok();
+    let (ma, mb, mc) = (dir.read("a.json"), dir.read("b.json"), dir.read("c.json"));
+    assert!(ma == mb, "same seed, different model files");
+    assert!(ma != mc, "another seed, same model file");
+    let model: serde_json::Value = serde_json::from_str(&ma).unwrap();
+    assert_eq!(model["format"], "leadscore-learned-model");
+    assert_eq!(model["training"]["rows"], 9240);
+    assert_eq!(model["training"]["positives"], 3561);
+    assert_eq!(
+        model["training"]["sha256"],
+        "1426dffd94246b8c7f08d1080d9c04115a0c4b67eadcba1ed9d2fa10d3762802"
+    );
+    // Out-of-fold quality on this data (the benchmark compares with scikit-learn/LightGBM).
+    let chosen = model["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["algo"] == model["algo"])
+        .unwrap();
+    assert!(chosen["roc_auc"].as_f64().unwrap() > 0.88, "{chosen}");
+    assert!(chosen["ece"].as_f64().unwrap() < 0.03, "{chosen}");
+
+    let p1 = dir.path("p1.csv");
+    leadscore(&["predict", "--model", &a, "--data", &data(), "--out", &p1]).ok();
+    let out = dir.read("p1.csv");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 9241);
+    assert_eq!(
+        lines[0],
+        "Prospect ID,probability,factor_1,factor_2,factor_3"
+    );
+    assert!(
+        lines[1].starts_with("7927b2df-8bba-4d29-b9a2-b6e0beafe620,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[9240].starts_with("571b5c8e-a5b2-4d57-8574-f2ffb06fdeff,"),
+        "{}",
+        lines[9240]
+    );
+    // The same model gives the same file; without the id column, rows are numbered.
+    let p2 = dir.path("p2.csv");
+    leadscore(&[
+        "predict",
+        "--model",
+        &a,
+        "--data",
+        &data(),
+        "--out",
+        &p2,
+        "--threads",
+        "1",
+    ])
+    .ok();
+    assert!(out == dir.read("p2.csv"));
+    let anon = dir.write(
+        "anon.csv",
+        "Lead Origin,Total Time Spent on Website\nLead Add Form,1200\n",
+    );
+    let run = leadscore(&["predict", "--model", &a, "--data", &anon]).failed();
+    assert!(
+        run.stderr.contains("anon.csv:1: column `"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn evaluate_prints_text_json_and_a_self_contained_html_report() {
+    let dir = Dir::new();
+    let m = dir.path("m.json");
+    leadscore(&train_args(&m, "logistic", "42")).ok();
+    let html = dir.path("r.html");
+    let run = leadscore(&[
+        "evaluate",
+        "--model",
+        &m,
+        "--data",
+        &data(),
+        "--target",
+        "Converted",
+        "--segment",
+        "Lead Origin",
+        "--html",
+        &html,
+    ])
+    .ok();
+    assert!(
+        run.stdout
+            .contains("== all leads — 9240 leads, 3561 converted (38.5%)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("== segment Landing Page Submission — "),
+        "{}",
+        run.stdout
+    );
+    let page = dir.read("r.html");
+    assert!(page.starts_with("<!doctype html>") && page.matches("<svg").count() >= 3);
+    assert!(
+        !page.contains("http") && !page.contains("<script"),
+        "the report must not fetch anything"
+    );
+    let run = leadscore(&[
+        "evaluate",
+        "--model",
+        &m,
+        "--data",
+        &data(),
+        "--target",
+        "Converted",
+        "--json",
+    ])
+    .ok();
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let all = &j["reports"][0];
+    assert_eq!(all["rows"], 9240);
+    assert_eq!(all["converted"], 3561);
+    assert_eq!(all["deciles"].as_array().unwrap().len(), 10);
+    assert!(all["roc_auc"].as_f64().unwrap() > 0.85);
+}
+
+#[test]
+fn a_rule_model_is_evaluated_like_a_learned_one() {
+    let run = leadscore(&[
+        "evaluate",
+        "--model",
+        &example("x-education-rules.toml"),
+        "--data",
+        &data(),
+        "--target",
+        "Converted",
+        "--as-of",
+        "2026-01-01",
+        "--json",
+    ])
+    .ok();
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(j["kind"], "rules");
+    let all = &j["reports"][0];
+    assert_eq!(all["rows"], 9240);
+    let tiers: Vec<&str> = all["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tiers, ["hot", "warm", "cold"]);
+    // Hot leads convert more than cold ones, and the points rank better than chance.
+    let rate = |i: usize| all["tiers"][i]["rate"].as_f64().unwrap();
+    assert!(rate(0) > rate(2));
+    assert!(all["roc_auc"].as_f64().unwrap() > 0.7);
+    assert_eq!(
+        all["predicted_positive"].as_u64(),
+        all["tiers"][0]["count"].as_u64(),
+        "sales-ready = hot"
+    );
+}
+
+#[test]
+fn bad_training_input_names_the_file_line_and_column() {
+    let dir = Dir::new();
+    let out = dir.path("m.json");
+    let run = leadscore(&[
+        "train",
+        "--data",
+        &data(),
+        "--target",
+        "Nope",
+        "--out",
+        &out,
+    ])
+    .failed();
+    assert!(
+        run.stderr.starts_with(&format!(
+            "error: {}:1: column `Nope`: no target column",
+            data()
+        )),
+        "{}",
+        run.stderr
+    );
+    let bad = dir.write("bad.csv", "x,won\n1,yes\n2,no\n3,maybe\n");
+    let run = leadscore(&["train", "--data", &bad, "--target", "won", "--out", &out]).failed();
+    assert!(
+        run.stderr
+            .contains("bad.csv:4: column `won`: \"maybe\" is not a binary outcome"),
+        "{}",
+        run.stderr
+    );
+    assert!(!std::path::Path::new(&out).exists());
+    let notmodel = dir.write("x.json", "{}");
+    let run = leadscore(&["predict", "--model", &notmodel, "--data", &bad]).failed();
+    assert!(run.stderr.contains("not a learned model"), "{}", run.stderr);
+}
+
+#[test]
+fn thin_data_is_said_clearly() {
+    let dir = Dir::new();
+    let mut csv = String::from("visits,source,won\n");
+    for i in 0..120 {
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            i % 9,
+            ["a", "b", "c"][i % 3],
+            (i % 5 == 0) as u8
+        ));
+    }
+    let f = dir.write("thin.csv", csv);
+    let run = leadscore(&[
+        "train",
+        "--data",
+        &f,
+        "--target",
+        "won",
+        "--out",
+        &dir.path("m.json"),
+    ])
+    .ok();
+    assert!(
+        run.stderr
+            .starts_with("warning: thin data: 24 converted and 96 not converted"),
+        "{}",
+        run.stderr
+    );
+}

@@ -1,0 +1,257 @@
+//! Calibration: turning a model's raw log-odds into probabilities that match observed rates.
+//! Platt scaling fits `p = σ(a·z + b)`; isotonic regression fits a non-decreasing step
+//! function (pool-adjacent-violators), interpolated between steps. Both are fitted on
+//! out-of-fold predictions, and [`choose`] keeps the one with the lower cross-fitted log-loss.
+
+use crate::cv::{split, stratified_folds};
+use crate::metrics::log_loss;
+use serde::{Deserialize, Serialize};
+
+/// A map from raw log-odds to probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Calibrator {
+    /// `p = σ(a·z + b)`.
+    Platt {
+        /// Slope.
+        a: f64,
+        /// Offset.
+        b: f64,
+    },
+    /// Piecewise-linear through `(z[i], p[i])`, flat outside.
+    Isotonic {
+        /// Block centres in log-odds, increasing.
+        z: Vec<f64>,
+        /// Probabilities, non-decreasing.
+        p: Vec<f64>,
+    },
+}
+
+/// How calibration was chosen: out-of-fold log-loss of each option.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    /// The model's own probabilities, σ(z).
+    pub uncalibrated: f64,
+    /// After Platt scaling (cross-fitted).
+    pub platt: f64,
+    /// After isotonic regression (cross-fitted).
+    pub isotonic: f64,
+    /// The one kept: `platt` or `isotonic`.
+    pub chosen: String,
+}
+
+pub(crate) fn sigmoid(z: f64) -> f64 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}
+
+const FLOOR: f64 = 1e-4;
+
+impl Calibrator {
+    /// The probability for log-odds `z`.
+    pub fn apply(&self, z: f64) -> f64 {
+        match self {
+            Calibrator::Platt { a, b } => sigmoid(a * z + b),
+            Calibrator::Isotonic { z: xs, p } => {
+                let i = xs.partition_point(|&x| x <= z);
+                let v = if i == 0 {
+                    p[0]
+                } else if i == xs.len() {
+                    p[p.len() - 1]
+                } else {
+                    let (x0, x1) = (xs[i - 1], xs[i]);
+                    let t = (z - x0) / (x1 - x0);
+                    p[i - 1] + t * (p[i] - p[i - 1])
+                };
+                v.clamp(FLOOR, 1.0 - FLOOR)
+            }
+        }
+    }
+}
+
+/// Platt scaling by Newton's method, with Platt's smoothed targets
+/// (`(N₊ + 1) / (N₊ + 2)` and `1 / (N₋ + 2)`) so separable scores do not blow up.
+pub fn platt(z: &[f64], y: &[f64]) -> Calibrator {
+    let npos = y.iter().filter(|&&v| v > 0.5).count() as f64;
+    let nneg = y.len() as f64 - npos;
+    let hi = (npos + 1.0) / (npos + 2.0);
+    let lo = 1.0 / (nneg + 2.0);
+    let t: Vec<f64> = y.iter().map(|&v| if v > 0.5 { hi } else { lo }).collect();
+    let loss = |a: f64, b: f64| -> f64 {
+        z.iter()
+            .zip(&t)
+            .map(|(&z, &t)| {
+                let u = a * z + b;
+                // log(1 + e^u) - t u, without overflow.
+                let sp = if u > 0.0 {
+                    u + (-u).exp().ln_1p()
+                } else {
+                    u.exp().ln_1p()
+                };
+                sp - t * u
+            })
+            .sum()
+    };
+    let (mut a, mut b) = (1.0, 0.0);
+    for _ in 0..100 {
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+        for (&z, &t) in z.iter().zip(&t) {
+            let p = sigmoid(a * z + b);
+            let d = p - t;
+            let w = p * (1.0 - p);
+            ga += d * z;
+            gb += d;
+            haa += w * z * z;
+            hab += w * z;
+            hbb += w;
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-300 {
+            break;
+        }
+        let da = (hbb * ga - hab * gb) / det;
+        let db = (haa * gb - hab * ga) / det;
+        // Newton's step, halved until the loss goes down (plain Newton can overshoot).
+        let f0 = loss(a, b);
+        let mut step = 1.0;
+        while step > 1e-6 && loss(a - step * da, b - step * db) > f0 {
+            step *= 0.5;
+        }
+        a -= step * da;
+        b -= step * db;
+        if (step * da).abs() < 1e-10 && (step * db).abs() < 1e-10 {
+            break;
+        }
+    }
+    Calibrator::Platt { a, b }
+}
+
+/// Isotonic regression of `y` on `z` by pool-adjacent-violators.
+pub fn isotonic(z: &[f64], y: &[f64]) -> Calibrator {
+    let mut order: Vec<usize> = (0..z.len()).collect();
+    order.sort_by(|&a, &b| z[a].total_cmp(&z[b]).then(a.cmp(&b)));
+    // Blocks: (sum z, sum y, count).
+    let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
+    let mut i = 0;
+    while i < order.len() {
+        // Equal scores form one block to begin with.
+        let mut j = i;
+        let (mut sz, mut sy) = (0.0, 0.0);
+        while j < order.len() && z[order[j]] == z[order[i]] {
+            sz += z[order[j]];
+            sy += y[order[j]];
+            j += 1;
+        }
+        blocks.push((sz, sy, (j - i) as f64));
+        while blocks.len() > 1 {
+            let k = blocks.len();
+            let (a, b) = (blocks[k - 2], blocks[k - 1]);
+            if a.1 / a.2 >= b.1 / b.2 {
+                blocks.pop();
+                blocks[k - 2] = (a.0 + b.0, a.1 + b.1, a.2 + b.2);
+            } else {
+                break;
+            }
+        }
+        i = j;
+    }
+    Calibrator::Isotonic {
+        z: blocks.iter().map(|b| b.0 / b.2).collect(),
+        p: blocks
+            .iter()
+            .map(|b| (b.1 / b.2).clamp(FLOOR, 1.0 - FLOOR))
+            .collect(),
+    }
+}
+
+/// Fits both calibrators on all of `z`, `y` and keeps the one whose 5-fold cross-fitted
+/// log-loss is lower. Returns it, the choice, and its cross-fitted probabilities (honest
+/// out-of-fold estimates for reporting).
+pub fn choose(z: &[f64], y: &[f64], seed: u64) -> (Calibrator, Choice, Vec<f64>) {
+    let folds = stratified_folds(y, 5, seed ^ 0x5ca1ab1e);
+    let mut pp = vec![0.0; z.len()];
+    let mut pi = vec![0.0; z.len()];
+    for f in 0..5 {
+        let (train, valid) = split(&folds, f);
+        if train.is_empty() || valid.is_empty() {
+            continue;
+        }
+        let zt: Vec<f64> = train.iter().map(|&i| z[i]).collect();
+        let yt: Vec<f64> = train.iter().map(|&i| y[i]).collect();
+        let (cp, ci) = (platt(&zt, &yt), isotonic(&zt, &yt));
+        for &i in &valid {
+            pp[i] = cp.apply(z[i]);
+            pi[i] = ci.apply(z[i]);
+        }
+    }
+    let raw: Vec<f64> = z.iter().map(|&v| sigmoid(v)).collect();
+    let (lp, li) = (log_loss(y, &pp), log_loss(y, &pi));
+    let choice = Choice {
+        uncalibrated: log_loss(y, &raw),
+        platt: lp,
+        isotonic: li,
+        chosen: if li < lp { "isotonic" } else { "platt" }.into(),
+    };
+    if li < lp {
+        (isotonic(z, y), choice, pi)
+    } else {
+        (platt(z, y), choice, pp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Skewed scores: the true probability is σ(z/3 - 2), the model claims σ(z).
+    fn skewed() -> (Vec<f64>, Vec<f64>) {
+        let mut x: u64 = 99;
+        let mut u = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let z: Vec<f64> = (0..4000).map(|_| u() * 12.0 - 6.0).collect();
+        let y: Vec<f64> = z
+            .iter()
+            .map(|&z| (u() < sigmoid(z / 3.0 - 2.0)) as u8 as f64)
+            .collect();
+        (z, y)
+    }
+
+    #[test]
+    fn calibration_improves_log_loss_on_a_skewed_set() {
+        let (z, y) = skewed();
+        let (cal, choice, oof) = choose(&z, &y, 1);
+        assert!(choice.platt < choice.uncalibrated * 0.9, "{choice:?}");
+        assert!(choice.isotonic < choice.uncalibrated * 0.9, "{choice:?}");
+        assert!(log_loss(&y, &oof) < choice.uncalibrated);
+        // The true map is itself a Platt map: a ≈ 1/3, b ≈ -2; Platt should win or tie.
+        if let Calibrator::Platt { a, b } = cal {
+            assert!(
+                (a - 1.0 / 3.0).abs() < 0.06 && (b + 2.0).abs() < 0.2,
+                "{a} {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn isotonic_is_monotone_and_pools_violators() {
+        let z = [1.0, 2.0, 3.0, 4.0];
+        let y = [0.0, 1.0, 0.0, 1.0];
+        let Calibrator::Isotonic { z: bz, p } = isotonic(&z, &y) else {
+            panic!()
+        };
+        // (2, 3) violate and pool to 0.5 at z = 2.5.
+        assert_eq!(bz, [1.0, 2.5, 4.0]);
+        assert_eq!(p, [FLOOR, 0.5, 1.0 - FLOOR]);
+        let c = Calibrator::Isotonic { z: bz, p };
+        assert_eq!(c.apply(3.25), 0.5 + 0.5 * (1.0 - FLOOR - 0.5));
+        assert!(c.apply(-10.0) <= c.apply(2.0) && c.apply(2.0) <= c.apply(10.0));
+    }
+}

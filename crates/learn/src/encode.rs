@@ -1,0 +1,602 @@
+//! The feature encoder, fitted on training data and stored in the model, so raw CSVs score
+//! directly. Numbers are clipped to the training range of the central 99%, standardised and
+//! imputed with a missing indicator (linear model) or kept raw with missing as `NaN` (trees).
+//! Categories keep the values seen often enough; rare values share `(other)`, missing ones
+//! `(missing)`; the linear model one-hot encodes them, trees get codes ordered by the training
+//! conversion rate (so one split separates good from bad values).
+
+use crate::LearnError;
+use crate::table::{ColumnType, MISSING, Table, Values};
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+/// The bucket name of rare categories.
+pub const OTHER: &str = "(other)";
+/// The bucket name of missing categories.
+pub const MISSING_LEVEL: &str = "(missing)";
+
+/// How one column becomes model inputs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "encoding", rename_all = "snake_case")]
+pub enum Encoding {
+    /// Numeric, boolean or date.
+    Number {
+        /// Training values are clipped to `[low, high]` (0.5% and 99.5% quantiles).
+        low: f64,
+        /// See `low`.
+        high: f64,
+        /// Mean of the clipped values (the imputed value).
+        mean: f64,
+        /// Standard deviation of the clipped values (1 if constant).
+        std: f64,
+        /// Share of training rows missing.
+        missing_rate: f64,
+        /// The linear term of the standardised value.
+        term: u32,
+        /// The linear term of "is missing", when training had missing values.
+        missing_term: Option<u32>,
+    },
+    /// Categorical.
+    Levels {
+        /// Bucket names: kept values, then [`OTHER`] and [`MISSING_LEVEL`] when needed.
+        buckets: Vec<String>,
+        /// Share of training rows per bucket.
+        freq: Vec<f64>,
+        /// The tree code of each bucket (its rank by smoothed training conversion rate).
+        tree_code: Vec<f64>,
+        /// The linear term of the first bucket; bucket `b` is term `first_term + b`.
+        first_term: u32,
+    },
+}
+
+/// One input column of the model.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Feature {
+    /// The column name in the CSV.
+    pub name: String,
+    /// Its type.
+    pub kind: ColumnType,
+    /// How it is encoded.
+    #[serde(flatten)]
+    pub encoding: Encoding,
+}
+
+/// Settings of the encoder.
+#[derive(Debug, Clone, Copy)]
+pub struct EncoderParams {
+    /// A category needs at least this many training rows to be kept (else `(other)`).
+    pub min_count: usize,
+}
+
+impl Default for EncoderParams {
+    fn default() -> Self {
+        EncoderParams { min_count: 10 }
+    }
+}
+
+/// The fitted encoder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Encoder {
+    /// One entry per used column.
+    pub features: Vec<Feature>,
+    /// The number of linear terms.
+    pub terms: usize,
+}
+
+/// The linear model's inputs: a sparse row per lead (compressed sparse rows).
+#[derive(Debug, Clone, Default)]
+pub struct Sparse {
+    /// Row `r` is `idx[ptr[r]..ptr[r+1]]`.
+    pub ptr: Vec<usize>,
+    /// Term indices.
+    pub idx: Vec<u32>,
+    /// Values.
+    pub val: Vec<f64>,
+    /// Number of terms (columns).
+    pub terms: usize,
+}
+
+impl Sparse {
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.ptr.len().saturating_sub(1)
+    }
+
+    /// The entries of row `r`.
+    pub fn row(&self, r: usize) -> impl Iterator<Item = (usize, f64)> + '_ {
+        let (a, b) = (self.ptr[r], self.ptr[r + 1]);
+        self.idx[a..b]
+            .iter()
+            .zip(&self.val[a..b])
+            .map(|(&i, &v)| (i as usize, v))
+    }
+
+    /// The rows in `pick`, in that order.
+    pub fn select(&self, pick: &[usize]) -> Sparse {
+        let mut s = Sparse {
+            ptr: vec![0],
+            terms: self.terms,
+            ..Sparse::default()
+        };
+        for &r in pick {
+            let (a, b) = (self.ptr[r], self.ptr[r + 1]);
+            s.idx.extend_from_slice(&self.idx[a..b]);
+            s.val.extend_from_slice(&self.val[a..b]);
+            s.ptr.push(s.idx.len());
+        }
+        s
+    }
+}
+
+/// The trees' inputs: one value per column per row, column-major; `NaN` is missing.
+#[derive(Debug, Clone, Default)]
+pub struct Dense {
+    /// `data[c * rows + r]`.
+    pub data: Vec<f64>,
+    /// Rows.
+    pub rows: usize,
+    /// Columns (one per feature).
+    pub cols: usize,
+}
+
+impl Dense {
+    /// The rows in `pick`, in that order.
+    pub fn select(&self, pick: &[usize]) -> Dense {
+        let mut data = Vec::with_capacity(pick.len() * self.cols);
+        for c in 0..self.cols {
+            let col = &self.data[c * self.rows..(c + 1) * self.rows];
+            data.extend(pick.iter().map(|&r| col[r]));
+        }
+        Dense {
+            data,
+            rows: pick.len(),
+            cols: self.cols,
+        }
+    }
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i]
+}
+
+impl Encoder {
+    /// Fits the encoder on the feature columns of `table`, with its outcome `y`.
+    pub fn fit(table: &Table, y: &[f64], params: EncoderParams) -> Result<Encoder, LearnError> {
+        let n = table.rows as f64;
+        let prior = y.iter().sum::<f64>() / n.max(1.0);
+        let mut features = Vec::new();
+        let mut terms = 0u32;
+        for col in table.columns.iter().filter(|c| c.kind.is_feature()) {
+            let encoding = match &col.values {
+                Values::Numbers(v) => {
+                    let mut present: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+                    if present.is_empty() {
+                        continue;
+                    }
+                    present.sort_by(f64::total_cmp);
+                    let (low, high) = (quantile(&present, 0.005), quantile(&present, 0.995));
+                    let (low, high) = if low < high {
+                        (low, high)
+                    } else {
+                        (present[0], present[present.len() - 1])
+                    };
+                    if low >= high {
+                        continue;
+                    }
+                    let m = present.len() as f64;
+                    let mean = present.iter().map(|x| x.clamp(low, high)).sum::<f64>() / m;
+                    let var = present
+                        .iter()
+                        .map(|x| (x.clamp(low, high) - mean).powi(2))
+                        .sum::<f64>()
+                        / m;
+                    let std = if var > 0.0 { var.sqrt() } else { 1.0 };
+                    let missing_rate = (n - m) / n;
+                    let term = terms;
+                    terms += 1;
+                    let missing_term = (m < n).then(|| {
+                        terms += 1;
+                        term + 1
+                    });
+                    Encoding::Number {
+                        low,
+                        high,
+                        mean,
+                        std,
+                        missing_rate,
+                        term,
+                        missing_term,
+                    }
+                }
+                Values::Levels { levels, codes } => {
+                    let mut count = vec![0usize; levels.len()];
+                    let mut missing = 0usize;
+                    for &c in codes {
+                        if c == MISSING {
+                            missing += 1;
+                        } else {
+                            count[c as usize] += 1;
+                        }
+                    }
+                    // Kept values by decreasing count, ties by name: a stable, readable order.
+                    let mut kept: Vec<usize> = (0..levels.len())
+                        .filter(|&l| count[l] >= params.min_count)
+                        .collect();
+                    kept.sort_by(|&a, &b| count[b].cmp(&count[a]).then(levels[a].cmp(&levels[b])));
+                    let rare = count.iter().any(|&c| c > 0 && c < params.min_count);
+                    let mut buckets: Vec<String> =
+                        kept.iter().map(|&l| levels[l].clone()).collect();
+                    if rare {
+                        buckets.push(OTHER.into());
+                    }
+                    if missing > 0 {
+                        buckets.push(MISSING_LEVEL.into());
+                    }
+                    if buckets.len() < 2 {
+                        continue;
+                    }
+                    let map = bucket_map(&buckets, levels);
+                    let mut pos = vec![0.0; buckets.len()];
+                    let mut cnt = vec![0.0; buckets.len()];
+                    for (r, &c) in codes.iter().enumerate() {
+                        let b = if c == MISSING {
+                            buckets.len() - 1
+                        } else {
+                            map[c as usize].expect("every training value has a bucket")
+                        };
+                        pos[b] += y[r];
+                        cnt[b] += 1.0;
+                    }
+                    let rate: Vec<f64> = (0..buckets.len())
+                        .map(|b| (pos[b] + 10.0 * prior) / (cnt[b] + 10.0))
+                        .collect();
+                    let mut order: Vec<usize> = (0..buckets.len()).collect();
+                    order.sort_by(|&a, &b| rate[a].total_cmp(&rate[b]).then(a.cmp(&b)));
+                    let mut tree_code = vec![0.0; buckets.len()];
+                    for (rank, &b) in order.iter().enumerate() {
+                        tree_code[b] = rank as f64;
+                    }
+                    let first_term = terms;
+                    terms += buckets.len() as u32;
+                    Encoding::Levels {
+                        freq: cnt.iter().map(|c| c / n).collect(),
+                        buckets,
+                        tree_code,
+                        first_term,
+                    }
+                }
+            };
+            features.push(Feature {
+                name: col.name.clone(),
+                kind: col.kind,
+                encoding,
+            });
+        }
+        if features.is_empty() {
+            return Err(LearnError::Data(format!(
+                "{}: no usable feature column (every column is the target, the id, ignored, constant or free text)",
+                table.source
+            )));
+        }
+        Ok(Encoder {
+            features,
+            terms: terms as usize,
+        })
+    }
+
+    /// The columns the model reads, with their types (the schema imposed when scoring).
+    pub fn schema(&self) -> Vec<(String, ColumnType)> {
+        self.features
+            .iter()
+            .map(|f| (f.name.clone(), f.kind))
+            .collect()
+    }
+
+    /// Per feature, the bucket (categorical) or clipped value (numeric) of every row.
+    pub fn cells(&self, table: &Table) -> Result<Vec<Cells>, LearnError> {
+        self.features
+            .iter()
+            .map(|f| {
+                let col = table.column(&f.name).ok_or_else(|| {
+                    LearnError::input(
+                        &table.source,
+                        1,
+                        Some(&f.name),
+                        "the model needs this column and the file has none",
+                    )
+                })?;
+                Ok(match (&f.encoding, &col.values) {
+                    (Encoding::Number { .. }, Values::Numbers(v)) => Cells::Numbers(v.clone()),
+                    (Encoding::Levels { buckets, .. }, Values::Levels { levels, codes }) => {
+                        let map = bucket_map(buckets, levels);
+                        let fallback = fallback(buckets);
+                        let miss = buckets.iter().position(|b| b == MISSING_LEVEL);
+                        Cells::Buckets(
+                            codes
+                                .iter()
+                                .map(|&c| {
+                                    let b = if c == MISSING {
+                                        miss
+                                    } else {
+                                        map[c as usize].or(fallback)
+                                    };
+                                    b.map_or(u32::MAX, |b| b as u32)
+                                })
+                                .collect(),
+                        )
+                    }
+                    _ => {
+                        return Err(LearnError::input(
+                            &table.source,
+                            1,
+                            Some(&f.name),
+                            "the column's type differs from the model's",
+                        ));
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// The linear model's inputs for `table`.
+    pub fn sparse(&self, cells: &[Cells], rows: usize) -> Sparse {
+        let mut s = Sparse {
+            ptr: Vec::with_capacity(rows + 1),
+            idx: Vec::with_capacity(rows * self.features.len()),
+            val: Vec::with_capacity(rows * self.features.len()),
+            terms: self.terms,
+        };
+        s.ptr.push(0);
+        for r in 0..rows {
+            for (f, c) in self.features.iter().zip(cells) {
+                match (&f.encoding, c) {
+                    (
+                        Encoding::Number {
+                            low,
+                            high,
+                            mean,
+                            std,
+                            term,
+                            missing_term,
+                            ..
+                        },
+                        Cells::Numbers(v),
+                    ) => {
+                        let x = v[r];
+                        if x.is_nan() {
+                            if let Some(t) = missing_term {
+                                s.idx.push(*t);
+                                s.val.push(1.0);
+                            }
+                        } else {
+                            let z = (x.clamp(*low, *high) - mean) / std;
+                            if z != 0.0 {
+                                s.idx.push(*term);
+                                s.val.push(z);
+                            }
+                        }
+                    }
+                    (Encoding::Levels { first_term, .. }, Cells::Buckets(b)) => {
+                        if b[r] != u32::MAX {
+                            s.idx.push(first_term + b[r]);
+                            s.val.push(1.0);
+                        }
+                    }
+                    _ => unreachable!("cells come from this encoder"),
+                }
+            }
+            s.ptr.push(s.idx.len());
+        }
+        s
+    }
+
+    /// The trees' inputs for `table`.
+    pub fn dense(&self, cells: &[Cells], rows: usize) -> Dense {
+        let mut data = Vec::with_capacity(rows * self.features.len());
+        for (f, c) in self.features.iter().zip(cells) {
+            match (&f.encoding, c) {
+                (Encoding::Number { .. }, Cells::Numbers(v)) => data.extend_from_slice(v),
+                (Encoding::Levels { tree_code, .. }, Cells::Buckets(b)) => {
+                    data.extend(b.iter().map(|&b| {
+                        if b == u32::MAX {
+                            f64::NAN
+                        } else {
+                            tree_code[b as usize]
+                        }
+                    }))
+                }
+                _ => unreachable!("cells come from this encoder"),
+            }
+        }
+        Dense {
+            data,
+            rows,
+            cols: self.features.len(),
+        }
+    }
+
+    /// The linear terms' names, e.g. `TotalVisits (per std. dev.)`, `City = Mumbai`.
+    pub fn term_names(&self) -> Vec<String> {
+        let mut names = vec![String::new(); self.terms];
+        for f in &self.features {
+            match &f.encoding {
+                Encoding::Number {
+                    term, missing_term, ..
+                } => {
+                    names[*term as usize] = format!("{} (per std. dev.)", f.name);
+                    if let Some(t) = missing_term {
+                        names[*t as usize] = format!("{} = {MISSING_LEVEL}", f.name);
+                    }
+                }
+                Encoding::Levels {
+                    buckets,
+                    first_term,
+                    ..
+                } => {
+                    for (b, name) in buckets.iter().enumerate() {
+                        names[*first_term as usize + b] = format!("{} = {name}", f.name);
+                    }
+                }
+            }
+        }
+        names
+    }
+
+    /// The average training value of each linear term (contributions are measured from it).
+    pub fn term_means(&self) -> Vec<f64> {
+        let mut m = vec![0.0; self.terms];
+        for f in &self.features {
+            match &f.encoding {
+                Encoding::Number {
+                    missing_term,
+                    missing_rate,
+                    ..
+                } => {
+                    if let Some(t) = missing_term {
+                        m[*t as usize] = *missing_rate;
+                    }
+                }
+                Encoding::Levels {
+                    freq, first_term, ..
+                } => {
+                    for (b, f) in freq.iter().enumerate() {
+                        m[*first_term as usize + b] = *f;
+                    }
+                }
+            }
+        }
+        m
+    }
+
+    /// The feature each linear term belongs to.
+    pub fn term_feature(&self) -> Vec<usize> {
+        let mut owner = vec![0; self.terms];
+        for (i, f) in self.features.iter().enumerate() {
+            let (a, b) = match &f.encoding {
+                Encoding::Number {
+                    term, missing_term, ..
+                } => (*term, missing_term.unwrap_or(*term) + 1),
+                Encoding::Levels {
+                    buckets,
+                    first_term,
+                    ..
+                } => (*first_term, first_term + buckets.len() as u32),
+            };
+            for t in a..b {
+                owner[t as usize] = i;
+            }
+        }
+        owner
+    }
+}
+
+/// One feature's cells: values (numbers) or buckets (`u32::MAX`: no bucket, an unseen value
+/// when training had neither rare nor missing values).
+#[derive(Debug, Clone)]
+pub enum Cells {
+    /// Raw numbers, `NaN` missing.
+    Numbers(Vec<f64>),
+    /// Bucket per row.
+    Buckets(Vec<u32>),
+}
+
+fn bucket_map(buckets: &[String], levels: &[String]) -> Vec<Option<usize>> {
+    let index: FxHashMap<&str, usize> = buckets
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| *b != OTHER && *b != MISSING_LEVEL)
+        .map(|(i, b)| (b.as_str(), i))
+        .collect();
+    let fb = fallback(buckets);
+    levels
+        .iter()
+        .map(|l| index.get(l.as_str()).copied().or(fb))
+        .collect()
+}
+
+/// Where unseen values go: `(other)` if training had rare values, else nowhere.
+fn fallback(buckets: &[String]) -> Option<usize> {
+    buckets.iter().position(|b| b == OTHER)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::{TableOptions, read_table};
+
+    fn table(csv: &str) -> Table {
+        let opts = TableOptions {
+            target: Some("y".into()),
+            ..TableOptions::default()
+        };
+        read_table(csv.as_bytes(), "t.csv", &opts).unwrap()
+    }
+
+    #[test]
+    fn rare_and_missing_categories_get_their_own_buckets() {
+        let mut csv = String::from("c,n,y\n");
+        for i in 0..40 {
+            let c = match i {
+                0 => "rare",
+                1 | 2 => "Select",
+                _ if i % 2 == 0 => "a",
+                _ => "b",
+            };
+            let n = if i == 5 {
+                "".to_string()
+            } else {
+                i.to_string()
+            };
+            csv.push_str(&format!("{c},{n},{}\n", (i % 2 == 0) as u8));
+        }
+        let t = table(&csv);
+        let enc = Encoder::fit(&t, t.target.as_ref().unwrap(), EncoderParams::default()).unwrap();
+        let Encoding::Levels {
+            buckets,
+            freq,
+            tree_code,
+            ..
+        } = &enc.features[0].encoding
+        else {
+            panic!()
+        };
+        // b (19 rows) before a (18 rows); `rare` (1 row) is other; `Select` is missing.
+        assert_eq!(buckets, &["b", "a", OTHER, MISSING_LEVEL]);
+        assert_eq!(freq[2], 1.0 / 40.0);
+        // `a` rows all convert, `b` rows never: a ranks above b.
+        assert!(tree_code[1] > tree_code[0]);
+        // 4 buckets + numeric value + numeric missing indicator.
+        assert_eq!(enc.terms, 6);
+        assert_eq!(enc.term_names()[5], "n = (missing)");
+
+        // Scoring data with an unseen value goes to (other); missing to (missing).
+        let opts = TableOptions {
+            schema: Some(enc.schema()),
+            ..TableOptions::default()
+        };
+        let s = read_table("c,n\nnever seen,3\nNA,\n".as_bytes(), "s.csv", &opts).unwrap();
+        let cells = enc.cells(&s).unwrap();
+        let Cells::Buckets(b) = &cells[0] else {
+            panic!()
+        };
+        assert_eq!(b, &[2, 3]);
+        let sp = enc.sparse(&cells, 2);
+        assert_eq!(sp.row(1).collect::<Vec<_>>(), [(3, 1.0), (5, 1.0)]);
+        let d = enc.dense(&cells, 2);
+        assert_eq!(d.data[2], 3.0);
+        assert!(d.data[3].is_nan());
+    }
+
+    #[test]
+    fn a_missing_model_column_is_named() {
+        let t = table("c,y\na,1\nb,0\n");
+        let enc = Encoder::fit(&t, &[1.0, 0.0], EncoderParams { min_count: 1 }).unwrap();
+        let s = read_table("d\n1\n".as_bytes(), "s.csv", &TableOptions::default()).unwrap();
+        let e = enc.cells(&s).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "s.csv:1: column `c`: the model needs this column and the file has none"
+        );
+    }
+}

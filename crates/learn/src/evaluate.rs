@@ -1,0 +1,121 @@
+//! Evaluating a scorer on historical outcomes: a learned model directly, a rule model through
+//! the scores it gave (its points rank the leads; its probabilities come from calibrating the
+//! points on the same data by 5-fold cross-fitting, so they are out-of-sample too).
+
+use crate::LearnError;
+use crate::calibrate;
+use crate::metrics::{Scores, report_with_segments};
+use crate::model::LearnedModel;
+use crate::report::Evaluation;
+use crate::table::Table;
+
+/// The segment of each row from column `name` of `table` (empty: missing).
+pub fn segment_values(table: &Table, name: &str) -> Result<Vec<String>, LearnError> {
+    let col = table.column(name).ok_or_else(|| {
+        LearnError::input(&table.source, 1, Some(name), "no such column to segment by")
+    })?;
+    Ok((0..table.rows).map(|r| col.text(r)).collect())
+}
+
+impl LearnedModel {
+    /// Evaluates the model on `table` (read with [`LearnedModel::table_options`] and a target),
+    /// per segment of `segment` when given. `name` names the model in the report.
+    pub fn evaluate(
+        &self,
+        table: &Table,
+        segment: Option<&str>,
+        name: &str,
+    ) -> Result<Evaluation, LearnError> {
+        let y = table
+            .target
+            .as_ref()
+            .ok_or_else(|| LearnError::Data("evaluation needs a target column".into()))?;
+        let p = self.probabilities(table)?;
+        let grades: Vec<String> = p.iter().map(|&p| self.grade(p).to_owned()).collect();
+        let names: Vec<String> = self.grades.iter().map(|g| g.name.clone()).collect();
+        let positive: Vec<bool> = p.iter().map(|&p| p >= self.threshold).collect();
+        let seg = segment.map(|s| segment_values(table, s)).transpose()?;
+        let scores = Scores {
+            y,
+            score: &p,
+            probability: &p,
+            tiers: (&grades, &names),
+            grades: None,
+            positive: &positive,
+            range: (0.0, 1.0),
+        };
+        Ok(Evaluation {
+            kind: "learned".into(),
+            model: format!("{name} ({}, {})", self.algo, &self.hash[..12]),
+            data: table.source.clone(),
+            positive_rule: format!(
+                "probability ≥ {:.4} (best out-of-fold F1 when trained)",
+                self.threshold
+            ),
+            probability_note: format!(
+                "the model's, calibrated ({})",
+                match &self.calibrator {
+                    crate::calibrate::Calibrator::Platt { .. } => "Platt",
+                    crate::calibrate::Calibrator::Isotonic { .. } => "isotonic",
+                }
+            ),
+            reports: report_with_segments(&scores, seg.as_deref()),
+        })
+    }
+}
+
+/// What a rule model said about each lead.
+pub struct RuleScores {
+    /// Points.
+    pub score: Vec<f64>,
+    /// Tier.
+    pub tier: Vec<String>,
+    /// Tier names, highest first.
+    pub tier_names: Vec<String>,
+    /// Grade (empty strings if the model has none).
+    pub grade: Vec<String>,
+    /// Sales-ready (status `qualified`).
+    pub qualified: Vec<bool>,
+}
+
+/// Evaluates rule scores against outcomes `y`, per segment when given.
+pub fn evaluate_rules(
+    y: &[f64],
+    s: &RuleScores,
+    segments: Option<&[String]>,
+    model: &str,
+    data: &str,
+    seed: u64,
+) -> Evaluation {
+    let (_, choice, p) = calibrate::choose(&s.score, y, seed);
+    let has_grades = s.grade.iter().any(|g| !g.is_empty());
+    let mut grade_names: Vec<String> = s.grade.clone();
+    grade_names.sort();
+    grade_names.dedup();
+    let lo = s.score.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = s.score.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let scores = Scores {
+        y,
+        score: &s.score,
+        probability: &p,
+        tiers: (&s.tier, &s.tier_names),
+        grades: has_grades.then_some((&s.grade[..], &grade_names[..])),
+        positive: &s.qualified,
+        range: if lo.is_finite() && hi > lo {
+            (lo, hi)
+        } else {
+            (0.0, 1.0)
+        },
+    };
+    Evaluation {
+        kind: "rules".into(),
+        model: model.into(),
+        data: data.into(),
+        positive_rule: "status `qualified` (sales-ready)".into(),
+        probability_note: format!(
+            "the points calibrated on this data by 5-fold cross-fitting ({})",
+            choice.chosen
+        ),
+        reports: report_with_segments(&scores, segments),
+    }
+}

@@ -1,0 +1,56 @@
+//! Predictive lead scoring: learn a model of conversion from any CSV of past leads, predict
+//! calibrated probabilities with the top factors per lead, and evaluate any scorer (learned or
+//! rule-based) on historical outcomes.
+//!
+//! This crate is sync and does no file I/O: data comes in through [`std::io::Read`] values and
+//! models go out through [`std::io::Write`] values that the caller opened. Nothing here reads a
+//! clock or the environment, and every random choice comes from the seed in [`TrainParams`], so
+//! training the same data with the same seed gives the same model, byte for byte.
+//!
+//! Module map:
+//! - `table`: CSV into typed columns; type inference (numeric, boolean, date, categorical,
+//!   free text); missing-value tokens (`Select`, `NA`, `null`, empty…); the binary target.
+//! - `encode`: the feature encoder fitted on training data (imputation, missing indicators,
+//!   rare categories, one-hot for the linear model, target-ordered codes for trees).
+//! - `metrics`: ROC-AUC (rank statistic), PR-AUC, log-loss, Brier, ECE, reliability bins,
+//!   deciles, per-group and per-segment reports.
+//! - `logistic`: L2-regularised logistic regression fitted by L-BFGS.
+//! - `gbm`: gradient-boosted trees (forust-ml) with per-lead contributions.
+//! - `calibrate`: Platt scaling and isotonic regression on out-of-fold predictions.
+//! - `cv`: stratified, seeded folds.
+//! - `evaluate`: a learned model or a rule model's scores against known outcomes.
+//! - `report`: an evaluation as data, rendered as text or a self-contained HTML page.
+//! - `model`: the versioned model file (schema, encoder, learner, calibrator, metrics, hash),
+//!   training (`train`, with `auto` picking by cross-validated log-loss) and prediction.
+//!
+//! ```
+//! use leadscore_learn::{Algo, TrainParams, read_table, train, TableOptions};
+//! let mut csv = String::from("visits,source,won\n");
+//! for i in 0..200 {
+//!     let won = if i % 3 == 0 { "yes" } else { "no" };
+//!     let source = if i % 3 == 0 { "ads" } else { "organic" };
+//!     csv.push_str(&format!("{},{source},{won}\n", (i % 7) + if i % 3 == 0 { 5 } else { 0 }));
+//! }
+//! let opts = TableOptions { target: Some("won".into()), ..TableOptions::default() };
+//! let table = read_table(csv.as_bytes(), "leads.csv", &opts).unwrap();
+//! let params = TrainParams { algo: Algo::Logistic, ..TrainParams::default() };
+//! let trained = train(&table, &params).unwrap();
+//! let p = trained.model.predict_table(&table).unwrap();
+//! assert!(p.probability[0] > 0.5 && p.probability[1] < 0.5);
+//! ```
+
+pub mod calibrate;
+pub mod cv;
+pub mod encode;
+mod error;
+pub mod evaluate;
+pub mod gbm;
+pub mod logistic;
+pub mod metrics;
+pub mod model;
+pub mod report;
+pub mod table;
+
+pub use error::LearnError;
+pub use model::{Algo, LearnedModel, Prediction, TrainParams, Trained, predict_csv, train};
+pub use table::{ColumnType, Table, TableOptions, read_table};

@@ -1,0 +1,466 @@
+//! Evaluation metrics of a scorer on known outcomes: ROC-AUC (as a rank statistic, ties
+//! counted half), PR-AUC (average precision), log-loss, Brier score, expected calibration
+//! error, a reliability table, conversion and lift per decile and per tier, precision and
+//! recall at a threshold, and all of it per segment.
+
+use serde::{Deserialize, Serialize};
+
+/// ROC-AUC: the probability that a random positive scores above a random negative, ties
+/// counting one half (the Mann–Whitney U statistic from mid-ranks). `NaN` with one class only.
+pub fn roc_auc(y: &[f64], score: &[f64]) -> f64 {
+    let mut order: Vec<usize> = (0..y.len()).collect();
+    order.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
+    let (mut rank_sum, mut pos) = (0.0, 0.0);
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && score[order[j + 1]] == score[order[i]] {
+            j += 1;
+        }
+        // Mid-rank (1-based) of the tied run i..=j.
+        let mid = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            if y[k] > 0.5 {
+                rank_sum += mid;
+                pos += 1.0;
+            }
+        }
+        i = j + 1;
+    }
+    let neg = y.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return f64::NAN;
+    }
+    (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
+}
+
+/// PR-AUC as average precision: the mean, over positives, of the precision at the score of
+/// each positive (tied scores enter together, as scikit-learn's `average_precision_score`).
+pub fn pr_auc(y: &[f64], score: &[f64]) -> f64 {
+    let mut order: Vec<usize> = (0..y.len()).collect();
+    order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
+    let total_pos: f64 = y.iter().filter(|&&v| v > 0.5).count() as f64;
+    if total_pos == 0.0 {
+        return f64::NAN;
+    }
+    let (mut tp, mut seen, mut ap, mut last_recall) = (0.0, 0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && score[order[j + 1]] == score[order[i]] {
+            j += 1;
+        }
+        for &k in &order[i..=j] {
+            seen += 1.0;
+            if y[k] > 0.5 {
+                tp += 1.0;
+            }
+        }
+        let recall = tp / total_pos;
+        ap += (recall - last_recall) * (tp / seen);
+        last_recall = recall;
+        i = j + 1;
+    }
+    ap
+}
+
+const EPS: f64 = 1e-15;
+
+/// Mean negative log-likelihood of the outcomes under probabilities `p` (clipped to 1e-15).
+pub fn log_loss(y: &[f64], p: &[f64]) -> f64 {
+    let s: f64 = y
+        .iter()
+        .zip(p)
+        .map(|(&y, &p)| {
+            let p = p.clamp(EPS, 1.0 - EPS);
+            -(y * p.ln() + (1.0 - y) * (1.0 - p).ln())
+        })
+        .sum();
+    s / y.len().max(1) as f64
+}
+
+/// Mean squared difference between probability and outcome.
+pub fn brier(y: &[f64], p: &[f64]) -> f64 {
+    y.iter().zip(p).map(|(y, p)| (p - y).powi(2)).sum::<f64>() / y.len().max(1) as f64
+}
+
+/// One bin of a reliability table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bin {
+    /// Lower edge of predicted probability (inclusive).
+    pub lower: f64,
+    /// Upper edge (exclusive, except the last bin).
+    pub upper: f64,
+    /// Leads in the bin.
+    pub count: usize,
+    /// Mean predicted probability in the bin.
+    pub predicted: f64,
+    /// Share that converted.
+    pub observed: f64,
+}
+
+/// Reliability table with `bins` equal-width bins on [0, 1]; empty bins are left out.
+pub fn reliability(y: &[f64], p: &[f64], bins: usize) -> Vec<Bin> {
+    let mut sum_p = vec![0.0; bins];
+    let mut sum_y = vec![0.0; bins];
+    let mut n = vec![0usize; bins];
+    for (&y, &p) in y.iter().zip(p) {
+        let b = ((p * bins as f64) as usize).min(bins - 1);
+        sum_p[b] += p;
+        sum_y[b] += y;
+        n[b] += 1;
+    }
+    (0..bins)
+        .filter(|&b| n[b] > 0)
+        .map(|b| Bin {
+            lower: b as f64 / bins as f64,
+            upper: (b + 1) as f64 / bins as f64,
+            count: n[b],
+            predicted: sum_p[b] / n[b] as f64,
+            observed: sum_y[b] / n[b] as f64,
+        })
+        .collect()
+}
+
+/// Expected calibration error over `bins` equal-width bins: the share-weighted mean of
+/// |mean predicted − observed rate|.
+pub fn ece(y: &[f64], p: &[f64], bins: usize) -> f64 {
+    let n = y.len().max(1) as f64;
+    reliability(y, p, bins)
+        .iter()
+        .map(|b| b.count as f64 / n * (b.predicted - b.observed).abs())
+        .sum()
+}
+
+/// A group of leads (a decile, a tier, a grade) with its conversion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Group {
+    /// `1`…`10` for deciles (1 = highest scores), else the tier or grade name.
+    pub name: String,
+    /// Leads in the group.
+    pub count: usize,
+    /// Of which converted.
+    pub converted: usize,
+    /// Conversion rate.
+    pub rate: f64,
+    /// Rate over the overall rate.
+    pub lift: f64,
+    /// Share of all conversions found in this group and the ones before it (deciles only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cumulative_recall: Option<f64>,
+    /// Lowest score in the group (deciles only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_score: Option<f64>,
+}
+
+/// Ten groups of (nearly) equal size by decreasing score; ties keep input order.
+pub fn deciles(y: &[f64], score: &[f64]) -> Vec<Group> {
+    let n = y.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
+    let total: f64 = y.iter().sum();
+    let base = total / n.max(1) as f64;
+    let mut out = Vec::new();
+    let mut found = 0.0;
+    for d in 0..10 {
+        let (a, b) = (d * n / 10, (d + 1) * n / 10);
+        if a == b {
+            continue;
+        }
+        let conv: f64 = order[a..b].iter().map(|&i| y[i]).sum();
+        found += conv;
+        let rate = conv / (b - a) as f64;
+        out.push(Group {
+            name: (d + 1).to_string(),
+            count: b - a,
+            converted: conv as usize,
+            rate,
+            lift: if base > 0.0 { rate / base } else { f64::NAN },
+            cumulative_recall: Some(if total > 0.0 { found / total } else { f64::NAN }),
+            min_score: Some(score[order[b - 1]]),
+        });
+    }
+    out
+}
+
+/// Conversion per label (tier, grade, segment), in the order of `names` first, then any
+/// other label by first appearance.
+pub fn groups(y: &[f64], labels: &[String], names: &[String]) -> Vec<Group> {
+    let mut keys: Vec<String> = names.to_vec();
+    for l in labels {
+        if !keys.contains(l) {
+            keys.push(l.clone());
+        }
+    }
+    let base = y.iter().sum::<f64>() / y.len().max(1) as f64;
+    keys.into_iter()
+        .filter_map(|k| {
+            let (mut c, mut conv) = (0usize, 0.0);
+            for (l, &y) in labels.iter().zip(y) {
+                if *l == k {
+                    c += 1;
+                    conv += y;
+                }
+            }
+            (c > 0).then(|| {
+                let rate = conv / c as f64;
+                Group {
+                    name: k,
+                    count: c,
+                    converted: conv as usize,
+                    rate,
+                    lift: if base > 0.0 { rate / base } else { f64::NAN },
+                    cumulative_recall: None,
+                    min_score: None,
+                }
+            })
+        })
+        .collect()
+}
+
+/// Every metric of one population (all leads, or one segment).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// Which population: `all` or the segment's value.
+    pub name: String,
+    /// Leads.
+    pub rows: usize,
+    /// Conversions.
+    pub converted: usize,
+    /// Conversion rate.
+    pub base_rate: f64,
+    /// ROC-AUC of the score (`null` with one class only).
+    pub roc_auc: Option<f64>,
+    /// Average precision of the score.
+    pub pr_auc: Option<f64>,
+    /// Log-loss of the probabilities.
+    pub log_loss: f64,
+    /// Brier score of the probabilities.
+    pub brier: f64,
+    /// Expected calibration error (10 equal-width bins).
+    pub ece: f64,
+    /// The reliability table (10 equal-width bins).
+    pub reliability: Vec<Bin>,
+    /// Conversion and lift per score decile (1 = top).
+    pub deciles: Vec<Group>,
+    /// Conversion and lift per tier.
+    pub tiers: Vec<Group>,
+    /// Conversion and lift per grade, when the scorer has grades.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grades: Vec<Group>,
+    /// Leads predicted positive (at the threshold, or sales-ready).
+    pub predicted_positive: usize,
+    /// Precision of those.
+    pub precision: Option<f64>,
+    /// Recall of those.
+    pub recall: Option<f64>,
+    /// How scores spread, for converted and other leads.
+    pub distribution: Histogram,
+}
+
+/// Score counts in equal-width bins, apart for converted leads and the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    /// Bin edges (`bins + 1` values).
+    pub edges: Vec<f64>,
+    /// Converted leads per bin.
+    pub converted: Vec<usize>,
+    /// Other leads per bin.
+    pub not_converted: Vec<usize>,
+}
+
+/// A histogram of `score` on `[lo, hi]` with `bins` bins.
+pub fn histogram(y: &[f64], score: &[f64], lo: f64, hi: f64, bins: usize) -> Histogram {
+    let width = if hi > lo {
+        (hi - lo) / bins as f64
+    } else {
+        1.0
+    };
+    let mut h = Histogram {
+        edges: (0..=bins).map(|i| lo + width * i as f64).collect(),
+        converted: vec![0; bins],
+        not_converted: vec![0; bins],
+    };
+    for (&y, &s) in y.iter().zip(score) {
+        let b = (((s - lo) / width).floor().max(0.0) as usize).min(bins - 1);
+        if y > 0.5 {
+            h.converted[b] += 1;
+        } else {
+            h.not_converted[b] += 1;
+        }
+    }
+    h
+}
+
+/// What to evaluate: the outcomes and everything a scorer said about each lead.
+pub struct Scores<'a> {
+    /// Outcomes, 1 or 0.
+    pub y: &'a [f64],
+    /// The ranking score (a probability, or rule points).
+    pub score: &'a [f64],
+    /// Probabilities (for a rule model, its score calibrated by cross-fitting).
+    pub probability: &'a [f64],
+    /// Tier per lead, and the tier names in display order.
+    pub tiers: (&'a [String], &'a [String]),
+    /// Grade per lead, and the grade names, when the scorer has grades.
+    pub grades: Option<(&'a [String], &'a [String])>,
+    /// Whether each lead is predicted positive (over the threshold, or sales-ready).
+    pub positive: &'a [bool],
+    /// The score's range for the distribution chart (0–1 for probabilities).
+    pub range: (f64, f64),
+}
+
+fn opt(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+/// The report of the leads in `rows` (all if `None`), named `name`.
+pub fn report(s: &Scores<'_>, rows: Option<&[usize]>, name: &str) -> Report {
+    let all: Vec<usize>;
+    let rows = match rows {
+        Some(r) => r,
+        None => {
+            all = (0..s.y.len()).collect();
+            &all
+        }
+    };
+    let pick = |v: &[f64]| rows.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    let pick_s = |v: &[String]| rows.iter().map(|&i| v[i].clone()).collect::<Vec<String>>();
+    let (y, score, p) = (pick(s.y), pick(s.score), pick(s.probability));
+    let converted = y.iter().filter(|&&v| v > 0.5).count();
+    let n = y.len();
+    let pred: Vec<bool> = rows.iter().map(|&i| s.positive[i]).collect();
+    let tp = pred
+        .iter()
+        .zip(&y)
+        .filter(|(p, y)| **p && **y > 0.5)
+        .count();
+    let pp = pred.iter().filter(|p| **p).count();
+    Report {
+        name: name.to_owned(),
+        rows: n,
+        converted,
+        base_rate: converted as f64 / n.max(1) as f64,
+        roc_auc: opt(roc_auc(&y, &score)),
+        pr_auc: opt(pr_auc(&y, &score)),
+        log_loss: log_loss(&y, &p),
+        brier: brier(&y, &p),
+        ece: ece(&y, &p, 10),
+        reliability: reliability(&y, &p, 10),
+        deciles: deciles(&y, &score),
+        tiers: groups(&y, &pick_s(s.tiers.0), s.tiers.1),
+        grades: s
+            .grades
+            .map(|(g, names)| groups(&y, &pick_s(g), names))
+            .unwrap_or_default(),
+        predicted_positive: pp,
+        precision: (pp > 0).then(|| tp as f64 / pp as f64),
+        recall: (converted > 0).then(|| tp as f64 / converted as f64),
+        distribution: {
+            let (lo, hi) = s.range;
+            histogram(&y, &score, lo, hi, 20)
+        },
+    }
+}
+
+/// The report of all leads, then one per segment value (in order of first appearance).
+pub fn report_with_segments(s: &Scores<'_>, segments: Option<&[String]>) -> Vec<Report> {
+    let mut out = vec![report(s, None, "all")];
+    if let Some(seg) = segments {
+        let mut names: Vec<&String> = Vec::new();
+        for v in seg {
+            if !names.contains(&v) {
+                names.push(v);
+            }
+        }
+        for name in names {
+            let rows: Vec<usize> = (0..seg.len()).filter(|&i| seg[i] == *name).collect();
+            let label = if name.is_empty() { "(missing)" } else { name };
+            out.push(report(s, Some(&rows), label));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The definition: pairs (positive, negative) ordered right, ties one half.
+    fn brute_auc(y: &[f64], s: &[f64]) -> f64 {
+        let (mut num, mut den) = (0.0, 0.0);
+        for i in 0..y.len() {
+            for j in 0..y.len() {
+                if y[i] > 0.5 && y[j] < 0.5 {
+                    den += 1.0;
+                    num += if s[i] > s[j] {
+                        1.0
+                    } else if s[i] == s[j] {
+                        0.5
+                    } else {
+                        0.0
+                    };
+                }
+            }
+        }
+        num / den
+    }
+
+    #[test]
+    fn auc_equals_the_pairwise_count() {
+        // A fixed pseudo-random sequence with many ties (scores on a coarse grid).
+        let mut x: u64 = 12345;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) as f64 / (1u64 << 31) as f64
+        };
+        for n in [2usize, 7, 50, 301] {
+            let s: Vec<f64> = (0..n).map(|_| (next() * 12.0).floor()).collect();
+            let mut y: Vec<f64> = s
+                .iter()
+                .map(|&s| (next() * 14.0 < s + 1.0) as u8 as f64)
+                .collect();
+            y[0] = 1.0;
+            y[n - 1] = 0.0;
+            let (a, b) = (roc_auc(&y, &s), brute_auc(&y, &s));
+            assert!((a - b).abs() < 1e-12, "n={n}: {a} vs {b}");
+        }
+        assert!(roc_auc(&[1.0, 1.0], &[0.1, 0.2]).is_nan());
+        assert_eq!(roc_auc(&[0.0, 1.0, 0.0, 1.0], &[0.1, 0.9, 0.2, 0.8]), 1.0);
+    }
+
+    #[test]
+    fn average_precision_by_hand() {
+        // Ranked: 1 (pos), 2 (neg), 3 (pos): AP = (1/1 + 2/3) / 2.
+        let ap = pr_auc(&[1.0, 0.0, 1.0], &[0.9, 0.8, 0.7]);
+        assert!((ap - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn log_loss_brier_and_ece_by_hand() {
+        let y = [1.0, 0.0, 1.0, 0.0];
+        let p = [0.8, 0.4, 0.6, 0.2];
+        let ll = -((0.8f64).ln() + (0.6f64).ln() + (0.6f64).ln() + (0.8f64).ln()) / 4.0;
+        assert!((log_loss(&y, &p) - ll).abs() < 1e-12);
+        assert!((brier(&y, &p) - (0.04 + 0.16 + 0.16 + 0.04) / 4.0).abs() < 1e-12);
+        // Bins: [0.2,0.3): 0.2 vs 0; [0.4,0.5): 0.4 vs 0; [0.6,0.7): 0.6 vs 1; [0.8,0.9): 0.8 vs 1.
+        let e = (0.2 + 0.4 + 0.4 + 0.2) / 4.0;
+        assert!((ece(&y, &p, 10) - e).abs() < 1e-12);
+        assert_eq!(reliability(&y, &p, 10).len(), 4);
+    }
+
+    #[test]
+    fn deciles_find_the_converters() {
+        let score: Vec<f64> = (0..100).map(|i| i as f64).collect();
+        let y: Vec<f64> = (0..100).map(|i| (i >= 90) as u8 as f64).collect();
+        let d = deciles(&y, &score);
+        assert_eq!(d.len(), 10);
+        assert_eq!(d[0].converted, 10);
+        assert_eq!(d[0].lift, 10.0);
+        assert_eq!(d[0].min_score, Some(90.0));
+        assert_eq!(d[0].cumulative_recall, Some(1.0));
+        assert_eq!(d[9].converted, 0);
+    }
+}

@@ -1,0 +1,770 @@
+//! The learned model: training (`train`, with `auto` choosing between the learners by
+//! cross-validated log-loss), the versioned model file (schema, encoder, learner, calibrator,
+//! metrics and a content hash) and prediction with the top factors of each lead.
+
+use crate::LearnError;
+use crate::calibrate::{self, Calibrator, Choice};
+use crate::cv::{split, stratified_folds};
+use crate::encode::{Dense, Encoder, EncoderParams, Sparse};
+use crate::gbm::{Gbm, GbmParams};
+use crate::logistic::{self, Logistic, LogisticParams};
+use crate::metrics;
+use crate::table::{ColumnType, Table, TableOptions, read_table};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+
+/// The model file's `format` field.
+pub const FORMAT: &str = "leadscore-learned-model";
+/// The model file's version: readers refuse other versions.
+pub const VERSION: u32 = 1;
+/// Fewer positives (or negatives) than this is thin data: warn and regularise harder.
+pub const THIN: usize = 100;
+/// Above this many rows, one 80/20 hold-out replaces k-fold cross-validation.
+pub const HOLDOUT_ROWS: usize = 200_000;
+
+/// Which learner to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algo {
+    /// Regularised logistic regression (coefficients and odds ratios to read).
+    Logistic,
+    /// Gradient-boosted trees.
+    Gbm,
+    /// Both; keep the one with the lower cross-validated log-loss.
+    Auto,
+}
+
+impl Algo {
+    /// The name used in files and flags.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algo::Logistic => "logistic",
+            Algo::Gbm => "gbm",
+            Algo::Auto => "auto",
+        }
+    }
+}
+
+/// Settings of a training run.
+#[derive(Debug, Clone)]
+pub struct TrainParams {
+    /// The learner.
+    pub algo: Algo,
+    /// Seed of every random choice (folds).
+    pub seed: u64,
+    /// Cross-validation folds (below [`HOLDOUT_ROWS`] rows).
+    pub folds: usize,
+    /// Threads.
+    pub threads: usize,
+    /// Least training rows for a category to be kept.
+    pub min_count: usize,
+}
+
+impl Default for TrainParams {
+    fn default() -> Self {
+        TrainParams {
+            algo: Algo::Auto,
+            seed: 42,
+            folds: 5,
+            threads: 1,
+            min_count: EncoderParams::default().min_count,
+        }
+    }
+}
+
+/// Out-of-fold metrics of one learner (after calibration, itself cross-fitted).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// `logistic` or `gbm`.
+    pub algo: String,
+    /// ROC-AUC.
+    pub roc_auc: f64,
+    /// Average precision.
+    pub pr_auc: f64,
+    /// Log-loss: what `auto` compares.
+    pub log_loss: f64,
+    /// Brier score.
+    pub brier: f64,
+    /// Expected calibration error (10 bins).
+    pub ece: f64,
+    /// How calibration was chosen.
+    pub calibration: Choice,
+}
+
+/// One coefficient of the logistic model, for reading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coefficient {
+    /// `column = value`, or `column (per std. dev.)`.
+    pub term: String,
+    /// Change in log-odds.
+    pub coefficient: f64,
+    /// `exp(coefficient)`: how the odds of converting multiply.
+    pub odds_ratio: f64,
+}
+
+/// The learner inside a model.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Learner {
+    /// Logistic regression.
+    Logistic {
+        /// L2 strength used.
+        lambda: f64,
+        /// Every term's coefficient and odds ratio, largest effect first.
+        coefficients: Vec<Coefficient>,
+        /// The fitted weights (term order).
+        model: Logistic,
+    },
+    /// Boosted trees.
+    Gbm {
+        /// Settings used.
+        params: GbmParams,
+        /// Trees in the model.
+        trees: usize,
+        /// The booster.
+        booster: Box<Gbm>,
+    },
+}
+
+/// A column of the training file and what the model made of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SchemaColumn {
+    /// Header name.
+    pub name: String,
+    /// `feature`, `target`, `id`, `ignored` or `unused` (constant or free text).
+    pub role: String,
+    /// Inferred type (features and unused columns).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ColumnType>,
+}
+
+/// Where the model came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingData {
+    /// The file name as given.
+    pub source: String,
+    /// SHA-256 of the file.
+    pub sha256: String,
+    /// Rows.
+    pub rows: usize,
+    /// Positive outcomes.
+    pub positives: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Folds used for out-of-fold predictions (1 = an 80/20 hold-out).
+    pub folds: usize,
+}
+
+/// A grade: leads with at least `min_probability` (and below the grade above).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grade {
+    /// A, B, C or D.
+    pub name: String,
+    /// Lower bound.
+    pub min_probability: f64,
+}
+
+/// A trained model, as stored in its file.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LearnedModel {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`].
+    pub version: u32,
+    /// `logistic` or `gbm`.
+    pub algo: String,
+    /// The outcome column.
+    pub target: String,
+    /// The id column given when training.
+    pub id: Option<String>,
+    /// Every column of the training file.
+    pub schema: Vec<SchemaColumn>,
+    /// The training data.
+    pub training: TrainingData,
+    /// Fewer than 100 positives or negatives: regularisation was widened.
+    pub thin_data: bool,
+    /// What the user should know about this model.
+    pub warnings: Vec<String>,
+    /// Out-of-fold metrics of every learner tried (the chosen one is `algo`).
+    pub candidates: Vec<Candidate>,
+    /// The probability above which a lead counts as predicted positive (best out-of-fold F1).
+    pub threshold: f64,
+    /// Grades A (top 10% of out-of-fold probabilities), B (next 20%), C (next 30%), D.
+    pub grades: Vec<Grade>,
+    /// The feature encoder.
+    pub encoder: Encoder,
+    /// Log-odds to probability.
+    pub calibrator: Calibrator,
+    /// The learner.
+    pub learner: Learner,
+    /// SHA-256 of this file's content with `hash` empty.
+    pub hash: String,
+}
+
+/// A trained model and what happened while training.
+#[derive(Debug)]
+pub struct Trained {
+    /// The model.
+    pub model: LearnedModel,
+    /// Warnings (also in the model).
+    pub warnings: Vec<String>,
+}
+
+/// What drove one lead's score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Factor {
+    /// The column.
+    pub feature: String,
+    /// The lead's value (or `(missing)`).
+    pub value: String,
+    /// Effect on the log-odds relative to an average lead.
+    pub contribution: f64,
+}
+
+impl std::fmt::Display for Factor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} = {} ({:+.2})",
+            self.feature, self.value, self.contribution
+        )
+    }
+}
+
+/// Predictions for a table.
+#[derive(Debug, Clone)]
+pub struct Prediction {
+    /// Calibrated probability per row.
+    pub probability: Vec<f64>,
+    /// The three biggest factors per row (fewer if the model has fewer features).
+    pub factors: Vec<Vec<Factor>>,
+}
+
+fn logistic_params(thin: bool, threads: usize) -> LogisticParams {
+    LogisticParams {
+        lambda: if thin { 10.0 } else { 1.0 },
+        threads,
+        ..LogisticParams::default()
+    }
+}
+
+fn gbm_params(thin: bool, threads: usize, seed: u64) -> GbmParams {
+    let base = GbmParams {
+        threads,
+        seed,
+        ..GbmParams::default()
+    };
+    if thin {
+        GbmParams {
+            learning_rate: 0.05,
+            max_leaves: 7,
+            max_depth: 3,
+            l2: 10.0,
+            min_leaf_weight: 5.0,
+            ..base
+        }
+    } else {
+        base
+    }
+}
+
+fn pick<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
+    rows.iter().map(|&i| v[i]).collect()
+}
+
+/// Out-of-fold log-odds of the logistic model, and the model fitted on all rows.
+fn cv_logistic(
+    x: &Sparse,
+    y: &[f64],
+    folds: &[usize],
+    k: usize,
+    p: LogisticParams,
+) -> (Logistic, Vec<f64>) {
+    let (full, _) = logistic::fit(x, y, p, None);
+    let mut oof = vec![0.0; y.len()];
+    for f in 0..k {
+        let (train, valid) = split(folds, f);
+        // A warm start from the full fit converges in a few iterations.
+        let (m, _) = logistic::fit(&x.select(&train), &pick(y, &train), p, Some(&full));
+        for &i in &valid {
+            oof[i] = m.logit(x, i);
+        }
+    }
+    (full, oof)
+}
+
+/// Out-of-fold log-odds of boosted trees (early stopping on each validation fold), and the
+/// final booster: refitted on all rows with the median kept tree count, or, with a hold-out,
+/// the hold-out booster itself.
+fn cv_gbm(
+    x: &Dense,
+    y: &[f64],
+    folds: &[usize],
+    k: usize,
+    p: &GbmParams,
+) -> Result<(Gbm, Vec<f64>), LearnError> {
+    let mut oof = vec![0.0; y.len()];
+    let mut trees = Vec::new();
+    let mut last = None;
+    for f in 0..k {
+        let (train, valid) = split(folds, f);
+        let (xt, xv) = (x.select(&train), x.select(&valid));
+        let (yt, yv) = (pick(y, &train), pick(y, &valid));
+        let (g, n) = Gbm::fit_early(&xt, &yt, &xv, &yv, p)?;
+        for (&i, z) in valid.iter().zip(g.logits(&xv)) {
+            oof[i] = z;
+        }
+        trees.push(n);
+        last = Some(g);
+    }
+    if k == 1 {
+        return Ok((last.expect("one fold"), oof));
+    }
+    trees.sort_unstable();
+    let n = trees[trees.len() / 2];
+    Ok((Gbm::fit(x, y, n, p)?, oof))
+}
+
+fn best_f1_threshold(y: &[f64], p: &[f64]) -> f64 {
+    let mut order: Vec<usize> = (0..y.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+    let pos: f64 = y.iter().sum();
+    let (mut tp, mut best, mut thr) = (0.0, -1.0, 0.5);
+    for (k, &i) in order.iter().enumerate() {
+        tp += y[i];
+        // Only cut between different probabilities.
+        if k + 1 < order.len() && p[order[k + 1]] == p[i] {
+            continue;
+        }
+        let f1 = 2.0 * tp / ((k + 1) as f64 + pos);
+        if f1 > best {
+            best = f1;
+            thr = p[i];
+        }
+    }
+    thr
+}
+
+fn quantile_desc(p: &[f64], share: f64) -> f64 {
+    let mut s = p.to_vec();
+    s.sort_by(|a, b| b.total_cmp(a));
+    let k = ((s.len() as f64 * share).ceil() as usize).clamp(1, s.len());
+    s[k - 1]
+}
+
+/// Trains a model on `table` (which must have a target).
+pub fn train(table: &Table, params: &TrainParams) -> Result<Trained, LearnError> {
+    let y = table
+        .target
+        .as_ref()
+        .ok_or_else(|| LearnError::Data("training needs a target column".into()))?;
+    let n = y.len();
+    let pos = table.positives();
+    let neg = n - pos;
+    if pos == 0 || neg == 0 {
+        return Err(LearnError::Data(format!(
+            "{}: every outcome is {}: nothing to learn (need both converted and not converted leads)",
+            table.source,
+            if pos == 0 { "0" } else { "1" }
+        )));
+    }
+    if pos < 2 || neg < 2 {
+        return Err(LearnError::Data(format!(
+            "{}: only {} of one class: too few to learn from",
+            table.source,
+            pos.min(neg)
+        )));
+    }
+    let mut warnings = Vec::new();
+    let thin = pos < THIN || neg < THIN;
+    if thin {
+        warnings.push(format!(
+            "thin data: {pos} converted and {neg} not converted leads (fewer than {THIN} of one class); \
+             regularisation widened, probabilities are rough — collect more outcomes before trusting them"
+        ));
+    }
+    let encoder = Encoder::fit(
+        table,
+        y,
+        EncoderParams {
+            min_count: params.min_count,
+        },
+    )?;
+    let cells = encoder.cells(table)?;
+    let k_folds = params.folds.clamp(2, 20).min(pos.min(neg));
+    let holdout = n > HOLDOUT_ROWS;
+    let folds = stratified_folds(y, if holdout { 5 } else { k_folds }, params.seed);
+    let k = if holdout { 1 } else { k_folds };
+
+    struct Fitted {
+        learner: Learner,
+        calibrator: Calibrator,
+        candidate: Candidate,
+        oof: Vec<f64>,
+    }
+    let summarise = |algo: &str, oof_z: &[f64]| {
+        // With a hold-out, only its rows have out-of-fold predictions.
+        let rows: Vec<usize> = if holdout {
+            split(&folds, 0).1
+        } else {
+            (0..n).collect()
+        };
+        let (z, yy) = (pick(oof_z, &rows), pick(y, &rows));
+        let (cal, choice, p) = calibrate::choose(&z, &yy, params.seed);
+        let cand = Candidate {
+            algo: algo.into(),
+            roc_auc: metrics::roc_auc(&yy, &p),
+            pr_auc: metrics::pr_auc(&yy, &p),
+            log_loss: metrics::log_loss(&yy, &p),
+            brier: metrics::brier(&yy, &p),
+            ece: metrics::ece(&yy, &p, 10),
+            calibration: choice,
+        };
+        (cal, cand, p, yy)
+    };
+    let mut fitted: Vec<(Fitted, Vec<f64>)> = Vec::new();
+    if matches!(params.algo, Algo::Logistic | Algo::Auto) {
+        let x = encoder.sparse(&cells, n);
+        let lp = logistic_params(thin, params.threads);
+        let (m, oof_z) = cv_logistic(&x, y, &folds, k, lp);
+        let (calibrator, candidate, oof, yy) = summarise("logistic", &oof_z);
+        let names = encoder.term_names();
+        let mut coefficients: Vec<Coefficient> = names
+            .into_iter()
+            .zip(&m.weights)
+            .map(|(term, &c)| Coefficient {
+                term,
+                coefficient: c,
+                odds_ratio: c.exp(),
+            })
+            .collect();
+        coefficients.sort_by(|a, b| {
+            b.coefficient
+                .abs()
+                .total_cmp(&a.coefficient.abs())
+                .then(a.term.cmp(&b.term))
+        });
+        fitted.push((
+            Fitted {
+                learner: Learner::Logistic {
+                    lambda: lp.lambda,
+                    coefficients,
+                    model: m,
+                },
+                calibrator,
+                candidate,
+                oof,
+            },
+            yy,
+        ));
+    }
+    if matches!(params.algo, Algo::Gbm | Algo::Auto) {
+        let x = encoder.dense(&cells, n);
+        let gp = gbm_params(thin, params.threads, params.seed);
+        let (mut g, oof_z) = cv_gbm(&x, y, &folds, k, &gp)?;
+        // The file records no thread count; prediction sets its own.
+        g.set_threads(1);
+        let (calibrator, candidate, oof, yy) = summarise("gbm", &oof_z);
+        fitted.push((
+            Fitted {
+                learner: Learner::Gbm {
+                    params: gp,
+                    trees: g.trees(),
+                    booster: Box::new(g),
+                },
+                calibrator,
+                candidate,
+                oof,
+            },
+            yy,
+        ));
+    }
+    let candidates: Vec<Candidate> = fitted.iter().map(|(f, _)| f.candidate.clone()).collect();
+    let best = (0..fitted.len())
+        .min_by(|&a, &b| {
+            fitted[a]
+                .0
+                .candidate
+                .log_loss
+                .total_cmp(&fitted[b].0.candidate.log_loss)
+        })
+        .expect("at least one learner");
+    let (chosen, yy) = fitted.swap_remove(best);
+    let threshold = best_f1_threshold(&yy, &chosen.oof);
+    let grades = vec![
+        Grade {
+            name: "A".into(),
+            min_probability: quantile_desc(&chosen.oof, 0.1),
+        },
+        Grade {
+            name: "B".into(),
+            min_probability: quantile_desc(&chosen.oof, 0.3),
+        },
+        Grade {
+            name: "C".into(),
+            min_probability: quantile_desc(&chosen.oof, 0.6),
+        },
+        Grade {
+            name: "D".into(),
+            min_probability: 0.0,
+        },
+    ];
+    let features: Vec<&str> = encoder.features.iter().map(|f| f.name.as_str()).collect();
+    let schema = table
+        .header
+        .iter()
+        .map(|h| {
+            let col = table.column(h);
+            let role = if Some(h) == table.target_name.as_ref() {
+                "target"
+            } else if Some(h) == table.id_name.as_ref() {
+                "id"
+            } else if features.contains(&h.as_str()) {
+                "feature"
+            } else if col.is_none() {
+                "ignored"
+            } else {
+                "unused"
+            };
+            SchemaColumn {
+                name: h.clone(),
+                role: role.into(),
+                kind: col.map(|c| c.kind),
+            }
+        })
+        .collect();
+    let mut model = LearnedModel {
+        format: FORMAT.into(),
+        version: VERSION,
+        algo: chosen.candidate.algo.clone(),
+        target: table.target_name.clone().unwrap_or_default(),
+        id: table.id_name.clone(),
+        schema,
+        training: TrainingData {
+            source: table.source.clone(),
+            sha256: table.sha256.clone(),
+            rows: n,
+            positives: pos,
+            seed: params.seed,
+            folds: k,
+        },
+        thin_data: thin,
+        warnings: warnings.clone(),
+        candidates,
+        threshold,
+        grades,
+        encoder,
+        calibrator: chosen.calibrator,
+        learner: chosen.learner,
+        hash: String::new(),
+    };
+    model.hash = model.content_hash()?;
+    Ok(Trained { model, warnings })
+}
+
+impl LearnedModel {
+    fn content_hash(&self) -> Result<String, LearnError> {
+        // Hash the compact form with `hash` empty.
+        let mut v = serde_json::to_value(self).map_err(|e| LearnError::Model(e.to_string()))?;
+        v["hash"] = serde_json::Value::String(String::new());
+        let bytes = serde_json::to_vec(&v).map_err(|e| LearnError::Model(e.to_string()))?;
+        Ok(hex::encode(Sha256::digest(&bytes)))
+    }
+
+    /// Writes the model as JSON.
+    pub fn write(&self, mut out: impl Write) -> Result<(), LearnError> {
+        serde_json::to_writer_pretty(&mut out, self)
+            .map_err(|e| LearnError::Model(e.to_string()))?;
+        out.write_all(b"\n")?;
+        Ok(())
+    }
+
+    /// Reads a model file and checks its format, version and hash.
+    pub fn read(mut input: impl Read) -> Result<LearnedModel, LearnError> {
+        let mut s = String::new();
+        input.read_to_string(&mut s)?;
+        let v: serde_json::Value =
+            serde_json::from_str(&s).map_err(|e| LearnError::Model(format!("not JSON: {e}")))?;
+        if v.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            return Err(LearnError::Model(format!(
+                "not a learned model (no \"format\": \"{FORMAT}\")"
+            )));
+        }
+        let version = v.get("version").and_then(|f| f.as_u64());
+        if version != Some(VERSION as u64) {
+            return Err(LearnError::Model(format!(
+                "version {version:?} is not supported (this build reads version {VERSION})"
+            )));
+        }
+        let model: LearnedModel =
+            serde_json::from_value(v).map_err(|e| LearnError::Model(e.to_string()))?;
+        let h = model.content_hash()?;
+        if h != model.hash {
+            return Err(LearnError::Model(format!(
+                "the content does not match its hash (the file was changed after training): {} vs {h}",
+                model.hash
+            )));
+        }
+        Ok(model)
+    }
+
+    /// How to read data for this model: its schema imposes the column types.
+    pub fn table_options(&self, target: Option<String>, id: Option<String>) -> TableOptions {
+        TableOptions {
+            target,
+            id,
+            schema: Some(self.encoder.schema()),
+            ..TableOptions::default()
+        }
+    }
+
+    /// Threads for prediction.
+    pub fn set_threads(&mut self, threads: usize) {
+        if let Learner::Gbm { booster, .. } = &mut self.learner {
+            booster.set_threads(threads);
+        }
+    }
+
+    /// Raw log-odds per row, and per-feature contributions when `factors` is set
+    /// (rows × features, row-major).
+    fn logits(&self, table: &Table, factors: bool) -> Result<(Vec<f64>, Vec<f64>), LearnError> {
+        let cells = self.encoder.cells(table)?;
+        let n = table.rows;
+        let nf = self.encoder.features.len();
+        match &self.learner {
+            Learner::Logistic { model, .. } => {
+                let x = self.encoder.sparse(&cells, n);
+                let z = model.logits(&x);
+                if !factors {
+                    return Ok((z, Vec::new()));
+                }
+                let owner = self.encoder.term_feature();
+                let means = self.encoder.term_means();
+                let mut offset = vec![0.0; nf];
+                for (t, &m) in means.iter().enumerate() {
+                    offset[owner[t]] += model.weights[t] * m;
+                }
+                let mut c = vec![0.0; n * nf];
+                for r in 0..n {
+                    let row = &mut c[r * nf..(r + 1) * nf];
+                    row.iter_mut().zip(&offset).for_each(|(v, o)| *v = -o);
+                    for (j, v) in x.row(r) {
+                        row[owner[j]] += model.weights[j] * v;
+                    }
+                }
+                Ok((z, c))
+            }
+            Learner::Gbm { booster, .. } => {
+                let x: Dense = self.encoder.dense(&cells, n);
+                if !factors {
+                    return Ok((booster.logits(&x), Vec::new()));
+                }
+                let sh = booster.contributions(&x);
+                let mut z = vec![0.0; n];
+                let mut c = vec![0.0; n * nf];
+                for r in 0..n {
+                    let row = &sh[r * (nf + 1)..(r + 1) * (nf + 1)];
+                    z[r] = row.iter().sum();
+                    c[r * nf..(r + 1) * nf].copy_from_slice(&row[..nf]);
+                }
+                Ok((z, c))
+            }
+        }
+    }
+
+    /// Calibrated probabilities, without factors (the fast path).
+    pub fn probabilities(&self, table: &Table) -> Result<Vec<f64>, LearnError> {
+        let (z, _) = self.logits(table, false)?;
+        Ok(z.iter().map(|&z| self.calibrator.apply(z)).collect())
+    }
+
+    /// Calibrated probabilities and the top three factors of every row.
+    pub fn predict_table(&self, table: &Table) -> Result<Prediction, LearnError> {
+        let (z, c) = self.logits(table, true)?;
+        let nf = self.encoder.features.len();
+        let columns: Vec<_> = self
+            .encoder
+            .features
+            .iter()
+            .map(|f| table.column(&f.name).expect("cells checked the columns"))
+            .collect();
+        let factors = (0..table.rows)
+            .map(|r| {
+                let row = &c[r * nf..(r + 1) * nf];
+                let mut idx: Vec<usize> = (0..nf).collect();
+                idx.sort_by(|&a, &b| row[b].abs().total_cmp(&row[a].abs()).then(a.cmp(&b)));
+                idx.into_iter()
+                    .take(3)
+                    .map(|f| {
+                        let v = columns[f].text(r);
+                        Factor {
+                            feature: self.encoder.features[f].name.clone(),
+                            value: if v.is_empty() { "(missing)".into() } else { v },
+                            contribution: row[f],
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Prediction {
+            probability: z.iter().map(|&z| self.calibrator.apply(z)).collect(),
+            factors,
+        })
+    }
+
+    /// The grade of a probability.
+    pub fn grade(&self, p: f64) -> &str {
+        self.grades
+            .iter()
+            .find(|g| p >= g.min_probability)
+            .map_or("D", |g| g.name.as_str())
+    }
+}
+
+/// Reads `input` (a CSV named `source`), predicts, and writes one CSV row per input row in
+/// input order: the id column (`id`, named as in the input) or `row` (1-based), `probability`,
+/// `factor_1`…`factor_3`. Returns the number of rows.
+pub fn predict_csv(
+    model: &LearnedModel,
+    input: impl Read,
+    source: &str,
+    id: Option<&str>,
+    out: impl Write,
+) -> Result<usize, LearnError> {
+    let table = read_table(
+        input,
+        source,
+        &model.table_options(None, id.map(str::to_owned)),
+    )?;
+    let p = model.predict_table(&table)?;
+    let mut w = csv::Writer::from_writer(out);
+    let csv_err = |e: csv::Error| LearnError::Io(std::io::Error::other(e));
+    let id_name = table.id_name.clone().unwrap_or_else(|| "row".into());
+    w.write_record([
+        id_name.as_str(),
+        "probability",
+        "factor_1",
+        "factor_2",
+        "factor_3",
+    ])
+    .map_err(csv_err)?;
+    for r in 0..table.rows {
+        let id = match &table.ids {
+            Some(ids) => ids[r].clone(),
+            None => (r + 1).to_string(),
+        };
+        let mut rec = vec![id, format!("{:.6}", p.probability[r])];
+        for k in 0..3 {
+            rec.push(
+                p.factors[r]
+                    .get(k)
+                    .map(|f| f.to_string())
+                    .unwrap_or_default(),
+            );
+        }
+        w.write_record(&rec).map_err(csv_err)?;
+    }
+    w.flush()?;
+    Ok(table.rows)
+}

@@ -1,0 +1,587 @@
+//! CSV into typed columns. Types are inferred from the values (numeric, boolean, date,
+//! categorical, free text), or imposed by a model's schema when scoring. Values that mean "not
+//! answered" (`Select`, `NA`, `null`, empty…) are missing, whatever the column.
+
+use crate::LearnError;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+
+/// What a column holds, as inferred from its values or given by a model's schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    /// Numbers (integers or decimals).
+    Numeric,
+    /// Two values such as yes/no, true/false, 1/0.
+    Boolean,
+    /// Dates or RFC 3339 timestamps; used as days since 1970-01-01.
+    Date,
+    /// A limited set of labels.
+    Categorical,
+    /// Free text or identifiers (nearly every value different): not used unless asked.
+    Text,
+    /// No value, or the same value on every row: nothing to learn from.
+    Constant,
+}
+
+impl ColumnType {
+    /// Whether a model uses columns of this type.
+    pub fn is_feature(self) -> bool {
+        !matches!(self, ColumnType::Text | ColumnType::Constant)
+    }
+}
+
+/// The values of one column.
+#[derive(Debug, Clone)]
+pub enum Values {
+    /// Numeric, boolean (0/1) and date (days) columns; `NaN` is missing.
+    Numbers(Vec<f64>),
+    /// Categorical and text columns: `codes[row]` indexes `levels`; [`MISSING`] is missing.
+    Levels {
+        /// The distinct values, in order of first appearance.
+        levels: Vec<String>,
+        /// One code per row.
+        codes: Vec<u32>,
+    },
+}
+
+/// The code of a missing categorical value.
+pub const MISSING: u32 = u32::MAX;
+
+/// One column of a table.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// The header name.
+    pub name: String,
+    /// Its type.
+    pub kind: ColumnType,
+    /// Its values.
+    pub values: Values,
+    /// How many rows are missing.
+    pub missing: usize,
+}
+
+impl Column {
+    /// The value on `row` as text (for segments and messages); empty when missing.
+    pub fn text(&self, row: usize) -> String {
+        match &self.values {
+            Values::Numbers(v) if v[row].is_nan() => String::new(),
+            Values::Numbers(v) => format_number(v[row]),
+            Values::Levels { codes, .. } if codes[row] == MISSING => String::new(),
+            Values::Levels { levels, codes } => levels[codes[row] as usize].clone(),
+        }
+    }
+}
+
+/// A number as short text: integers without a decimal point.
+pub fn format_number(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
+    }
+}
+
+/// How to read a table.
+#[derive(Debug, Clone, Default)]
+pub struct TableOptions {
+    /// The binary outcome column; required for training and evaluation.
+    pub target: Option<String>,
+    /// The identifier column: kept for output, never a feature.
+    pub id: Option<String>,
+    /// Columns to leave out (identifiers, columns that leak the outcome).
+    pub ignore: Vec<String>,
+    /// Text columns to use anyway, as categories (their most frequent values).
+    pub include_text: Vec<String>,
+    /// Known column types (from a model's schema): no inference, unknown columns are skipped.
+    pub schema: Option<Vec<(String, ColumnType)>>,
+    /// Columns read as categories even when a schema is given (segments).
+    pub keep: Vec<String>,
+}
+
+/// A CSV file read into typed columns.
+#[derive(Debug, Clone)]
+pub struct Table {
+    /// The source name given by the caller (used in messages).
+    pub source: String,
+    /// The header, as in the file.
+    pub header: Vec<String>,
+    /// Feature candidates: every column but the target, the id and the ignored ones.
+    pub columns: Vec<Column>,
+    /// The outcome (1 or 0) per row, when a target column was named.
+    pub target: Option<Vec<f64>>,
+    /// The target column's name.
+    pub target_name: Option<String>,
+    /// The id per row, when an id column was named.
+    pub ids: Option<Vec<String>>,
+    /// The id column's name.
+    pub id_name: Option<String>,
+    /// Data rows (the header excluded).
+    pub rows: usize,
+    /// SHA-256 of the bytes read, hex.
+    pub sha256: String,
+}
+
+impl Table {
+    /// The column named `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// How many rows have a positive outcome.
+    pub fn positives(&self) -> usize {
+        self.target
+            .as_ref()
+            .map_or(0, |t| t.iter().filter(|&&y| y > 0.5).count())
+    }
+}
+
+/// Whether a cell means "no value": empty, or a placeholder such as `Select`, `NA`, `N/A`,
+/// `null`, `NaN`, `-`, `?`, `(not set)`, `undefined`, `#N/A`. Web forms write their unanswered
+/// drop-downs as `Select` or `-- Select --`; spreadsheets and databases write the others.
+pub fn is_missing(raw: &str) -> bool {
+    let s = raw.trim();
+    if s.is_empty() {
+        return true;
+    }
+    if s.len() > 16 {
+        return false;
+    }
+    let l = s.to_ascii_lowercase();
+    let l = l.trim_matches(|c: char| c == '-' || c == ' ' || c == '<' || c == '>');
+    matches!(
+        l,
+        "" | "na"
+            | "n/a"
+            | "#n/a"
+            | "nan"
+            | "null"
+            | "nil"
+            | "none selected"
+            | "select"
+            | "select one"
+            | "please select"
+            | "(not set)"
+            | "not set"
+            | "undefined"
+            | "?"
+    )
+}
+
+/// A binary value: `Some(true)` for 1/yes/true/y/t/won/converted, `Some(false)` for
+/// 0/no/false/n/f/lost, else `None`.
+pub fn parse_binary(raw: &str) -> Option<bool> {
+    let l = raw.trim().to_ascii_lowercase();
+    match l.as_str() {
+        "1" | "1.0" | "yes" | "true" | "y" | "t" | "won" | "win" | "converted" => Some(true),
+        "0" | "0.0" | "no" | "false" | "n" | "f" | "lost" | "lose" | "not converted" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_number(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let x: f64 = s.parse().ok()?;
+    x.is_finite().then_some(x)
+}
+
+fn parse_days(s: &str) -> Option<f64> {
+    let s = s.trim();
+    // A bare number is not a date, even if a parser would take it.
+    if !s.contains('-') {
+        return None;
+    }
+    leadscore_core::value::parse_time(s).map(|t| (t as f64 / 86_400.0).floor())
+}
+
+/// A reader that hashes what passes through it.
+struct Hashing<R> {
+    inner: R,
+    hash: Sha256,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hash.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// One column while reading: distinct raw values and a code per row.
+#[derive(Default)]
+struct Raw {
+    dict: FxHashMap<Box<str>, u32>,
+    levels: Vec<Box<str>>,
+    counts: Vec<usize>,
+    codes: Vec<u32>,
+    missing: usize,
+}
+
+impl Raw {
+    fn push(&mut self, v: &str) {
+        if is_missing(v) {
+            self.codes.push(MISSING);
+            self.missing += 1;
+            return;
+        }
+        let v = v.trim();
+        let code = match self.dict.get(v) {
+            Some(&c) => c,
+            None => {
+                let c = self.levels.len() as u32;
+                self.dict.insert(v.into(), c);
+                self.levels.push(v.into());
+                self.counts.push(0);
+                c
+            }
+        };
+        self.counts[code as usize] += 1;
+        self.codes.push(code);
+    }
+}
+
+fn infer(raw: &Raw, rows: usize) -> ColumnType {
+    let d = raw.levels.len();
+    if d <= 1 {
+        return ColumnType::Constant;
+    }
+    if d == 2 && raw.levels.iter().all(|l| parse_binary(l).is_some()) {
+        let a = parse_binary(&raw.levels[0]);
+        let b = parse_binary(&raw.levels[1]);
+        if a != b {
+            return ColumnType::Boolean;
+        }
+    }
+    if raw.levels.iter().all(|l| parse_number(l).is_some()) {
+        return ColumnType::Numeric;
+    }
+    if raw.levels.iter().all(|l| parse_days(l).is_some()) {
+        return ColumnType::Date;
+    }
+    let present = rows - raw.missing;
+    let long = raw.levels.iter().map(|l| l.len()).sum::<usize>() / d > 60;
+    if d > 1000 || (d > 50 && (d * 2 > present || long)) {
+        return ColumnType::Text;
+    }
+    ColumnType::Categorical
+}
+
+fn typed(name: String, kind: ColumnType, raw: Raw) -> Column {
+    let convert = |f: &dyn Fn(&str) -> Option<f64>| -> (Vec<f64>, usize) {
+        let map: Vec<f64> = raw
+            .levels
+            .iter()
+            .map(|l| f(l).unwrap_or(f64::NAN))
+            .collect();
+        let v: Vec<f64> = raw
+            .codes
+            .iter()
+            .map(|&c| {
+                if c == MISSING {
+                    f64::NAN
+                } else {
+                    map[c as usize]
+                }
+            })
+            .collect();
+        let missing = v.iter().filter(|x| x.is_nan()).count();
+        (v, missing)
+    };
+    let (values, missing) = match kind {
+        ColumnType::Numeric => {
+            let (v, m) = convert(&parse_number);
+            (Values::Numbers(v), m)
+        }
+        ColumnType::Date => {
+            let (v, m) = convert(&parse_days);
+            (Values::Numbers(v), m)
+        }
+        ColumnType::Boolean => {
+            let (v, m) = convert(&|s| parse_binary(s).map(|b| if b { 1.0 } else { 0.0 }));
+            (Values::Numbers(v), m)
+        }
+        ColumnType::Categorical | ColumnType::Text | ColumnType::Constant => (
+            Values::Levels {
+                levels: raw.levels.into_iter().map(String::from).collect(),
+                codes: raw.codes,
+            },
+            raw.missing,
+        ),
+    };
+    Column {
+        name,
+        kind,
+        values,
+        missing,
+    }
+}
+
+/// Reads a CSV (header row, RFC 4180 quoting, LF or CRLF, optional byte-order mark) from
+/// `input`. `source` names it in error messages (`leads.csv:12: column `won`: ...`).
+pub fn read_table(
+    input: impl Read,
+    source: &str,
+    opts: &TableOptions,
+) -> Result<Table, LearnError> {
+    let mut hashing = Hashing {
+        inner: input,
+        hash: Sha256::new(),
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(&mut hashing);
+    let csv_err = |e: csv::Error| {
+        let line = e.position().map_or(0, |p| p.line());
+        match e.kind() {
+            csv::ErrorKind::Io(_) => {
+                LearnError::input(source, line, None, format!("cannot read: {e}"))
+            }
+            _ => LearnError::input(source, line, None, e.to_string()),
+        }
+    };
+    let mut header: Vec<String> = rdr
+        .headers()
+        .map_err(csv_err)?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    if let Some(first) = header.first_mut()
+        && let Some(rest) = first.strip_prefix('\u{feff}')
+    {
+        *first = rest.to_owned();
+    }
+    if header.is_empty() || (header.len() == 1 && header[0].is_empty()) {
+        return Err(LearnError::input(source, 1, None, "no header row"));
+    }
+    let find = |name: &str, what: &str| {
+        header.iter().position(|h| h == name).ok_or_else(|| {
+            LearnError::input(
+                source,
+                1,
+                Some(name),
+                format!(
+                    "no {what} column `{name}` in the header (columns: {})",
+                    header.join(", ")
+                ),
+            )
+        })
+    };
+    let target_col = opts
+        .target
+        .as_deref()
+        .map(|t| find(t, "target"))
+        .transpose()?;
+    let id_col = opts.id.as_deref().map(|t| find(t, "id")).transpose()?;
+    for name in &opts.ignore {
+        find(name, "ignored")?;
+    }
+    for name in &opts.include_text {
+        find(name, "included")?;
+    }
+    for name in &opts.keep {
+        find(name, "segment")?;
+    }
+    // Which columns become feature candidates, with their imposed type if any.
+    let wanted: Vec<Option<Option<ColumnType>>> = header
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            if Some(i) == target_col || Some(i) == id_col || opts.ignore.contains(h) {
+                return None;
+            }
+            match &opts.schema {
+                Some(s) => match s.iter().find(|(n, _)| n == h) {
+                    Some((_, t)) => Some(Some(*t)),
+                    None if opts.keep.contains(h) => Some(Some(ColumnType::Categorical)),
+                    None => None,
+                },
+                None => Some(None),
+            }
+        })
+        .collect();
+    let mut raws: Vec<Option<Raw>> = wanted
+        .iter()
+        .map(|w| w.as_ref().map(|_| Raw::default()))
+        .collect();
+    let mut target = target_col.map(|_| Vec::new());
+    let mut ids = id_col.map(|_| Vec::new());
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0usize;
+    while rdr.read_record(&mut record).map_err(csv_err)? {
+        rows += 1;
+        let line = record.position().map_or(rows as u64 + 1, |p| p.line());
+        for (i, v) in record.iter().enumerate() {
+            if let Some(r) = &mut raws[i] {
+                r.push(v);
+            }
+        }
+        if let (Some(t), Some(c)) = (&mut target, target_col) {
+            let v = &record[c];
+            match parse_binary(v) {
+                Some(b) => t.push(if b { 1.0 } else { 0.0 }),
+                None => {
+                    let why = if v.trim().is_empty() {
+                        "the outcome is missing".to_owned()
+                    } else {
+                        format!(
+                            "{v:?} is not a binary outcome (use 1/0, yes/no, true/false or won/lost)"
+                        )
+                    };
+                    return Err(LearnError::input(source, line, Some(&header[c]), why));
+                }
+            }
+        }
+        if let (Some(ids), Some(c)) = (&mut ids, id_col) {
+            ids.push(record[c].to_owned());
+        }
+    }
+    drop(rdr);
+    let sha256 = hex::encode(hashing.hash.finalize());
+    let mut columns = Vec::new();
+    for ((raw, want), name) in raws.into_iter().zip(&wanted).zip(&header) {
+        let (Some(raw), Some(want)) = (raw, want) else {
+            continue;
+        };
+        let kind = match want {
+            Some(t) => *t,
+            None => match infer(&raw, rows) {
+                ColumnType::Text if opts.include_text.contains(name) => ColumnType::Categorical,
+                t => t,
+            },
+        };
+        columns.push(typed(name.clone(), kind, raw));
+    }
+    Ok(Table {
+        source: source.to_owned(),
+        target_name: target_col.map(|c| header[c].clone()),
+        id_name: id_col.map(|c| header[c].clone()),
+        header,
+        columns,
+        target,
+        ids,
+        rows,
+        sha256,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(csv: &str, target: Option<&str>) -> Result<Table, LearnError> {
+        let opts = TableOptions {
+            target: target.map(str::to_owned),
+            ..TableOptions::default()
+        };
+        read_table(csv.as_bytes(), "t.csv", &opts)
+    }
+
+    #[test]
+    fn types_are_inferred_from_values() {
+        let csv = "n,b,d,c,k\r\n1.5,Yes,2026-01-02,red,x\r\n2,No,2026-01-03,blue,x\r\n,Select,,Select,x\r\n";
+        let t = read(csv, None).unwrap();
+        let kinds: Vec<_> = t
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("n", ColumnType::Numeric),
+                ("b", ColumnType::Boolean),
+                ("d", ColumnType::Date),
+                ("c", ColumnType::Categorical),
+                ("k", ColumnType::Constant)
+            ]
+        );
+        assert_eq!(t.rows, 3);
+        let Values::Numbers(b) = &t.columns[1].values else {
+            panic!()
+        };
+        assert_eq!(b[..2], [1.0, 0.0]);
+        assert!(b[2].is_nan());
+        let Values::Numbers(d) = &t.columns[2].values else {
+            panic!()
+        };
+        assert_eq!(d[1] - d[0], 1.0);
+        assert_eq!(t.columns[3].missing, 1);
+    }
+
+    #[test]
+    fn placeholders_are_missing_and_real_values_are_not() {
+        for m in [
+            "",
+            " ",
+            "Select",
+            "-- Select --",
+            "NA",
+            "n/a",
+            "null",
+            "NaN",
+            "(not set)",
+            "?",
+        ] {
+            assert!(is_missing(m), "{m:?}");
+        }
+        for v in [
+            "0",
+            "No",
+            "None of the above",
+            "Selected",
+            "Nashville",
+            "-1",
+        ] {
+            assert!(!is_missing(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn target_accepts_binary_words_and_names_the_bad_line() {
+        let t = read("x,won\n1,Won\n2,lost\n3,TRUE\n4,0\n", Some("won")).unwrap();
+        assert_eq!(t.target.unwrap(), [1.0, 0.0, 1.0, 0.0]);
+        let e = read("x,won\n1,yes\n2,maybe\n", Some("won")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:3: column `won`: \"maybe\" is not a binary outcome (use 1/0, yes/no, true/false or won/lost)"
+        );
+        let e = read("x,y\n1,1\n", Some("won")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("t.csv:1: column `won`: no target column"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn identifiers_are_text() {
+        let mut csv = String::from("id,c\n");
+        for i in 0..200 {
+            csv.push_str(&format!("u-{i:04}x,{}\n", ["a", "b"][i % 2]));
+        }
+        let t = read(&csv, None).unwrap();
+        assert_eq!(t.columns[0].kind, ColumnType::Text);
+        assert_eq!(t.columns[1].kind, ColumnType::Categorical);
+    }
+
+    #[test]
+    fn a_schema_imposes_types_and_unparsable_numbers_are_missing() {
+        let opts = TableOptions {
+            schema: Some(vec![("n".into(), ColumnType::Numeric)]),
+            ..TableOptions::default()
+        };
+        let t = read_table("n,extra\n3,a\nabc,b\n".as_bytes(), "t.csv", &opts).unwrap();
+        assert_eq!(t.columns.len(), 1);
+        let Values::Numbers(v) = &t.columns[0].values else {
+            panic!()
+        };
+        assert_eq!(v[0], 3.0);
+        assert!(v[1].is_nan());
+    }
+}

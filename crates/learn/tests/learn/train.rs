@@ -1,0 +1,195 @@
+//! Training: both learners on data with a known answer, `auto`, thin data, determinism and
+//! the model file.
+
+use crate::common::{leads_csv, table};
+use leadscore_learn::model::{LearnedModel, Learner};
+use leadscore_learn::{Algo, ColumnType, TrainParams, metrics, train};
+
+fn params(algo: Algo) -> TrainParams {
+    TrainParams {
+        algo,
+        ..TrainParams::default()
+    }
+}
+
+#[test]
+fn logistic_recovers_the_generating_effects() {
+    let t = table(&leads_csv(4000, 1));
+    let m = train(&t, &params(Algo::Logistic)).unwrap().model;
+    assert_eq!(m.algo, "logistic");
+    let Learner::Logistic { coefficients, .. } = &m.learner else {
+        panic!("logistic")
+    };
+    let coef = |name: &str| {
+        coefficients
+            .iter()
+            .find(|c| c.term == name)
+            .unwrap_or_else(|| panic!("no {name} in {coefficients:?}"))
+            .coefficient
+    };
+    // One-hot levels are identified up to a constant: compare differences. True: ads − referral = 2.
+    let d = coef("source = ads") - coef("source = referral");
+    assert!((d - 2.0).abs() < 0.3, "ads − referral = {d}");
+    let news = coef("newsletter (per std. dev.)");
+    // 0.5 per unit, the column's std. dev. is about 0.49.
+    assert!((news - 0.5 * 0.49).abs() < 0.12, "newsletter {news}");
+    // The free-text note and the id are not features.
+    let roles: Vec<(&str, &str)> = m
+        .schema
+        .iter()
+        .map(|c| (c.name.as_str(), c.role.as_str()))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("lead_id", "id"),
+            ("visits", "feature"),
+            ("source", "feature"),
+            ("newsletter", "feature"),
+            ("note", "unused"),
+            ("won", "target")
+        ]
+    );
+    assert_eq!(m.schema[4].kind, Some(ColumnType::Text));
+    assert!(m.candidates[0].roc_auc > 0.75, "{:?}", m.candidates);
+    assert!(m.candidates[0].ece < 0.05, "{:?}", m.candidates);
+    assert!(!m.thin_data && m.warnings.is_empty());
+}
+
+#[test]
+fn auto_keeps_the_lower_cross_validated_log_loss() {
+    let t = table(&leads_csv(3000, 2));
+    let m = train(&t, &params(Algo::Auto)).unwrap().model;
+    assert_eq!(m.candidates.len(), 2);
+    let best = m
+        .candidates
+        .iter()
+        .min_by(|a, b| a.log_loss.total_cmp(&b.log_loss))
+        .unwrap();
+    assert_eq!(m.algo, best.algo);
+    // The truth is logistic: the trees may tie but must still rank well.
+    let gbm = m.candidates.iter().find(|c| c.algo == "gbm").unwrap();
+    assert!(gbm.roc_auc > 0.7, "{gbm:?}");
+}
+
+#[test]
+fn thin_data_warns_and_widens_regularisation() {
+    let t = table(&leads_csv(150, 3));
+    assert!(t.positives() < 100);
+    let tr = train(&t, &params(Algo::Logistic)).unwrap();
+    assert!(tr.model.thin_data);
+    assert!(
+        tr.warnings[0].starts_with("thin data: "),
+        "{:?}",
+        tr.warnings
+    );
+    let Learner::Logistic { lambda, .. } = tr.model.learner else {
+        panic!()
+    };
+    assert_eq!(lambda, 10.0);
+    let g = train(&t, &params(Algo::Gbm)).unwrap().model;
+    let Learner::Gbm { params, .. } = g.learner else {
+        panic!()
+    };
+    assert_eq!((params.max_leaves, params.max_depth), (7, 3));
+}
+
+fn bytes(m: &LearnedModel) -> Vec<u8> {
+    let mut v = Vec::new();
+    m.write(&mut v).unwrap();
+    v
+}
+
+#[test]
+fn the_same_seed_gives_the_same_file_and_another_seed_does_not() {
+    let t = table(&leads_csv(1500, 4));
+    for algo in [Algo::Logistic, Algo::Gbm] {
+        let a = bytes(&train(&t, &params(algo)).unwrap().model);
+        let b = bytes(
+            &train(
+                &t,
+                &TrainParams {
+                    threads: 2,
+                    ..params(algo)
+                },
+            )
+            .unwrap()
+            .model,
+        );
+        assert!(a == b, "{algo:?}: threads changed the model");
+        let c = bytes(
+            &train(
+                &t,
+                &TrainParams {
+                    seed: 7,
+                    ..params(algo)
+                },
+            )
+            .unwrap()
+            .model,
+        );
+        assert!(a != c, "{algo:?}: the seed changed nothing");
+    }
+}
+
+#[test]
+fn model_files_round_trip_and_refuse_edits() {
+    let t = table(&leads_csv(1000, 5));
+    for algo in [Algo::Logistic, Algo::Gbm] {
+        let m = train(&t, &params(algo)).unwrap().model;
+        let file = bytes(&m);
+        let back = LearnedModel::read(file.as_slice()).unwrap();
+        assert_eq!(back.hash, m.hash);
+        assert_eq!(bytes(&back), file);
+        assert_eq!(
+            back.probabilities(&t).unwrap(),
+            m.probabilities(&t).unwrap()
+        );
+        let edited =
+            String::from_utf8(file)
+                .unwrap()
+                .replacen("\"threshold\": 0.", "\"threshold\": 0.0", 1);
+        let e = LearnedModel::read(edited.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not match its hash"), "{e}");
+    }
+    let e = LearnedModel::read("{\"a\": 1}".as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "model: not a learned model (no \"format\": \"leadscore-learned-model\")"
+    );
+}
+
+#[test]
+fn one_class_is_an_error() {
+    let csv = "x,won\n1,no\n2,no\n3,no\n";
+    let t = leadscore_learn::read_table(
+        csv.as_bytes(),
+        "one.csv",
+        &leadscore_learn::TableOptions {
+            target: Some("won".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = train(&t, &TrainParams::default()).unwrap_err().to_string();
+    assert!(e.starts_with("one.csv: every outcome is 0"), "{e}");
+}
+
+#[test]
+fn out_of_fold_metrics_match_a_fresh_sample() {
+    // Calibration on out-of-fold predictions should hold on new data from the same process.
+    let t = table(&leads_csv(4000, 6));
+    let fresh = table(&leads_csv(4000, 99));
+    for algo in [Algo::Logistic, Algo::Gbm] {
+        let m = train(&t, &params(algo)).unwrap().model;
+        let p = m.probabilities(&fresh).unwrap();
+        let y = fresh.target.as_ref().unwrap();
+        let ece = metrics::ece(y, &p, 10);
+        assert!(ece < 0.04, "{algo:?}: ECE {ece}");
+        assert!(metrics::roc_auc(y, &p) > 0.75);
+    }
+}
