@@ -2,10 +2,13 @@
 //! with a clock the tests can move. Where new tests go:
 //! - `common`: starting the service, the test clock, a real HTTP receiver, `wait_until`,
 //!   messages that set a lead's score exactly.
+//! - `service`: decay through the periodic re-score, `as_of` across model versions, anonymous
+//!   merges, account traits, top-N% routing, workspace isolation.
 //! - `webhooks`: triggers (tier change, sales-ready hysteresis, disqualification, velocity),
 //!   signatures, retries with backoff, restarts.
 //!
 //! [`Service`]: leadscore_app::Service
 
 mod common;
+mod service;
 mod webhooks;
