@@ -387,7 +387,12 @@ impl Writer {
                 }
                 Call::Track | Call::Page | Call::Screen => {
                     c.rec.events += 1;
-                    if let Some(b) = score::behaviour(model, seq, m) {
+                    if let Some(mut b) = score::behaviour(model, seq, m) {
+                        // A message without a timestamp happened when it was received, as the
+                        // log stores it (`to_row`), not at the epoch.
+                        if m.timestamp.is_none() {
+                            b.event.at = now.div_euclid(1000);
+                        }
                         c.behaviour.push(b);
                     }
                     format!("event {}", m.event.as_deref().unwrap_or(""))

@@ -11,6 +11,17 @@ use sqlx::{AnyConnection, Row};
 /// Rows per multi-row statement: keeps every statement under SQLite's 32,766 parameters.
 const CHUNK: usize = 400;
 
+/// A statement binding `Option<f64>` that may be `None` in one execution and `Some` in
+/// another must not be cached: sqlx's `Any` driver sends a `NULL` double as a PostgreSQL
+/// `float4`, the cached statement keeps that parameter type, and the next `Some(f64)` (a
+/// `float8`) is refused with "incorrect binary data format". Unnamed statements are prepared
+/// with each execution's own types.
+fn nullable_reals<'q>(
+    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    q.persistent(false)
+}
+
 /// An open ingestion transaction. Dropping it without [`Tx::commit`] rolls back.
 pub struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
@@ -217,7 +228,7 @@ impl Tx {
                 }
                 sql.push_str(&format!("($1, {})", placeholders(2 + i * 10, 10)));
             }
-            let mut q = dynamic(sql).bind(ws);
+            let mut q = nullable_reals(dynamic(sql)).bind(ws);
             for h in chunk {
                 q = q
                     .bind(&h.contact_id)
@@ -280,7 +291,7 @@ impl Tx {
                 " ON CONFLICT (workspace_id, id) DO UPDATE SET traits = excluded.traits, score = excluded.score,
                   tier = excluded.tier, contacts = excluded.contacts, updated_at = excluded.updated_at",
             );
-            let mut q = dynamic(sql).bind(ws);
+            let mut q = nullable_reals(dynamic(sql)).bind(ws);
             for a in chunk {
                 q = q
                     .bind(&a.id)

@@ -7,6 +7,7 @@
 //! - `check`: `leadscore check` on the shipped examples and on broken models.
 //! - `errors`: bad input files and flags: exit 1, `error: <path>:<line>:`, never a panic.
 //! - `demo`: `leadscore demo` end to end.
+//! - `service`: `leadscore serve` over HTTP on both stores (its `mod.rs` lists its parts).
 
 mod check;
 mod common;
@@ -15,3 +16,4 @@ mod errors;
 mod explain;
 mod generate;
 mod score;
+mod service;
