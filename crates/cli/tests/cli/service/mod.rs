@@ -2,12 +2,16 @@
 //! temp data dir, spoken to over HTTP, on SQLite and on PostgreSQL (`both!`). Where new tests
 //! go:
 //! - `harness`: [`Server`](harness::Server), the test model, `both!`, HTTP helpers.
+//! - `import`: `leadscore import` into a stopped server, and `POST /api/v1/import`.
 //! - `ingest`: Segment ingestion (batch, single calls, gzip, RudderStack shapes, duplicates,
 //!   anonymous ids).
 //! - `leads`: the leads list: filters, sorts, cursor pagination.
+//! - `models`: `as_of`, model upload and re-score jobs, history, rollback, bad models.
 //! - `refusals`: 400/401/413 with their JSON bodies; a refused batch stores nothing.
 
 mod harness;
+mod import;
 mod ingest;
 mod leads;
+mod models;
 mod refusals;
