@@ -1,6 +1,7 @@
 //! Integration tests of the service (`leadscore serve`): the real binary on 127.0.0.1 with a
 //! temp data dir, spoken to over HTTP, on SQLite and on PostgreSQL (`both!`). Where new tests
 //! go:
+//! - `clients`: the official Segment and RudderStack Python clients, unchanged (SQLite).
 //! - `crash`: kill -9 while a client sends batches; nothing acknowledged is lost or doubled.
 //! - `endpoints`: `/openapi.json`, `/healthz`, `/metrics`, unknown paths.
 //! - `harness`: [`Server`](harness::Server), the test model, `both!`, HTTP helpers.
@@ -11,6 +12,7 @@
 //! - `models`: `as_of`, model upload and re-score jobs, history, rollback, bad models.
 //! - `refusals`: 400/401/413 with their JSON bodies; a refused batch stores nothing.
 
+mod clients;
 mod crash;
 mod endpoints;
 mod harness;
