@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 /// Lead `L{i:02}` for i in 0..N: `i % 5` pricing views (5 each), software when `i` is even
-/// (+3), a demo request when `i % 7 == 0` (+10); the first five are in account `acc-a`.
+/// (+3), a demo request when `i.is_multiple_of(7)` (+10); the first five are in account `acc-a`.
 const N: usize = 25;
 
 fn expected_score(i: usize) -> f64 {
-    (5 * (i % 5) + if i % 2 == 0 { 3 } else { 0 } + if i % 7 == 0 { 10 } else { 0 }) as f64
+    (5 * (i % 5) + if i.is_multiple_of(2) { 3 } else { 0 } + if i.is_multiple_of(7) { 10 } else { 0 }) as f64
 }
 
 fn tier(score: f64) -> &'static str {
@@ -30,7 +30,7 @@ fn id(i: usize) -> String {
 fn load(srv: &Server) {
     let mut batch = Vec::new();
     for i in 0..N {
-        let industry = if i % 2 == 0 { "software" } else { "retail" };
+        let industry = if i.is_multiple_of(2) { "software" } else { "retail" };
         batch.push(
             json!({ "type": "identify", "userId": id(i), "messageId": format!("{}-id", id(i)),
                            "traits": { "industry": industry } }),
@@ -41,7 +41,7 @@ fn load(srv: &Server) {
                                "properties": { "url": "/pricing" } }),
             );
         }
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             batch.push(
                 json!({ "type": "track", "userId": id(i), "messageId": format!("{}-demo", id(i)),
                                "event": "demo_requested" }),
@@ -120,9 +120,9 @@ both! {
         assert_eq!(got("segment=default").len(), N);
         // Grade: fit 3 (software) → B, else D; engagement ≥ 20 → 1, ≥ 10 → 2, ≥ 5 → 3, else 4.
         let grade = |i: usize| {
-            let e = expected_score(i) - if i % 2 == 0 { 3.0 } else { 0.0 };
+            let e = expected_score(i) - if i.is_multiple_of(2) { 3.0 } else { 0.0 };
             let digit = if e >= 20.0 { 1 } else if e >= 10.0 { 2 } else if e >= 5.0 { 3 } else { 4 };
-            format!("{}{digit}", if i % 2 == 0 { "B" } else { "D" })
+            format!("{}{digit}", if i.is_multiple_of(2) { "B" } else { "D" })
         };
         assert_eq!(got("grade=B2"), (0..N).filter(|&i| grade(i) == "B2").map(id).collect());
         assert_eq!(got("grade=D3"), (0..N).filter(|&i| grade(i) == "D3").map(id).collect());
