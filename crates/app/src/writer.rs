@@ -360,6 +360,8 @@ impl Writer {
         let mut dirty: FxHashSet<String> = FxHashSet::default();
         let mut account_traits: FxHashMap<String, Traits> = FxHashMap::default();
         let mut applied: FxHashSet<i64> = FxHashSet::default();
+        // Accounts a contact left for another: their members and roll-up change too.
+        let mut left_accounts: FxHashSet<String> = FxHashSet::default();
         for ((job, m), target) in msgs.iter().zip(&targets) {
             let Some(seq) = seq_of.remove(&m.message_id) else {
                 reports[*job].duplicates += 1;
@@ -382,6 +384,11 @@ impl Writer {
                     "identify".to_owned()
                 }
                 Call::Group => {
+                    if let Some(old) = &c.rec.account_id
+                        && c.rec.account_id != m.group_id
+                    {
+                        left_accounts.insert(old.clone());
+                    }
                     c.rec.account_id = m.group_id.clone();
                     "group".to_owned()
                 }
@@ -435,6 +442,7 @@ impl Writer {
         // 6. Accounts: merged traits first (contact rules read them), then the contacts'
         //    scores, then the roll-up.
         let mut touched_accounts: FxHashSet<String> = account_traits.keys().cloned().collect();
+        touched_accounts.extend(left_accounts);
         for c in work.values() {
             if let Some(a) = &c.rec.account_id {
                 touched_accounts.insert(a.clone());
@@ -509,8 +517,10 @@ impl Writer {
             reports[first].rescored += history.len();
         }
 
-        if model.rolls_up() && !touched_accounts.is_empty() {
-            let mut scores: FxHashMap<String, FxHashMap<String, f64>> = FxHashMap::default();
+        // Every member of each touched account: the stored ones, with this transaction's
+        // contacts where they are now (not only those this transaction touched).
+        let mut scores: FxHashMap<String, FxHashMap<String, f64>> = FxHashMap::default();
+        if !touched_accounts.is_empty() {
             for (a, c, s) in tx.account_members(ws, &touched_accounts).await? {
                 scores.entry(a).or_default().insert(c, s);
             }
@@ -525,6 +535,8 @@ impl Writer {
                         .insert(c.rec.id.clone(), c.rec.score.score);
                 }
             }
+        }
+        if model.rolls_up() {
             for id in &touched_accounts {
                 let list: Vec<f64> = scores
                     .get(id)
@@ -554,11 +566,8 @@ impl Writer {
         } else {
             for id in &touched_accounts {
                 if let Some(a) = accounts.get_mut(id) {
-                    let n = work
-                        .values()
-                        .filter(|c| c.rec.account_id.as_deref() == Some(id))
-                        .count() as i64;
-                    if n > a.contacts {
+                    let n = scores.get(id).map_or(0, |m| m.len() as i64);
+                    if n != a.contacts {
                         a.contacts = n;
                         accounts_dirty.insert(id.clone());
                     }

@@ -294,3 +294,46 @@ both! {
         assert_eq!(e["score"], Value::Null, "{e}");
     }
 }
+
+both! {
+    // Regression: without a roll-up, an account's `contacts` counted only the members that the
+    // latest transaction touched, and a contact that moved stayed counted in its old account.
+    fn account_members_are_counted_across_batches_and_moves(srv) {
+        for (i, u) in ["a1", "a2", "a3"].iter().enumerate() {
+            srv.batch_ok(&json!([{ "type": "group", "userId": u, "groupId": "acme",
+                                   "messageId": format!("g-{i}") }]));
+        }
+        let acme = srv.get_ok("/api/v1/accounts/acme");
+        assert_eq!(acme["contacts"], 3, "{acme}");
+        assert_eq!(acme["contacts_list"].as_array().unwrap().len(), 3);
+        // a3 moves to globex.
+        srv.batch_ok(&json!([{ "type": "group", "userId": "a3", "groupId": "globex",
+                               "messageId": "g-move", "traits": { "plan": "enterprise" } }]));
+        assert_eq!(srv.get_ok("/api/v1/accounts/acme")["contacts"], 2);
+        assert_eq!(srv.get_ok("/api/v1/accounts/globex")["contacts"], 1);
+        assert_eq!(srv.lead("a3")["account_id"], "globex");
+        assert_eq!(srv.score("a3"), 7.0);
+        assert_eq!(srv.counts(), (3, 2, 4));
+    }
+
+    // The same with a roll-up: the old account's score no longer includes the contact that left.
+    fn rolled_up_account_forgets_a_contact_that_moved(srv = Opts {
+        model: Some(format!("{MODEL}\n[account]\nmethod = \"max\"\n")),
+        ..Opts::default()
+    }) {
+        srv.batch_ok(&json!([
+            { "type": "group", "userId": "b1", "groupId": "acme", "messageId": "r-1" },
+            { "type": "track", "userId": "b1", "event": "demo_requested", "messageId": "r-2" },
+            { "type": "group", "userId": "b2", "groupId": "acme", "messageId": "r-3" },
+            { "type": "page", "userId": "b2", "messageId": "r-4", "properties": { "url": "/pricing" } },
+        ]));
+        // max(b1 10, b2 5) = 10.
+        let acme = srv.get_ok("/api/v1/accounts/acme");
+        assert_eq!((acme["score"].as_f64(), acme["contacts"].as_i64()), (Some(10.0), Some(2)), "{acme}");
+        srv.batch_ok(&json!([{ "type": "group", "userId": "b1", "groupId": "globex", "messageId": "r-5" }]));
+        let acme = srv.get_ok("/api/v1/accounts/acme");
+        assert_eq!((acme["score"].as_f64(), acme["contacts"].as_i64()), (Some(5.0), Some(1)), "{acme}");
+        let globex = srv.get_ok("/api/v1/accounts/globex");
+        assert_eq!((globex["score"].as_f64(), globex["contacts"].as_i64()), (Some(10.0), Some(1)), "{globex}");
+    }
+}

@@ -10,7 +10,9 @@ use std::collections::BTreeSet;
 const N: usize = 25;
 
 fn expected_score(i: usize) -> f64 {
-    (5 * (i % 5) + if i.is_multiple_of(2) { 3 } else { 0 } + if i.is_multiple_of(7) { 10 } else { 0 }) as f64
+    (5 * (i % 5)
+        + if i.is_multiple_of(2) { 3 } else { 0 }
+        + if i.is_multiple_of(7) { 10 } else { 0 }) as f64
 }
 
 fn tier(score: f64) -> &'static str {
@@ -30,7 +32,11 @@ fn id(i: usize) -> String {
 fn load(srv: &Server) {
     let mut batch = Vec::new();
     for i in 0..N {
-        let industry = if i.is_multiple_of(2) { "software" } else { "retail" };
+        let industry = if i.is_multiple_of(2) {
+            "software"
+        } else {
+            "retail"
+        };
         batch.push(
             json!({ "type": "identify", "userId": id(i), "messageId": format!("{}-id", id(i)),
                            "traits": { "industry": industry } }),
