@@ -214,10 +214,17 @@ impl Writer {
         }
         let mut msgs: Vec<(usize, &Message)> = Vec::new();
         let mut forced: Vec<(&str, &str)> = Vec::new();
+        // The jobs that touched each contact (and each account's traits): a batch grouped with
+        // others reports the contacts it re-scored, as it would alone.
+        let mut touched_by: FxHashMap<String, FxHashSet<usize>> = FxHashMap::default();
+        let mut account_jobs: FxHashMap<String, FxHashSet<usize>> = FxHashMap::default();
         for &i in idx {
             match &jobs[i] {
                 Job::Ingest { messages, .. } => msgs.extend(messages.iter().map(|m| (i, m))),
                 Job::Rescore { ids, cause, .. } => {
+                    for id in ids {
+                        touched_by.entry(id.clone()).or_default().insert(i);
+                    }
                     forced.extend(ids.iter().map(|id| (id.as_str(), cause.as_str())))
                 }
             }
@@ -372,10 +379,14 @@ impl Writer {
                 && let Some(g) = &m.group_id
             {
                 merge_traits(account_traits.entry(g.clone()).or_default(), &m.props);
+                if !m.props.is_empty() {
+                    account_jobs.entry(g.clone()).or_default().insert(*job);
+                }
             }
             let Some(c) = target.as_ref().and_then(|t| work.get_mut(t)) else {
                 continue;
             };
+            touched_by.entry(c.rec.id.clone()).or_default().insert(*job);
             applied.insert(seq);
             dirty.insert(c.rec.id.clone());
             let why = match m.call {
@@ -513,8 +524,21 @@ impl Writer {
                 dirty.insert(c.rec.id.clone());
             }
         }
-        if let Some(&first) = idx.first() {
-            reports[first].rescored += history.len();
+        for (id, _, _) in &changes_old {
+            let mut by: FxHashSet<usize> = touched_by.remove(id).unwrap_or_default();
+            if let Some(jobs) = work
+                .get(id)
+                .and_then(|c| c.rec.account_id.as_ref())
+                .and_then(|a| account_jobs.get(a))
+            {
+                by.extend(jobs);
+            }
+            if by.is_empty() {
+                by.extend(idx.first());
+            }
+            for j in by {
+                reports[j].rescored += 1;
+            }
         }
 
         // Every member of each touched account: the stored ones, with this transaction's

@@ -2,6 +2,7 @@
 //! temp data dir, spoken to over HTTP, on SQLite and on PostgreSQL (`both!`). Where new tests
 //! go:
 //! - `clients`: the official Segment and RudderStack Python clients, unchanged (SQLite).
+//! - `concurrent`: several clients at once (batches grouped into one transaction).
 //! - `crash`: kill -9 while a client sends batches; nothing acknowledged is lost or doubled.
 //! - `endpoints`: `/openapi.json`, `/healthz`, `/metrics`, unknown paths.
 //! - `harness`: [`Server`](harness::Server), the test model, `both!`, HTTP helpers.
@@ -13,6 +14,7 @@
 //! - `refusals`: 400/401/413 with their JSON bodies; a refused batch stores nothing.
 
 mod clients;
+mod concurrent;
 mod crash;
 mod endpoints;
 mod harness;
