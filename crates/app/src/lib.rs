@@ -228,6 +228,20 @@ impl Service {
         for w in store.workspaces().await? {
             svc.load_space(&w.id, &w.name).await?;
         }
+        // A re-score that a stopped process left half-done (a model activation's, say) runs
+        // again: the workspace would otherwise keep the old model's scores under the new one.
+        for space in svc.spaces() {
+            if let Some(job) = store.jobs(&space.id, 1).await?.into_iter().next()
+                && job.state == "interrupted"
+            {
+                let s = svc.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = s.rescore_all(&space, &job.cause).await {
+                        tracing::warn!("resumed re-score of {}: {e}", space.name);
+                    }
+                });
+            }
+        }
         tokio::spawn(hooks::deliver_forever(
             store.clone(),
             clock.clone(),

@@ -131,3 +131,60 @@ both! {
         assert_eq!((v["accepted"].as_u64(), v["duplicates"].as_u64()), (Some(0), Some(PER_BATCH as u64)));
     }
 }
+
+both! {
+    // Regression: a model activation's background re-score killed half-way was marked
+    // `interrupted` on restart and never finished: the workspace kept scores of the old model
+    // under the new one.
+    fn rescore_killed_mid_way_is_resumed_on_restart(srv) {
+        const N: usize = 5000;
+        let batch: Vec<Value> = (0..N)
+            .map(|i| json!({ "type": "identify", "userId": format!("r{i:04}"), "messageId": format!("r{i}"),
+                             "traits": { "industry": "software" } }))
+            .collect();
+        srv.batch_ok(&json!(batch));
+        assert_eq!(srv.score("r0000"), 3.0);
+        // v2: software is worth 4.
+        let v2 = super::harness::MODEL.replace("points = 3\n", "points = 4\n").replace("1.0.0", "2.0.0");
+        let (st, v) = srv.put_model(&v2);
+        assert_eq!(st, 200, "{v}");
+        let first_job = v["job"]["id"].as_i64().unwrap();
+        srv.kill();
+        srv.restart();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let jobs = srv.get_ok("/api/v1/jobs");
+            let jobs = jobs["jobs"].as_array().unwrap();
+            let first = jobs.iter().find(|j| j["id"] == first_job).unwrap();
+            // Either it was done before the kill, or it was interrupted and a new job resumed it.
+            if first["state"] == "done" || (first["state"] == "interrupted"
+                && jobs.iter().any(|j| j["id"].as_i64() > Some(first_job) && j["state"] == "done"))
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no finished re-score: {jobs:?}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let per_version: Vec<(i64, f64)> = {
+            let mut out = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut path = "/api/v1/leads?sort=id&limit=1000".to_owned();
+                if let Some(c) = &cursor {
+                    path += &format!("&cursor={c}");
+                }
+                let page = srv.get_ok(&path);
+                for l in page["leads"].as_array().unwrap() {
+                    out.push((l["model_version"].as_i64().unwrap(), l["score"].as_f64().unwrap()));
+                }
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => break out,
+                }
+            }
+        };
+        assert_eq!(per_version.len(), N);
+        let stale = per_version.iter().filter(|&&(v, s)| v != 2 || s != 4.0).count();
+        assert_eq!(stale, 0, "{stale} of {N} contacts still scored by v1; jobs {}; first {:?}", srv.get_ok("/api/v1/jobs"), per_version[0]);
+    }
+}

@@ -253,6 +253,8 @@ pub struct Server {
     dir: tempfile::TempDir,
     db: Option<PgDb>,
     child: Option<Child>,
+    /// Started once already (restarts keep the store's model).
+    started: bool,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
     http: reqwest::blocking::Client,
@@ -273,6 +275,7 @@ impl Server {
             dir,
             db,
             child: None,
+            started: false,
             base: String::new(),
             http,
         };
@@ -321,7 +324,9 @@ impl Server {
             a.push("--database-url".into());
             a.push(db.url());
         }
-        if let Some(m) = &self.opts.model {
+        // `--model` on the first start only: `serve --model` makes that file the active model,
+        // so passing it again on a restart would undo a model activated through the API.
+        if let Some(m) = self.opts.model.as_ref().filter(|_| !self.started) {
             let p = self.dir.path().join("model.toml");
             std::fs::write(&p, m).unwrap();
             a.push("--model".into());
@@ -363,6 +368,7 @@ impl Server {
             }
         });
         self.child = Some(child);
+        self.started = true;
         match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(addr) => self.base = addr,
             Err(_) => panic!(
@@ -399,7 +405,8 @@ impl Server {
         }
     }
 
-    /// Starts the server again on the same data dir / database (a new port).
+    /// Starts the server again on the same data dir / database (a new port), with the model
+    /// the store has active.
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
