@@ -288,6 +288,12 @@ impl Server {
         self.backend
     }
 
+    /// Drops the PostgreSQL database under the running server (connections and all).
+    pub fn drop_database(&self) {
+        let db = self.db.as_ref().expect("a PostgreSQL server");
+        psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.name)).unwrap();
+    }
+
     /// The SQLite data dir (also used by `leadscore import`).
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")

@@ -188,3 +188,49 @@ both! {
         assert_eq!(v["error"]["code"], "not_found");
     }
 }
+
+both! {
+    fn accounts_pages_return_every_account_once(srv = super::harness::Opts {
+        model: Some(format!("{}\n[account]\nmethod = \"max\"\n", super::harness::MODEL)),
+        ..super::harness::Opts::default()
+    }) {
+        // acc-0 … acc-6 with one member each, scoring 5 × k; acc-7 … acc-9 without members
+        // (no roll-up score).
+        let mut batch = Vec::new();
+        for k in 0..10 {
+            if k < 7 {
+                batch.push(json!({ "type": "group", "userId": format!("m{k}"), "groupId": format!("acc-{k}") }));
+                for p in 0..k {
+                    batch.push(json!({ "type": "page", "userId": format!("m{k}"), "messageId": format!("m{k}-{p}"),
+                                       "properties": { "url": "/pricing" } }));
+                }
+            } else {
+                batch.push(json!({ "type": "group", "anonymousId": "nobody", "groupId": format!("acc-{k}"),
+                                   "traits": { "plan": "smb" } }));
+            }
+        }
+        srv.batch_ok(&json!(batch));
+        let expected: Vec<String> = [6, 5, 4, 3, 2, 1, 0, 7, 8, 9].iter().map(|k| format!("acc-{k}")).collect();
+        for limit in [1, 3, 10, 20] {
+            let mut ids = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut path = format!("/api/v1/accounts?limit={limit}");
+                if let Some(c) = &cursor {
+                    path += &format!("&cursor={c}");
+                }
+                let page = srv.get_ok(&path);
+                for a in page["accounts"].as_array().unwrap() {
+                    ids.push(a["id"].as_str().unwrap().to_owned());
+                }
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => break,
+                }
+                assert!(ids.len() <= 20, "{ids:?}");
+            }
+            assert_eq!(ids, expected, "limit {limit}");
+        }
+        assert_eq!(srv.get_ok("/api/v1/accounts/acc-6")["score"], 30.0);
+    }
+}

@@ -131,3 +131,24 @@ both! {
         assert_eq!(v["accepted"], 5);
     }
 }
+
+#[test]
+fn database_gone_is_503_with_retry_after() {
+    use super::harness::{Backend, Server};
+    let srv = Server::start(Backend::Postgres, Opts::default());
+    srv.batch_ok(&json!([{ "type": "identify", "userId": "u1" }]));
+    srv.drop_database();
+    let r = reqwest::blocking::Client::new()
+        .post(srv.url("/v1/batch"))
+        .basic_auth("wk", Some(""))
+        .json(&json!({ "batch": [{ "type": "identify", "userId": "u2" }] }))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let v: Value = r.json().unwrap();
+    assert_eq!(v["error"]["code"], "unavailable", "{v}");
+    let (st, v) = srv.get_as("/healthz", Auth::None);
+    assert_eq!(st, 503, "{v}");
+    assert_eq!(v["error"]["code"], "unavailable", "{v}");
+}
