@@ -337,3 +337,26 @@ both! {
         assert_eq!((globex["score"].as_f64(), globex["contacts"].as_i64()), (Some(10.0), Some(1)), "{globex}");
     }
 }
+
+both! {
+    fn ids_with_spaces_slashes_and_unicode_round_trip(srv) {
+        let ids = ["ana maría@example.com", "team/alpha#1", "42", "ünïcødé ✓", "a+b%20c"];
+        for (i, id) in ids.iter().enumerate() {
+            srv.batch_ok(&json!([{ "type": "page", "userId": id, "messageId": format!("x-{i}"),
+                                   "properties": { "url": "/pricing" } }]));
+        }
+        // A numeric userId is the same contact as its text.
+        srv.batch_ok(&json!([{ "type": "page", "userId": 42, "messageId": "x-num",
+                               "properties": { "url": "/pricing" } }]));
+        for id in ids {
+            let path: String = id.bytes().map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            }).collect();
+            let lead = srv.get_ok(&format!("/api/v1/leads/{path}"));
+            assert_eq!(lead["id"], id);
+            assert_eq!(lead["score"], if id == "42" { 10.0 } else { 5.0 }, "{id}");
+        }
+        assert_eq!(srv.counts(), (5, 0, 6));
+    }
+}

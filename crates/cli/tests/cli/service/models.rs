@@ -170,3 +170,30 @@ both! {
         assert_eq!(st, 409, "{v}");
     }
 }
+
+both! {
+    fn stored_model_is_activated_later_by_version(srv) {
+        srv.batch_ok(&json!([{ "type": "track", "userId": "u1", "event": "demo_requested" }]));
+        let rb = reqwest::blocking::Client::new()
+            .put(srv.url("/api/v1/model?activate=false&author=ana&note=draft"))
+            .bearer_auth("rk")
+            .body(model_v2());
+        let (st, v) = srv.send(rb);
+        assert_eq!(st, 200, "{v}");
+        assert_eq!((v["activated"].as_bool(), v["model"]["version"].as_i64()), (Some(false), Some(2)), "{v}");
+        assert_eq!(v["model"]["author"], "ana");
+        assert_eq!(srv.score("u1"), 10.0, "stored, not active");
+        let h = srv.get_ok("/api/v1/model/history");
+        assert_eq!((h["active"].as_i64(), h["versions"].as_array().unwrap().len()), (Some(1), 2));
+
+        let (st, v) = srv.post_read("/api/v1/model/activate", &json!({ "version": 2, "note": "go" }));
+        assert_eq!(st, 200, "{v}");
+        activation_done(&srv, &v, 1);
+        assert_eq!(srv.score("u1"), 20.0);
+        let (st, v) = srv.post_read("/api/v1/model/activate", &json!({ "version": 9 }));
+        assert_eq!(st, 404, "{v}");
+        let (st, v) = srv.post_read("/api/v1/model/activate", &json!({ "versoin": 1 }));
+        assert_eq!(st, 400, "{v}");
+        assert_eq!(srv.get_ok("/api/v1/model/history")["active"], 2);
+    }
+}
