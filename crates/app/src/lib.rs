@@ -409,6 +409,26 @@ impl Service {
     pub fn check(&self, space: &Space, messages: &[Message]) -> Result<(), AppError> {
         let active = space.active();
         for (i, m) in messages.iter().enumerate() {
+            // JSON allows a NUL character; no PostgreSQL text column does, and a failed
+            // transaction would fail every batch grouped with this one (as a 503, which
+            // clients retry for ever). Traits and properties are stored as JSON, NUL escaped.
+            let ids = [
+                ("messageId", Some(&m.message_id)),
+                ("userId", m.user_id.as_ref()),
+                ("anonymousId", m.anonymous_id.as_ref()),
+                ("groupId", m.group_id.as_ref()),
+                ("event", m.event.as_ref()),
+            ];
+            if let Some((field, _)) = ids
+                .iter()
+                .find(|(_, v)| v.is_some_and(|v| v.contains('\0')))
+            {
+                return Err(AppError::Invalid {
+                    index: i,
+                    field: (*field).to_owned(),
+                    message: "must not contain a NUL character".into(),
+                });
+            }
             if let Err(e) = score::check(&active.model, m) {
                 let prefix = match m.call {
                     message::Call::Identify | message::Call::Group => "traits",

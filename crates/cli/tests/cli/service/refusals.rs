@@ -152,3 +152,23 @@ fn database_gone_is_503_with_retry_after() {
     assert_eq!(st, 503, "{v}");
     assert_eq!(v["error"]["code"], "unavailable", "{v}");
 }
+
+both! {
+    // A NUL character is JSON-valid but no PostgreSQL text can hold it.
+    fn nul_in_an_id_is_refused_as_that_message_not_the_database(srv) {
+        for (msg, field) in [
+            (json!({ "type": "track", "userId": "a\u{0}b", "event": "demo_requested" }), "userId"),
+            (json!({ "type": "track", "userId": "u1", "event": "demo\u{0}" }), "event"),
+            (json!({ "type": "track", "userId": "u1", "event": "x", "messageId": "m\u{0}" }), "messageId"),
+            (json!({ "type": "group", "userId": "u1", "groupId": "g\u{0}" }), "groupId"),
+        ] {
+            let (st, v) = srv.post_batch(&json!([{ "type": "identify", "userId": "u1" }, msg]));
+            assert_eq!(st, 400, "{msg}: {v}");
+            assert_eq!((v["error"]["index"].as_u64(), v["error"]["field"].as_str()), (Some(1), Some(field)), "{v}");
+        }
+        // In traits and properties it is data like any other (stored as JSON).
+        srv.batch_ok(&json!([{ "type": "identify", "userId": "u1", "traits": { "name": "a\u{0}b" } }]));
+        assert_eq!(srv.lead("u1")["attributes"]["name"], "a\u{0}b");
+        assert_eq!(srv.counts(), (1, 0, 1));
+    }
+}
