@@ -177,6 +177,10 @@ struct Inner {
     settings: Settings,
 }
 
+/// The longest id (`userId`, `messageId`, …) or event name taken, in bytes: well inside
+/// PostgreSQL's limit for an index entry.
+pub const MAX_ID_BYTES: usize = 1024;
+
 /// The SHA-256 of a key, as stored.
 pub fn key_hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
@@ -409,9 +413,10 @@ impl Service {
     pub fn check(&self, space: &Space, messages: &[Message]) -> Result<(), AppError> {
         let active = space.active();
         for (i, m) in messages.iter().enumerate() {
-            // JSON allows a NUL character; no PostgreSQL text column does, and a failed
-            // transaction would fail every batch grouped with this one (as a 503, which
-            // clients retry for ever). Traits and properties are stored as JSON, NUL escaped.
+            // JSON allows a NUL character and ids of any length; PostgreSQL text holds no NUL
+            // and its indexes no entry over ≈2.7 kB, and a failed transaction would fail every
+            // batch grouped with this one (as a 503, which clients retry for ever). Traits and
+            // properties are stored as JSON, NUL escaped, and are not indexed.
             let ids = [
                 ("messageId", Some(&m.message_id)),
                 ("userId", m.user_id.as_ref()),
@@ -419,14 +424,18 @@ impl Service {
                 ("groupId", m.group_id.as_ref()),
                 ("event", m.event.as_ref()),
             ];
-            if let Some((field, _)) = ids
-                .iter()
-                .find(|(_, v)| v.is_some_and(|v| v.contains('\0')))
-            {
+            for (field, v) in ids {
+                let problem = match v {
+                    Some(v) if v.contains('\0') => "must not contain a NUL character".to_owned(),
+                    Some(v) if v.len() > MAX_ID_BYTES => {
+                        format!("must be at most {MAX_ID_BYTES} bytes long")
+                    }
+                    _ => continue,
+                };
                 return Err(AppError::Invalid {
                     index: i,
-                    field: (*field).to_owned(),
-                    message: "must not contain a NUL character".into(),
+                    field: field.to_owned(),
+                    message: problem,
                 });
             }
             if let Err(e) = score::check(&active.model, m) {

@@ -172,3 +172,33 @@ both! {
         assert_eq!(srv.counts(), (1, 0, 1));
     }
 }
+
+both! {
+    // An id longer than PostgreSQL's index rows allow (≈2.7 kB) failed the transaction.
+    fn overlong_id_is_refused_as_that_message_not_the_database(srv) {
+        // Not compressible (PostgreSQL compresses long index entries).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let long: String = (0..5000)
+            .map(|_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                char::from(b'a' + (x >> 59) as u8 % 26)
+            })
+            .collect();
+        for (msg, field) in [
+            (json!({ "type": "track", "userId": long, "event": "demo_requested" }), "userId"),
+            (json!({ "type": "track", "userId": "u1", "event": "x", "messageId": long }), "messageId"),
+            (json!({ "type": "page", "anonymousId": long }), "anonymousId"),
+            (json!({ "type": "group", "userId": "u1", "groupId": long }), "groupId"),
+            (json!({ "type": "track", "userId": "u1", "event": long }), "event"),
+        ] {
+            let (st, v) = srv.post_batch(&json!([{ "type": "identify", "userId": "u1" }, msg]));
+            assert_eq!(st, 400, "{field}: {v}");
+            assert_eq!((v["error"]["index"].as_u64(), v["error"]["field"].as_str()), (Some(1), Some(field)), "{v}");
+        }
+        assert_eq!(srv.counts(), (0, 0, 0));
+        // 1,000 characters are fine.
+        let id = "y".repeat(1000);
+        srv.batch_ok(&json!([{ "type": "page", "userId": id, "messageId": "z".repeat(1000), "properties": { "url": "/pricing" } }]));
+        assert_eq!(srv.score(&id), 5.0);
+    }
+}
