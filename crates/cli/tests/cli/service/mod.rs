@@ -11,7 +11,7 @@
 //!   anonymous ids).
 //! - `leads`: the leads list: filters, sorts, cursor pagination.
 //! - `models`: `as_of`, model upload and re-score jobs, history, rollback, bad models.
-//! - `refusals`: 400/401/413 with their JSON bodies; a refused batch stores nothing.
+//! - `refusals`: 400/401/413/503 with their JSON bodies; a refused batch stores nothing.
 
 mod clients;
 mod concurrent;

@@ -1,6 +1,6 @@
 //! What the service refuses, with which status and JSON body: malformed messages (the whole
-//! batch, naming `index` and `field`), invalid JSON, missing or wrong keys, bodies over the
-//! limit. A refused request stores nothing.
+//! batch, naming `index` and `field`; ids PostgreSQL cannot hold), invalid JSON, missing or
+//! wrong keys, bodies over the limit, a database gone (503). A refused request stores nothing.
 
 use super::harness::{Auth, Opts, both, gzipped};
 use serde_json::{Value, json};
