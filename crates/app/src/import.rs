@@ -220,6 +220,20 @@ pub async fn import(
     input: impl Read,
     name: &str,
 ) -> Result<IngestReport, AppError> {
+    let messages = prepare(svc, space, kind, ndjson, input, name)?;
+    store(svc, space, messages).await
+}
+
+/// Reads a whole file and checks every row against the workspace's model, storing nothing:
+/// several files can be checked before any of them is stored.
+pub fn prepare(
+    svc: &Service,
+    space: &Arc<Space>,
+    kind: Kind,
+    ndjson: bool,
+    input: impl Read,
+    name: &str,
+) -> Result<Vec<Message>, AppError> {
     let (lines, messages): (Vec<usize>, Vec<Message>) =
         parse(kind, ndjson, input, name)?.into_iter().unzip();
     // Check against the model before storing anything, naming the line.
@@ -235,6 +249,15 @@ pub async fn import(
             field.split_once('.').map_or(field.as_str(), |(_, f)| f)
         )));
     }
+    Ok(messages)
+}
+
+/// Stores messages from [`prepare`] in batches.
+pub async fn store(
+    svc: &Service,
+    space: &Arc<Space>,
+    messages: Vec<Message>,
+) -> Result<IngestReport, AppError> {
     let mut total = IngestReport::default();
     for chunk in messages.chunks(1000) {
         let r = svc.ingest(space, chunk.to_vec()).await?;

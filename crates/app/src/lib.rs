@@ -189,6 +189,10 @@ struct Inner {
     _stop_hooks: watch::Sender<()>,
 }
 
+/// The longest id (`userId`, `messageId`, …) or event name taken, in bytes: well inside
+/// PostgreSQL's limit for an index entry.
+pub const MAX_ID_BYTES: usize = 1024;
+
 /// The SHA-256 of a key, as stored.
 pub fn key_hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
@@ -243,6 +247,20 @@ impl Service {
         };
         for w in store.workspaces().await? {
             svc.load_space(&w.id, &w.name).await?;
+        }
+        // A re-score that a stopped process left half-done (a model activation's, say) runs
+        // again: the workspace would otherwise keep the old model's scores under the new one.
+        for space in svc.spaces() {
+            if let Some(job) = store.jobs(&space.id, 1).await?.into_iter().next()
+                && job.state == "interrupted"
+            {
+                let s = svc.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = s.rescore_all(&space, &job.cause).await {
+                        tracing::warn!("resumed re-score of {}: {e}", space.name);
+                    }
+                });
+            }
         }
         tokio::spawn(hooks::deliver_forever(
             store.clone(),
@@ -461,6 +479,31 @@ impl Service {
     pub fn check(&self, space: &Space, messages: &[Message]) -> Result<(), AppError> {
         let active = space.active();
         for (i, m) in messages.iter().enumerate() {
+            // JSON allows a NUL character and ids of any length; PostgreSQL text holds no NUL
+            // and its indexes no entry over ≈2.7 kB, and a failed transaction would fail every
+            // batch grouped with this one (as a 503, which clients retry for ever). Traits and
+            // properties are stored as JSON, NUL escaped, and are not indexed.
+            let ids = [
+                ("messageId", Some(&m.message_id)),
+                ("userId", m.user_id.as_ref()),
+                ("anonymousId", m.anonymous_id.as_ref()),
+                ("groupId", m.group_id.as_ref()),
+                ("event", m.event.as_ref()),
+            ];
+            for (field, v) in ids {
+                let problem = match v {
+                    Some(v) if v.contains('\0') => "must not contain a NUL character".to_owned(),
+                    Some(v) if v.len() > MAX_ID_BYTES => {
+                        format!("must be at most {MAX_ID_BYTES} bytes long")
+                    }
+                    _ => continue,
+                };
+                return Err(AppError::Invalid {
+                    index: i,
+                    field: field.to_owned(),
+                    message: problem,
+                });
+            }
             if let Err(e) = score::check(&active.model, m) {
                 let prefix = match m.call {
                     message::Call::Identify | message::Call::Group => "traits",

@@ -214,10 +214,17 @@ impl Writer {
         }
         let mut msgs: Vec<(usize, &Message)> = Vec::new();
         let mut forced: Vec<(&str, &str)> = Vec::new();
+        // The jobs that touched each contact (and each account's traits): a batch grouped with
+        // others reports the contacts it re-scored, as it would alone.
+        let mut touched_by: FxHashMap<String, FxHashSet<usize>> = FxHashMap::default();
+        let mut account_jobs: FxHashMap<String, FxHashSet<usize>> = FxHashMap::default();
         for &i in idx {
             match &jobs[i] {
                 Job::Ingest { messages, .. } => msgs.extend(messages.iter().map(|m| (i, m))),
                 Job::Rescore { ids, cause, .. } => {
+                    for id in ids {
+                        touched_by.entry(id.clone()).or_default().insert(i);
+                    }
                     forced.extend(ids.iter().map(|id| (id.as_str(), cause.as_str())))
                 }
             }
@@ -361,6 +368,8 @@ impl Writer {
         let mut dirty: FxHashSet<String> = FxHashSet::default();
         let mut account_traits: FxHashMap<String, Traits> = FxHashMap::default();
         let mut applied: FxHashSet<i64> = FxHashSet::default();
+        // Accounts a contact left for another: their members and roll-up change too.
+        let mut left_accounts: FxHashSet<String> = FxHashSet::default();
         for ((job, m), target) in msgs.iter().zip(&targets) {
             let Some(seq) = seq_of.remove(&m.message_id) else {
                 reports[*job].duplicates += 1;
@@ -371,10 +380,14 @@ impl Writer {
                 && let Some(g) = &m.group_id
             {
                 merge_traits(account_traits.entry(g.clone()).or_default(), &m.props);
+                if !m.props.is_empty() {
+                    account_jobs.entry(g.clone()).or_default().insert(*job);
+                }
             }
             let Some(c) = target.as_ref().and_then(|t| work.get_mut(t)) else {
                 continue;
             };
+            touched_by.entry(c.rec.id.clone()).or_default().insert(*job);
             applied.insert(seq);
             dirty.insert(c.rec.id.clone());
             let why = match m.call {
@@ -383,6 +396,11 @@ impl Writer {
                     "identify".to_owned()
                 }
                 Call::Group => {
+                    if let Some(old) = &c.rec.account_id
+                        && c.rec.account_id != m.group_id
+                    {
+                        left_accounts.insert(old.clone());
+                    }
                     c.rec.account_id = m.group_id.clone();
                     "group".to_owned()
                 }
@@ -434,6 +452,7 @@ impl Writer {
         // 6. Accounts: merged traits first (contact rules read them), then the contacts'
         //    scores, then the roll-up.
         let mut touched_accounts: FxHashSet<String> = account_traits.keys().cloned().collect();
+        touched_accounts.extend(left_accounts);
         for c in work.values() {
             if let Some(a) = &c.rec.account_id {
                 touched_accounts.insert(a.clone());
@@ -509,12 +528,27 @@ impl Writer {
                 dirty.insert(c.rec.id.clone());
             }
         }
-        if let Some(&first) = idx.first() {
-            reports[first].rescored += history.len();
+        for (id, _, _) in &changes_old {
+            let mut by: FxHashSet<usize> = touched_by.remove(id).unwrap_or_default();
+            if let Some(jobs) = work
+                .get(id)
+                .and_then(|c| c.rec.account_id.as_ref())
+                .and_then(|a| account_jobs.get(a))
+            {
+                by.extend(jobs);
+            }
+            if by.is_empty() {
+                by.extend(idx.first());
+            }
+            for j in by {
+                reports[j].rescored += 1;
+            }
         }
 
-        if model.rolls_up_accounts() && !touched_accounts.is_empty() {
-            let mut scores: FxHashMap<String, FxHashMap<String, f64>> = FxHashMap::default();
+        // Every member of each touched account: the stored ones, with this transaction's
+        // contacts where they are now (not only those this transaction touched).
+        let mut scores: FxHashMap<String, FxHashMap<String, f64>> = FxHashMap::default();
+        if !touched_accounts.is_empty() {
             for (a, c, s) in tx.account_members(ws, &touched_accounts).await? {
                 scores.entry(a).or_default().insert(c, s);
             }
@@ -529,6 +563,8 @@ impl Writer {
                         .insert(c.rec.id.clone(), c.rec.score.score);
                 }
             }
+        }
+        if model.rolls_up_accounts() {
             for id in &touched_accounts {
                 let list: Vec<f64> = scores
                     .get(id)
@@ -558,11 +594,8 @@ impl Writer {
         } else {
             for id in &touched_accounts {
                 if let Some(a) = accounts.get_mut(id) {
-                    let n = work
-                        .values()
-                        .filter(|c| c.rec.account_id.as_deref() == Some(id))
-                        .count() as i64;
-                    if n > a.contacts {
+                    let n = scores.get(id).map_or(0, |m| m.len() as i64);
+                    if n != a.contacts {
                         a.contacts = n;
                         accounts_dirty.insert(id.clone());
                     }

@@ -322,6 +322,9 @@ pub fn import(a: ImportArgs) -> Result<()> {
         let space = svc
             .space_named(&a.workspace)
             .with_context(|| format!("no workspace `{}` in this store", a.workspace))?;
+        // Every file is read and checked before any is stored: a bad line anywhere stores
+        // nothing.
+        let mut files = Vec::new();
         for (kind, path) in [
             (Kind::Accounts, &a.accounts),
             (Kind::Contacts, &a.contacts),
@@ -335,7 +338,12 @@ pub fn import(a: ImportArgs) -> Result<()> {
             let f = std::fs::File::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
             let name = path.display().to_string();
-            let r = leadscore_app::import::import(&svc, &space, kind, ndjson, f, &name)
+            let messages = leadscore_app::import::prepare(&svc, &space, kind, ndjson, f, &name)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            files.push((name, messages));
+        }
+        for (name, messages) in files {
+            let r = leadscore_app::import::store(&svc, &space, messages)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
