@@ -805,7 +805,8 @@ impl Service {
             None => None,
         };
         let contact = score::contact(&model, id, folded.account_id.as_deref(), &folded.traits);
-        let scored = score::score(&model, at, &contact, account.as_ref(), &folded.behaviour);
+        let scorer = leadscore_core::Scorer::new(&model, at);
+        let scored = score::score(&scorer, &contact, account.as_ref(), &folded.behaviour);
         let history = store.history(&space.id, id, 50).await?;
         let mut recent = messages;
         recent.reverse();

@@ -85,7 +85,7 @@ impl Message {
             group_id: self.group_id.clone(),
             ts: self.timestamp.unwrap_or(now),
             received_at: now,
-            props: serde_json::Value::Object(self.props.clone()).to_string(),
+            props: serde_json::to_string(&self.props).unwrap_or_else(|_| "{}".into()),
         }
     }
 

@@ -2,17 +2,22 @@
 //! score columns. Every point still comes from `leadscore-core`; this only translates.
 
 use crate::message::{Call, Message, flatten, merge_traits};
-use leadscore_core::{Account, Contact, Event, Model, Scored, ValueError};
+use leadscore_core::{Account, Contact, EventType, Model, Scored, Scorer, ValueError};
 use leadscore_store::{Reason, ScoreColumns, Traits};
 
 /// The part of a behaviour message the model reads: kept in memory per contact, so a new event
-/// re-scores its contact without reading the log.
+/// re-scores its contact without reading the log. Resolved for one model (its event type and
+/// its properties in the model's slot order), so re-scoring does no lookups.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Behaviour {
     /// Position in the event log (to avoid applying one message twice).
     pub seq: i64,
-    /// The event as the core takes it.
-    pub event: Event,
+    /// The event type.
+    pub ty: EventType,
+    /// When it counts (Unix seconds).
+    pub at: i64,
+    /// The properties the model reads, by slot.
+    pub props: Vec<Option<String>>,
 }
 
 /// The behaviour event of a message for `model`, or `None` when the model does not use its
@@ -20,29 +25,26 @@ pub struct Behaviour {
 /// but never later than `received_ms`: a sender's clock running ahead must not hide an event
 /// from the score it is sent to change.
 pub fn behaviour(model: &Model, seq: i64, m: &Message, received_ms: i64) -> Option<Behaviour> {
-    let kind = m.event.as_deref()?;
-    model.event_type(kind)?;
+    let ty = model.event_type(m.event.as_deref()?)?;
     let flat = flatten(&m.props);
     let props = model
         .properties()
         .iter()
-        .filter_map(|p| {
+        .map(|p| {
             flat.iter()
                 .find(|(k, _)| *k == p.name)
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(_, v)| v.clone())
         })
         .collect();
     Some(Behaviour {
         seq,
-        event: Event {
-            kind: kind.to_owned(),
-            at: m
-                .timestamp
-                .unwrap_or(received_ms)
-                .min(received_ms)
-                .div_euclid(1000),
-            props,
-        },
+        ty,
+        at: m
+            .timestamp
+            .unwrap_or(received_ms)
+            .min(received_ms)
+            .div_euclid(1000),
+        props,
     })
 }
 
@@ -68,9 +70,9 @@ pub fn check(model: &Model, m: &Message) -> Result<(), ValueError> {
         }
         Call::Track | Call::Page | Call::Screen => match behaviour(model, 0, m, i64::MAX) {
             Some(b) => {
-                let scorer = leadscore_core::Scorer::new(model, i64::MAX);
+                let scorer = Scorer::new(model, i64::MAX);
                 let mut st = scorer.new_state();
-                scorer.observe_event(&mut st, &b.event)
+                scorer.observe(&mut st, b.ty, b.at, b.props.as_slice())
             }
             None => Ok(()),
         },
@@ -109,19 +111,17 @@ pub fn account(model: &Model, id: &str, traits: &Traits) -> Account {
     }
 }
 
-/// Scores a contact at `as_of` (seconds). Events whose properties no longer parse for the model
-/// are skipped.
+/// Scores a contact with `scorer` (a model at an `as_of`). Events whose properties no longer
+/// parse for the model are skipped.
 pub fn score(
-    model: &Model,
-    as_of: i64,
+    scorer: &Scorer<'_>,
     contact: &Contact,
     account: Option<&Account>,
     events: &[Behaviour],
 ) -> Scored {
-    let scorer = leadscore_core::Scorer::new(model, as_of);
     let mut st = scorer.new_state();
     for b in events {
-        let _ = scorer.observe_event(&mut st, &b.event);
+        let _ = scorer.observe(&mut st, b.ty, b.at, b.props.as_slice());
     }
     scorer.finish(contact, account, &st)
 }

@@ -483,6 +483,7 @@ impl Writer {
         let as_of = now.div_euclid(1000);
         // Percentiles and top-N% routing against the population of the last full re-score.
         let ranking = space.ranking(active.version);
+        let scorer = leadscore_core::Scorer::new(model, as_of);
         let mut history = Vec::new();
         let mut changes_old: Vec<(String, Option<ScoreColumns>, String)> = Vec::new();
         for c in work.values_mut() {
@@ -490,7 +491,7 @@ impl Writer {
             let contact =
                 score::contact(model, &c.rec.id, c.rec.account_id.as_deref(), &c.rec.traits);
             let account = acc.map(|a| score::account(model, &a.id, &a.traits));
-            let mut scored = score::score(model, as_of, &contact, account.as_ref(), &c.behaviour);
+            let mut scored = score::score(&scorer, &contact, account.as_ref(), &c.behaviour);
             if let Some(r) = &ranking {
                 r.apply(model, &mut scored);
             }

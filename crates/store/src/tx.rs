@@ -191,7 +191,7 @@ impl Tx {
                     .bind(ws)
                     .bind(&c.id)
                     .bind(&c.account_id)
-                    .bind(serde_json::Value::Object(c.traits.clone()).to_string())
+                    .bind(serde_json::to_string(&c.traits).unwrap_or_else(|_| "{}".into()))
                     .bind(c.version)
                     .bind(c.events)
                     .bind(c.first_seen)
@@ -301,7 +301,7 @@ impl Tx {
                 q = q
                     .bind(ws)
                     .bind(&a.id)
-                    .bind(serde_json::Value::Object(a.traits.clone()).to_string())
+                    .bind(serde_json::to_string(&a.traits).unwrap_or_else(|_| "{}".into()))
                     .bind(nullable(a.score))
                     .bind(&a.tier)
                     .bind(a.contacts)
