@@ -6,7 +6,10 @@
 //! Peer, run in the same process: the same rows appended to a bare SQLite table through sqlx
 //! (one transaction per batch of 100, same durability) — the floor that storage alone sets.
 //!
-//! `cargo bench -p leadscore --bench ingest [-- --events N --batch B --connections C --durability full|normal]`
+//! `cargo bench -p leadscore --bench ingest [-- --events N --batch B --connections C
+//! --contacts N --session S --durability full|normal]` — `--session S` sends each contact's
+//! events S at a time (as a visit does); the default 1 makes every event of a batch touch a
+//! different contact, the worst case for the writer.
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -19,6 +22,8 @@ struct Opts {
     batch: usize,
     connections: usize,
     contacts: usize,
+    /// Consecutive events of one contact (a session); 1 = every event a different contact.
+    session: usize,
     durability: String,
 }
 
@@ -28,6 +33,7 @@ fn opts() -> Opts {
         batch: 100,
         connections: 8,
         contacts: 20_000,
+        session: 1,
         durability: "full".into(),
     };
     let args: Vec<String> = std::env::args().collect();
@@ -39,6 +45,7 @@ fn opts() -> Opts {
             "--batch" => o.batch = v.parse().expect("--batch N"),
             "--connections" => o.connections = v.parse().expect("--connections N"),
             "--contacts" => o.contacts = v.parse().expect("--contacts N"),
+            "--session" => o.session = v.parse().expect("--session N"),
             "--durability" => o.durability = v,
             _ => {
                 i += 1;
@@ -51,8 +58,12 @@ fn opts() -> Opts {
 }
 
 /// A deterministic stream of messages: each contact is identified first, then behaves.
-fn message(i: usize, contacts: usize, base_ms: i64) -> Value {
-    let c = i % contacts;
+fn message(i: usize, contacts: usize, session: usize, base_ms: i64) -> Value {
+    let c = if i < contacts {
+        i
+    } else {
+        (i / session.max(1)) % contacts
+    };
     let user = format!("c-{c:06}");
     let ts = chrono::DateTime::from_timestamp_millis(base_ms - ((i * 7919) % 86_400_000) as i64)
         .expect("time")
@@ -172,7 +183,7 @@ fn main() {
     };
     let base_ms = chrono::Utc::now().timestamp_millis();
     let all: Vec<Value> = (0..o.events)
-        .map(|i| message(i, o.contacts, base_ms))
+        .map(|i| message(i, o.contacts, o.session, base_ms))
         .collect();
     let batches: Vec<Vec<Value>> = all.chunks(o.batch).map(<[Value]>::to_vec).collect();
     let bodies: Vec<Vec<u8>> = batches
@@ -247,8 +258,8 @@ fn main() {
     let eps = o.events as f64 / secs;
     let peer_eps = o.events as f64 / peer;
     println!(
-        "leadscore ingest: {} events in batches of {} over {} connections, SQLite synchronous={}",
-        o.events, o.batch, o.connections, o.durability
+        "leadscore ingest: {} events ({} contacts, {} per visit) in batches of {} over {} connections, SQLite synchronous={}",
+        o.events, o.contacts, o.session, o.batch, o.connections, o.durability
     );
     println!(
         "  {:.0} events/s ({:.2} s); ingest-to-score latency per batch p50 {:.1} ms, p99 {:.1} ms",

@@ -51,7 +51,9 @@ CREATE TABLE events (
 );
 CREATE UNIQUE INDEX events_message ON events (workspace_id, message_id);
 CREATE INDEX events_user ON events (workspace_id, user_id);
-CREATE INDEX events_anonymous ON events (workspace_id, anonymous_id);
+-- Only messages sent without a user id are ever looked up by anonymous id (to merge them
+-- into a contact); most messages carry both ids and stay out of this index.
+CREATE INDEX events_anonymous ON events (workspace_id, anonymous_id) WHERE user_id IS NULL;
 CREATE INDEX events_group ON events (workspace_id, group_id) WHERE group_id IS NOT NULL;
 
 CREATE TABLE aliases (
