@@ -8,6 +8,7 @@
 //! - `errors`: bad input files and flags: exit 1, `error: <path>:<line>:`, never a panic.
 //! - `demo`: `leadscore demo` end to end.
 //! - `learn`: `train`, `predict`, `evaluate` on the real X Education leads and on bad input.
+//! - `suggest`: `suggest` and `backtest` on a hand-made history and on the X Education leads.
 
 mod check;
 mod common;
@@ -17,3 +18,4 @@ mod explain;
 mod generate;
 mod learn;
 mod score;
+mod suggest;
