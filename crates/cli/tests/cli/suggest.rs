@@ -376,3 +376,104 @@ fn suggest_runs_on_the_x_education_leads_and_proposes_a_model_that_compiles() {
     .ok();
     assert!(run.stdout.contains("change tier: "), "{}", run.stdout);
 }
+
+/// The two-rule history twice over (400 leads), blocks alternating big and small accounts; a
+/// segment for the big ones with its own demo rule and tiers, and `above` in the default tiers.
+const SEGMENTED: &str = r#"[model]
+name = "seg"
+version = "1"
+
+[[category]]
+id = "fit"
+cap = 30
+
+[[rule]]
+id = "demo"
+category = "fit"
+points = 5
+when = { field = "channel", equals = "demo" }
+
+[[rule]]
+id = "newsletter"
+category = "fit"
+points = 20
+when = { field = "newsletter", equals = "yes" }
+
+[[tier]]
+name = "hot"
+above = 19
+
+[[tier]]
+name = "cold"
+
+[routing]
+sales_ready_tiers = ["hot"]
+
+[[segment]]
+id = "big"
+when = { field = "size", equals = "big" }
+
+[[segment.rule]]
+id = "demo"
+category = "fit"
+points = 8
+when = { field = "channel", equals = "demo" }
+
+[[segment.tier]]
+name = "hot"
+min = 10
+
+[[segment.tier]]
+name = "cold"
+"#;
+
+#[test]
+fn suggest_edits_segment_rules_and_above_thresholds_in_place() {
+    let mut csv = String::from("lead,channel,newsletter,size,converted\n");
+    for i in 0..400 {
+        let (block, pos) = (i / 4, i % 4);
+        let demo = pos % 2 == 0;
+        let won = if demo { block % 10 < 7 } else { block % 10 < 2 };
+        csv.push_str(&format!(
+            "L{i:03},{},{},{},{}\n",
+            if demo { "demo" } else { "web" },
+            if pos < 2 { "yes" } else { "no" },
+            if block % 2 == 0 { "big" } else { "small" },
+            u8::from(won)
+        ));
+    }
+    let dir = Dir::new();
+    let model = dir.write("seg.toml", SEGMENTED);
+    let out = dir.path("proposed.toml");
+    let run = leadscore(&[
+        "suggest",
+        "--model",
+        &model,
+        "--data",
+        &dir.write("h.csv", csv),
+        "--target",
+        "converted",
+        "--id",
+        "lead",
+        "--max-points",
+        "12",
+        "--out",
+        &out,
+    ])
+    .ok();
+    // The big segment's demo rule is its own column; the default demo rule is the other. The
+    // default `hot` keeps half of the small accounts' leads sales-ready: score ≥ 8, written as
+    // `above = 0` (the highest score below 8); the segment's `hot` becomes `min = 12`.
+    for hunk in [
+        "@@ -12 +12 @@ rule demo\n-points = 5\n+points = 8\n",
+        "@@ -18 +18 @@ rule newsletter\n-points = 20\n+points = 0\n",
+        "@@ -23 +23 @@ tier hot\n-above = 19\n+above = 0\n",
+        "@@ -38 +38 @@ segment big: rule demo\n-points = 8\n+points = 12\n",
+        "@@ -43 +43 @@ segment big: tier hot\n-min = 10\n+min = 12\n",
+    ] {
+        assert!(run.stdout.contains(hunk), "{hunk}\n{}", run.stdout);
+    }
+    assert_eq!(run.stdout.matches("\n@@ -").count(), 5, "{}", run.stdout);
+    let p = leadscore_core::Model::from_toml(&dir.read("proposed.toml"), "p.toml").unwrap();
+    assert_eq!(p.segment_ids().collect::<Vec<_>>(), ["default", "big"]);
+}
