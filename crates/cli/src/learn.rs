@@ -20,7 +20,7 @@ pub(crate) enum AlgoArg {
     Auto,
 }
 
-fn threads(t: Option<usize>) -> usize {
+pub(crate) fn threads(t: Option<usize>) -> usize {
     t.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
 }
 
@@ -62,7 +62,7 @@ pub(crate) struct TrainArgs {
     quiet: bool,
 }
 
-fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
+pub(crate) fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
     let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     Ok(std::io::BufReader::with_capacity(1 << 20, f))
 }
@@ -325,25 +325,19 @@ fn output(a: &EvaluateArgs, e: &Evaluation) -> Result<()> {
     Ok(())
 }
 
-fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
-    let model = load_model(&a.model)?;
-    // The outcomes (and segment column) by row, read by the learn crate's reader.
-    let opts = TableOptions {
-        target: Some(a.target.clone()),
-        id: a.id.clone(),
-        schema: Some(Vec::new()),
-        keep: a.segment.iter().cloned().collect(),
-        ..TableOptions::default()
-    };
-    let table = read_table(open(&a.data)?, name, &opts)?;
-    let y = table.target.clone().expect("a target was asked for");
-    // The batch scorer needs an id column: without --id, score a copy with a row number.
-    let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let (contacts, id_col) = match &a.id {
-        Some(id) => (a.data.clone(), id.clone()),
+/// The file the batch scorer reads the leads from, and its id column. The batch scorer needs
+/// an id column: without one, a copy of `data` with a row number (1-based) in `dir`.
+pub(crate) fn contacts_file(
+    data: &Path,
+    id: Option<&str>,
+    name: &str,
+    dir: &Path,
+) -> Result<(PathBuf, String)> {
+    Ok(match id {
+        Some(id) => (data.to_owned(), id.to_owned()),
         None => {
-            let path = tmp.path().join("contacts.csv");
-            let mut r = csv::Reader::from_reader(open(&a.data)?);
+            let path = dir.join("contacts.csv");
+            let mut r = csv::Reader::from_reader(open(data)?);
             let mut w = csv::Writer::from_path(&path)?;
             let mut h: Vec<String> = r.headers()?.iter().map(str::to_owned).collect();
             if let Some(f) = h.first_mut() {
@@ -359,7 +353,23 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
             w.flush()?;
             (path, id)
         }
+    })
+}
+
+fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
+    let model = load_model(&a.model)?;
+    // The outcomes (and segment column) by row, read by the learn crate's reader.
+    let opts = TableOptions {
+        target: Some(a.target.clone()),
+        id: a.id.clone(),
+        schema: Some(Vec::new()),
+        keep: a.segment.iter().cloned().collect(),
+        ..TableOptions::default()
     };
+    let table = read_table(open(&a.data)?, name, &opts)?;
+    let y = table.target.clone().expect("a target was asked for");
+    let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let (contacts, id_col) = contacts_file(&a.data, a.id.as_deref(), name, tmp.path())?;
     let job = ScoreJob {
         contacts,
         accounts: None,

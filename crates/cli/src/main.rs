@@ -1,9 +1,11 @@
-//! The `leadscore` command: score, explain, check, generate, demo. Only argument parsing and
-//! printing live here; the work is done by the library crates.
+//! The `leadscore` command: score, explain, check, generate, demo, serve, train, evaluate,
+//! suggest, backtest. Only argument parsing and printing live here; the work is done by the
+//! library crates.
 
 mod learn;
 mod progress;
 mod service;
+mod suggest;
 
 /// Scoring millions of leads allocates many small strings across threads; mimalloc does that
 /// markedly faster than the system allocator (measured in bench/score_vs_duckdb.py).
@@ -62,6 +64,10 @@ enum Command {
     Predict(learn::PredictArgs),
     /// Evaluate a learned model or a rule model (.toml) on leads with known outcomes.
     Evaluate(learn::EvaluateArgs),
+    /// Propose points and tier thresholds for a rule model from leads with known outcomes.
+    Suggest(suggest::SuggestArgs),
+    /// Compare two rule models on history before activating one: tier changes, precision.
+    Backtest(suggest::BacktestArgs),
 }
 
 #[derive(clap::Args)]
@@ -194,6 +200,8 @@ fn main() -> ExitCode {
         Command::Train(a) => learn::train(a),
         Command::Predict(a) => learn::predict(a),
         Command::Evaluate(a) => learn::evaluate(a),
+        Command::Suggest(a) => suggest::suggest(a),
+        Command::Backtest(a) => suggest::backtest(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,6 +8,7 @@
 //! - `eval`: [`Scorer`] — events stream into a [`ContactState`], `finish` gives a [`Scored`];
 //!   [`Ranking`] for top-N% routing, [`roll_up`] for account scores.
 //! - `scored`: the score and its explanation as data.
+//! - [`edit`]: a model file's `points` and tier thresholds rewritten in place, with a diff.
 //!
 //! ```
 //! use leadscore_core::{Contact, Event, Model, Scorer, value::parse_time};
@@ -42,6 +43,7 @@
 //! ```
 
 mod compile;
+pub mod edit;
 mod error;
 mod eval;
 pub mod model;

@@ -19,6 +19,10 @@
 //! - `calibrate`: Platt scaling and isotonic regression on out-of-fold predictions.
 //! - `cv`: stratified, seeded folds.
 //! - `evaluate`: a learned model or a rule model's scores against known outcomes.
+//! - `suggest`: points for a rule model's rules from a regression on which rules fired, flags
+//!   for rules that do not predict, tier thresholds for a sales share or a precision.
+//! - `backtest`: two rule models on the same history: tier transitions, precision, recall,
+//!   lift, and a warning when many more qualify but few convert.
 //! - `report`: an evaluation as data, rendered as text or a self-contained HTML page.
 //! - `model`: the versioned model file (schema, encoder, learner, calibrator, metrics, hash),
 //!   training (`train`, with `auto` picking by cross-validated log-loss) and prediction.
@@ -39,6 +43,7 @@
 //! assert!(p.probability[0] > 0.5 && p.probability[1] < 0.5);
 //! ```
 
+pub mod backtest;
 pub mod calibrate;
 pub mod cv;
 pub mod encode;
@@ -49,6 +54,7 @@ pub mod logistic;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod suggest;
 pub mod table;
 
 pub use error::LearnError;

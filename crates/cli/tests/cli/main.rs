@@ -9,6 +9,7 @@
 //! - `demo`: `leadscore demo` end to end.
 //! - `learn`: `train`, `predict`, `evaluate` on the real X Education leads and on bad input.
 //! - `service`: `leadscore serve` over HTTP on both stores (its `mod.rs` lists its parts).
+//! - `suggest`: `suggest` and `backtest` on a hand-made history and on the X Education leads.
 
 mod check;
 mod common;
@@ -19,3 +20,4 @@ mod generate;
 mod learn;
 mod score;
 mod service;
+mod suggest;

@@ -2,7 +2,9 @@
 //! - `common`: synthetic data sets with a known answer.
 //! - `train`: training both learners, `auto`, thin data, determinism, model files.
 //! - `predict`: predictions, factors, unseen values, row order.
+//! - `suggest`: points and flags from which rules fired, thresholds, back-tests.
 
 mod common;
 mod predict;
+mod suggest;
 mod train;
