@@ -7,12 +7,16 @@
 //! - this file: [`Service`], [`Space`] (a workspace with its active model), [`AppError`];
 //! - [`message`]: the messages taken in; [`score`]: from messages to the core and back;
 //! - `writer`: the single writer task with group commit and the per-contact event cache;
-//! - [`hooks`]: webhook triggers (with hysteresis), signing and the delivery worker.
+//! - [`hooks`]: webhook triggers (with hysteresis), signing and the delivery worker;
+//! - [`outcome`]: outcomes (won, lost, …) from the API, files and Segment track events;
+//! - [`training`]: the training table (traits, event windows, label) built from the store.
 
 pub mod hooks;
 pub mod import;
 pub mod message;
+pub mod outcome;
 pub mod score;
+pub mod training;
 mod writer;
 
 pub use writer::IngestReport;
@@ -171,6 +175,8 @@ pub struct Lead {
     pub history: Vec<HistoryRecord>,
     /// The latest messages, newest first.
     pub recent: Vec<EventRecord>,
+    /// Its recorded outcomes (received by `as_of` when one is given), oldest first.
+    pub outcomes: Vec<leadscore_store::Outcome>,
 }
 
 /// The service; cheap to clone.
@@ -808,6 +814,10 @@ impl Service {
         let scorer = leadscore_core::Scorer::new(&model, at);
         let scored = score::score(&scorer, &contact, account.as_ref(), &folded.behaviour);
         let history = store.history(&space.id, id, 50).await?;
+        let mut outcomes = store.contact_outcomes(&space.id, id).await?;
+        if as_of.is_some() {
+            outcomes.retain(|o| o.received_at <= by);
+        }
         let mut recent = messages;
         recent.reverse();
         recent.truncate(20);
@@ -818,6 +828,7 @@ impl Service {
             model_version: rec.version,
             history,
             recent,
+            outcomes,
         })
     }
 

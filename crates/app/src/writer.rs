@@ -370,6 +370,7 @@ impl Writer {
         let mut applied: FxHashSet<i64> = FxHashSet::default();
         // Accounts a contact left for another: their members and roll-up change too.
         let mut left_accounts: FxHashSet<String> = FxHashSet::default();
+        let mut outcomes = Vec::new();
         for ((job, m), target) in msgs.iter().zip(&targets) {
             let Some(seq) = seq_of.remove(&m.message_id) else {
                 reports[*job].duplicates += 1;
@@ -405,6 +406,10 @@ impl Writer {
                     "group".to_owned()
                 }
                 Call::Track | Call::Page | Call::Screen => {
+                    // `Deal Won` and the like are outcomes too (the message stays in the log).
+                    if let Some(o) = crate::outcome::from_track(m, &c.rec.id, now) {
+                        outcomes.push(o);
+                    }
                     c.rec.events += 1;
                     if let Some(b) = score::behaviour(model, seq, m, now) {
                         c.behaviour.push(b);
@@ -415,6 +420,7 @@ impl Writer {
             };
             cause.entry(c.rec.id.clone()).or_insert(why);
         }
+        tx.insert_outcomes(ws, &outcomes).await?;
         // Events sent anonymously before the link now belong to the contact.
         if !new_links.is_empty() {
             let anon: Vec<String> = new_links.iter().map(|l| l.anonymous_id.clone()).collect();

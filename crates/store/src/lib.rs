@@ -5,7 +5,8 @@
 //! Module map:
 //! - this file: [`Store`] (open, migrate, workspaces, keys, models, reads) and the row types;
 //! - [`tx`]: [`Tx`], the ingestion transaction (events, aliases, contacts, history, outbox);
-//! - [`hooks`]: webhook subscriptions, hysteresis state, outbox and delivery log.
+//! - [`hooks`]: webhook subscriptions, hysteresis state, outbox and delivery log;
+//! - `outcomes`: outcomes (won, lost, …) and the reads behind the training table.
 //!
 //! Every table is keyed by workspace and every query names it, so one workspace can never
 //! read another's rows. Times are Unix milliseconds. The SQL is written once in the subset both
@@ -13,6 +14,7 @@
 //! at run time is row locking (`FOR UPDATE`), which SQLite does not need (one writer at a time).
 
 pub mod hooks;
+mod outcomes;
 mod rows;
 pub mod tx;
 

@@ -322,3 +322,48 @@ pub struct JobRecord {
     /// End (ms).
     pub finished_at: Option<i64>,
 }
+
+/// An outcome of a contact (SPEC D4): what sales saw happen, for closed-loop learning.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Outcome {
+    /// The sender's id (or the Segment `messageId` it came from): unique per workspace.
+    pub message_id: String,
+    /// The contact.
+    pub contact_id: String,
+    /// `stage_changed`, `opportunity_created`, `won` or `lost`.
+    pub kind: String,
+    /// The stage reached (CRM pipeline stage), if given.
+    pub stage: Option<String>,
+    /// The deal's amount, if given.
+    pub amount: Option<f64>,
+    /// Why (a lost reason, say), if given.
+    pub reason: Option<String>,
+    /// When it happened (ms).
+    pub at: i64,
+    /// When it was received (ms).
+    pub received_at: i64,
+}
+
+/// A contact as the training table reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingContact {
+    /// The contact id.
+    pub id: String,
+    /// Its account.
+    pub account_id: Option<String>,
+    /// Its merged traits.
+    pub traits: Traits,
+}
+
+/// A behaviour event as the training table reads it: whose, which type, when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainingEvent {
+    /// Position in the log (the cursor of the next page).
+    pub seq: i64,
+    /// The contact (its user id, or the contact its anonymous id is linked to).
+    pub contact_id: String,
+    /// The event type.
+    pub event: String,
+    /// Event time (ms).
+    pub ts: i64,
+}

@@ -4,11 +4,14 @@
 //!   messages that set a lead's score exactly.
 //! - `service`: decay through the periodic re-score, `as_of` across model versions, anonymous
 //!   merges, account traits, top-N% routing, workspace isolation.
+//! - `outcomes`: outcomes (API, Segment `Deal Won` tracks, duplicates) and the training table
+//!   (exact window counts, recency, labels, no events after a positive's cut-off).
 //! - `webhooks`: triggers (tier change, sales-ready hysteresis, disqualification, velocity),
 //!   signatures, retries with backoff, restarts.
 //!
 //! [`Service`]: leadscore_app::Service
 
 mod common;
+mod outcomes;
 mod service;
 mod webhooks;
