@@ -27,11 +27,25 @@ pub(crate) fn threads(t: Option<usize>) -> usize {
 #[derive(clap::Args)]
 pub(crate) struct TrainArgs {
     /// Leads with a known outcome (CSV with a header row).
-    #[arg(long)]
-    data: PathBuf,
-    /// The outcome column: 1/0, yes/no, true/false or won/lost.
+    #[arg(long, required_unless_present = "from_store")]
+    data: Option<PathBuf>,
+    /// The outcome column: 1/0, yes/no, true/false or won/lost. With --from-store: `won` (a
+    /// won outcome) or `converted` (won or an opportunity created).
     #[arg(long)]
     target: String,
+    /// Train on the service's store instead of a file: the training table of --workspace
+    /// (traits, account traits, event counts over 7/30/90 days and recency, the label from
+    /// recorded outcomes; see `leadscore export-training`).
+    #[arg(long, conflicts_with = "data")]
+    from_store: bool,
+    /// With --from-store: the workspace.
+    #[arg(long, default_value = "default", requires = "from_store")]
+    workspace: String,
+    /// With --from-store: the time the table is for (default now).
+    #[arg(long, requires = "from_store")]
+    as_of: Option<String>,
+    #[command(flatten)]
+    store: crate::service::StoreArgs,
     /// The id column (kept out of the features).
     #[arg(long)]
     id: Option<String>,
@@ -69,15 +83,31 @@ pub(crate) fn open(path: &Path) -> Result<std::io::BufReader<std::fs::File>> {
 
 pub(crate) fn train(a: TrainArgs) -> Result<()> {
     let t0 = Instant::now();
-    let opts = TableOptions {
+    let mut opts = TableOptions {
         target: Some(a.target.clone()),
         id: a.id.clone(),
         ignore: a.ignore.clone(),
         include_text: a.text.clone(),
         ..TableOptions::default()
     };
-    let name = a.data.display().to_string();
-    let table = read_table(open(&a.data)?, &name, &opts)?;
+    let table = match &a.data {
+        Some(data) if !a.from_store => {
+            let name = data.display().to_string();
+            read_table(open(data)?, &name, &opts)?
+        }
+        _ => {
+            let (csv, _, _) = crate::service::training_csv(
+                &a.store,
+                &a.workspace,
+                a.as_of.as_deref(),
+                &a.target,
+            )?;
+            opts.target = Some(leadscore_app::training::LABEL_COLUMN.to_owned());
+            opts.id = Some(leadscore_app::training::ID_COLUMN.to_owned());
+            let name = format!("workspace {}", a.workspace);
+            read_table(&csv[..], &name, &opts)?
+        }
+    };
     let load = t0.elapsed().as_secs_f64();
     let params = TrainParams {
         algo: match a.algo {

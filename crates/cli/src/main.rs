@@ -53,8 +53,12 @@ enum Command {
     /// Manage the service's workspaces (each with its own keys, model and data).
     #[command(subcommand)]
     Workspace(service::WorkspaceCommand),
-    /// Import contacts, accounts and events files into a workspace of the service's store.
+    /// Import contacts, accounts, events and outcomes files into a workspace of the service's
+    /// store.
     Import(service::ImportArgs),
+    /// Write a workspace's training table (traits, event counts over 7/30/90 days, recency,
+    /// the label from recorded outcomes) as CSV.
+    ExportTraining(service::ExportTrainingArgs),
     /// A workspace's model versions: history, upload, activate, rollback.
     #[command(subcommand)]
     Model(service::ModelCommand),
@@ -196,6 +200,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => service::serve(a),
         Command::Workspace(c) => service::workspace(c),
         Command::Import(a) => service::import(a),
+        Command::ExportTraining(a) => service::export_training(a),
         Command::Model(c) => service::model(c),
         Command::Train(a) => learn::train(a),
         Command::Predict(a) => learn::predict(a),

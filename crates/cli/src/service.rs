@@ -308,14 +308,18 @@ pub struct ImportArgs {
     /// Events file (`contact_id`, `event`, `timestamp`, other columns are properties).
     #[arg(long)]
     events: Option<PathBuf>,
+    /// Outcomes file (CSV: `contact_id`, `kind`, optional `stage`, `amount`, `reason`,
+    /// `timestamp`, `id`; or the generator's `contact_id,converted,converted_at,amount`).
+    #[arg(long)]
+    outcomes: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
 }
 
 /// Imports files into a workspace's store.
 pub fn import(a: ImportArgs) -> Result<()> {
-    if a.accounts.is_none() && a.contacts.is_none() && a.events.is_none() {
-        bail!("give --accounts, --contacts and/or --events");
+    if a.accounts.is_none() && a.contacts.is_none() && a.events.is_none() && a.outcomes.is_none() {
+        bail!("give --accounts, --contacts, --events and/or --outcomes");
     }
     runtime()?.block_on(async move {
         let svc = start(&a.store).await?;
@@ -342,6 +346,17 @@ pub fn import(a: ImportArgs) -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             files.push((name, messages));
         }
+        let outcomes = match &a.outcomes {
+            Some(path) => {
+                let f = std::fs::File::open(path)
+                    .with_context(|| format!("cannot open {}", path.display()))?;
+                let name = path.display().to_string();
+                let list = leadscore_app::outcome::parse_csv(f, &name, svc.now_ms())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                Some((name, list))
+            }
+            None => None,
+        };
         for (name, messages) in files {
             let r = leadscore_app::import::store(&svc, &space, messages)
                 .await
@@ -351,9 +366,86 @@ pub fn import(a: ImportArgs) -> Result<()> {
                 r.accepted, r.duplicates, r.rescored
             );
         }
+        if let Some((name, list)) = outcomes {
+            let r = svc
+                .record_outcomes(&space, &list)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{name}: {} outcomes stored, {} already there",
+                r.accepted, r.duplicates
+            );
+        }
         svc.store().close().await;
         Ok(())
     })
+}
+
+/// The training table of a workspace (see `leadscore_app::training`) as CSV, with its row
+/// and positive counts. `as_of` defaults to now.
+pub(crate) fn training_csv(
+    store: &StoreArgs,
+    workspace: &str,
+    as_of: Option<&str>,
+    target: &str,
+) -> Result<(Vec<u8>, usize, usize)> {
+    let target = leadscore_app::training::Target::parse(target)
+        .with_context(|| format!("--target: `{target}`: expected won or converted"))?;
+    let as_of = match as_of {
+        Some(s) => leadscore_core::value::parse_time(s)
+            .with_context(|| format!("--as-of: {s:?} is not a date or RFC 3339 timestamp"))?
+            .saturating_mul(1000),
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    runtime()?.block_on(async move {
+        let svc = start(store).await?;
+        let space = svc
+            .space_named(workspace)
+            .with_context(|| format!("no workspace `{workspace}` in this store"))?;
+        let table = svc
+            .training_table(&space, as_of, target)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        svc.store().close().await;
+        Ok((table.to_csv(), table.rows.len(), table.positives()))
+    })
+}
+
+/// `leadscore export-training`.
+#[derive(clap::Args)]
+pub struct ExportTrainingArgs {
+    /// The workspace.
+    #[arg(long, default_value = "default")]
+    workspace: String,
+    /// The label: `won` (a won outcome) or `converted` (won or an opportunity created).
+    #[arg(long, default_value = "won")]
+    target: String,
+    /// The time the table is for (RFC 3339 or YYYY-MM-DD; default now): the cut-off of
+    /// contacts without a positive outcome, and outcomes after it are not counted.
+    #[arg(long)]
+    as_of: Option<String>,
+    /// Where to write the table (CSV).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Writes a workspace's training table to a CSV file.
+pub fn export_training(a: ExportTrainingArgs) -> Result<()> {
+    let (csv, rows, positives) =
+        training_csv(&a.store, &a.workspace, a.as_of.as_deref(), &a.target)?;
+    let pending = crate::Pending::create(&a.out)?;
+    let mut w = pending.writer()?;
+    std::io::Write::write_all(&mut w, &csv)?;
+    std::io::Write::flush(&mut w)?;
+    drop(w);
+    pending.commit()?;
+    eprintln!(
+        "wrote {} ({rows} contacts, {positives} with label 1)",
+        a.out.display()
+    );
+    Ok(())
 }
 
 /// `leadscore model …`: versions of a workspace's model, with a changelog.

@@ -53,10 +53,18 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         deliveries,
         outbox,
         import,
+        record_outcomes,
         healthz,
         metrics
     ),
-    components(schemas(IngestResponse, ErrorBody, LeadSummary, LeadPage, StatsBody))
+    components(schemas(
+        IngestResponse,
+        OutcomesResponse,
+        ErrorBody,
+        LeadSummary,
+        LeadPage,
+        StatsBody
+    ))
 )]
 pub(crate) struct ApiDoc;
 
@@ -71,6 +79,17 @@ pub(crate) struct IngestResponse {
     duplicates: usize,
     /// Contacts whose score, tier or status changed.
     rescored: usize,
+}
+
+/// Answer to an accepted batch of outcomes.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct OutcomesResponse {
+    /// Always true on 200.
+    success: bool,
+    /// Outcomes stored now.
+    accepted: usize,
+    /// Outcomes whose id was stored before.
+    duplicates: usize,
 }
 
 /// Every error: `{"error": {"code": "...", "message": "...", ...}}`.
@@ -535,6 +554,10 @@ pub(crate) async fn get_lead(
             "new_status": h.new_status, "cause": h.cause, "model_version": h.model_version,
         })).collect::<Vec<_>>(),
         "recent_events": recent,
+        "outcomes": lead.outcomes.iter().map(|o| json!({
+            "id": o.message_id, "kind": o.kind, "stage": o.stage, "amount": o.amount,
+            "reason": o.reason, "timestamp": time_text(o.at), "received_at": time_text(o.received_at),
+        })).collect::<Vec<_>>(),
     })))
 }
 
@@ -987,6 +1010,32 @@ pub(crate) async fn import(
         accepted: r.accepted,
         duplicates: r.duplicates,
         rescored: r.rescored,
+    }))
+}
+
+/// Records outcomes (SPEC D4) for closed-loop learning:
+/// `{"outcomes": [{"contact_id", "kind", "stage"?, "amount"?, "reason"?, "timestamp"?, "id"?}]}`
+/// with `kind` one of `stage_changed`, `opportunity_created`, `won`, `lost`. All or nothing:
+/// the first bad outcome is named by `index` and `field`. An `id` stored before is a duplicate.
+#[utoipa::path(post, path = "/api/v1/outcomes", tag = "ingest",
+    request_body(content = Object, description = "`{\"outcomes\": [...]}`"),
+    responses((status = 200, body = OutcomesResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("write_key" = [])))]
+pub(crate) async fn record_outcomes(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<OutcomesResponse>, ApiError> {
+    let space = write_space(&st, &headers, None).await?;
+    let bytes = body_bytes(body)?;
+    let v = json_body(&bytes)?;
+    let outcomes = leadscore_app::outcome::parse(&v, st.svc.now_ms())?;
+    let r = st.svc.record_outcomes(&space, &outcomes).await?;
+    Ok(Json(OutcomesResponse {
+        success: true,
+        accepted: r.accepted,
+        duplicates: r.duplicates,
     }))
 }
 

@@ -106,7 +106,8 @@ pub fn router(svc: Service, settings: &ServerSettings) -> Router {
         )
         .route("/api/v1/webhooks/deliveries", get(api::deliveries))
         .route("/api/v1/webhooks/outbox", get(api::outbox))
-        .route("/api/v1/import", post(api::import));
+        .route("/api/v1/import", post(api::import))
+        .route("/api/v1/outcomes", post(api::record_outcomes));
     Router::new()
         .merge(ingest)
         .merge(rest)

@@ -295,3 +295,132 @@ fn thin_data_is_said_clearly() {
         run.stderr
     );
 }
+
+/// `train --from-store` on a store filled with `leadscore generate` data (contacts, accounts,
+/// events, and its outcomes.csv as `won` outcomes through `import --outcomes`): a model file,
+/// trained on one row per contact labelled by the outcomes; `export-training` writes the same
+/// table, and `predict` runs on it.
+#[test]
+fn train_from_the_store_on_generated_data_and_predict_on_the_exported_table() {
+    let dir = Dir::new();
+    let gen_dir = dir.path("gen");
+    let data_dir = dir.path("store");
+    leadscore(&[
+        "generate",
+        "--contacts",
+        "400",
+        "--seed",
+        "7",
+        "--as-of",
+        "2026-11-01",
+        "--out",
+        &gen_dir,
+    ])
+    .ok();
+    let file = |f: &str| format!("{gen_dir}/{f}");
+    let outcomes = std::fs::read_to_string(file("outcomes.csv")).unwrap();
+    let converted = outcomes
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1) == Some("1"))
+        .count();
+    assert!(converted >= 10, "{converted} converted");
+
+    leadscore(&["workspace", "create", "w1", "--data-dir", &data_dir]).ok();
+    let run = leadscore(&[
+        "import",
+        "--workspace",
+        "w1",
+        "--data-dir",
+        &data_dir,
+        "--accounts",
+        &file("accounts.csv"),
+        "--contacts",
+        &file("contacts.csv"),
+        "--events",
+        &file("events.csv"),
+        "--outcomes",
+        &file("outcomes.csv"),
+    ])
+    .ok();
+    assert!(
+        run.stdout
+            .contains(&format!("{converted} outcomes stored, 0 already there")),
+        "{}",
+        run.stdout
+    );
+
+    let model = dir.path("m.json");
+    let run = leadscore(&[
+        "train",
+        "--from-store",
+        "--workspace",
+        "w1",
+        "--data-dir",
+        &data_dir,
+        "--target",
+        "won",
+        "--as-of",
+        "2026-11-01",
+        "--algo",
+        "logistic",
+        "--out",
+        &model,
+    ])
+    .ok();
+    assert!(
+        run.stderr
+            .contains(&format!("trained on 400 rows ({converted} converted,")),
+        "{}",
+        run.stderr
+    );
+    let m: serde_json::Value = serde_json::from_str(&dir.read("m.json")).unwrap();
+    assert_eq!(m["id"], "id", "the id column is kept out of the features");
+
+    let table = dir.path("t.csv");
+    let run = leadscore(&[
+        "export-training",
+        "--workspace",
+        "w1",
+        "--data-dir",
+        &data_dir,
+        "--as-of",
+        "2026-11-01",
+        "--out",
+        &table,
+    ])
+    .ok();
+    assert!(
+        run.stderr
+            .contains(&format!("(400 contacts, {converted} with label 1)")),
+        "{}",
+        run.stderr
+    );
+    let text = dir.read("t.csv");
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    assert_eq!(header.first(), Some(&"id"));
+    assert_eq!(header.last(), Some(&"label"));
+    for col in [
+        "account.industry",
+        "page_view_7d",
+        "page_view_30d",
+        "page_view_90d",
+        "page_view_days_since",
+    ] {
+        assert!(header.contains(&col), "{col} in {header:?}");
+    }
+    assert_eq!(text.lines().count(), 401);
+
+    let preds = dir.path("p.csv");
+    leadscore(&[
+        "predict", "--model", &model, "--data", &table, "--out", &preds,
+    ])
+    .ok();
+    let p = dir.read("p.csv");
+    assert!(
+        p.starts_with("id,probability"),
+        "{}",
+        &p[..p.len().min(200)]
+    );
+    assert_eq!(p.lines().count(), 401);
+}

@@ -11,6 +11,7 @@
 //!   anonymous ids).
 //! - `leads`: the leads list: filters, sorts, cursor pagination.
 //! - `models`: `as_of`, model upload and re-score jobs, history, rollback, bad models.
+//! - `outcomes`: `POST /api/v1/outcomes`, Segment `Deal Won` tracks as outcomes, lead detail.
 //! - `refusals`: 400/401/413/503 with their JSON bodies; a refused batch stores nothing.
 
 mod clients;
@@ -22,4 +23,5 @@ mod import;
 mod ingest;
 mod leads;
 mod models;
+mod outcomes;
 mod refusals;
