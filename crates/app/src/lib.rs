@@ -9,13 +9,16 @@
 //! - `writer`: the single writer task with group commit and the per-contact event cache;
 //! - [`hooks`]: webhook triggers (with hysteresis), signing and the delivery worker;
 //! - [`outcome`]: outcomes (won, lost, …) from the API, files and Segment track events;
-//! - [`training`]: the training table (traits, event windows, label) built from the store.
+//! - [`training`]: the training table (traits, event windows, label) built from the store;
+//! - [`shadow`]: champion/challenger comparison and drift per tier (pure functions; the
+//!   service methods `set_challenger`, `challenger_report`, `drift_report` are here).
 
 pub mod hooks;
 pub mod import;
 pub mod message;
 pub mod outcome;
 pub mod score;
+pub mod shadow;
 pub mod training;
 mod writer;
 
@@ -107,6 +110,8 @@ pub struct Space {
     active: RwLock<Arc<Active>>,
     hooks: RwLock<Arc<Vec<leadscore_store::hooks::Webhook>>>,
     compiled: RwLock<FxHashMap<i64, Arc<Model>>>,
+    /// The challenger: scored in shadow alongside the active model, never routed on.
+    challenger: RwLock<Option<Arc<Active>>>,
     /// The population ranking (percentiles, top-N% routing) for a model version.
     ranking: RwLock<Option<(i64, Arc<Ranking>)>>,
 }
@@ -115,6 +120,11 @@ impl Space {
     /// The active model.
     pub fn active(&self) -> Arc<Active> {
         self.active.read().expect("active model lock").clone()
+    }
+
+    /// The challenger model, if one is set.
+    pub fn challenger(&self) -> Option<Arc<Active>> {
+        self.challenger.read().expect("challenger lock").clone()
     }
 
     pub(crate) fn webhooks(&self) -> Arc<Vec<leadscore_store::hooks::Webhook>> {
@@ -361,8 +371,19 @@ impl Service {
             })),
             hooks: RwLock::new(Arc::new(store.webhooks(id).await?)),
             compiled: RwLock::new(std::iter::once((rec.version, model)).collect()),
+            challenger: RwLock::new(None),
             ranking: RwLock::new(None),
         });
+        if let Some(v) = store.challenger(id).await?
+            && let Some(c) = store.model(id, v).await?
+        {
+            let model = self.compiled(&space, &c)?;
+            *space.challenger.write().expect("challenger lock") = Some(Arc::new(Active {
+                version: v,
+                model,
+                record: c,
+            }));
+        }
         self.refresh_ranking(&space).await?;
         self.inner
             .spaces
@@ -720,6 +741,12 @@ impl Service {
         tokio::spawn(async move {
             if let Err(e) = svc.run_job(&sp, job, &format!("model v{version}")).await {
                 tracing::warn!("re-score after activating v{version}: {e}");
+                return;
+            }
+            // The drift baseline: conversion per tier once every contact has this version's
+            // tier (a version activated before keeps its first baseline).
+            if let Err(e) = svc.record_baseline(&sp, version).await {
+                tracing::warn!("drift baseline of v{version}: {e}");
             }
         });
         Ok(store
@@ -745,6 +772,97 @@ impl Service {
             .find(|a| a.version != current)
             .ok_or_else(|| AppError::Conflict("no earlier model version to roll back to".into()))?;
         self.activate(space, previous.version, author, note).await
+    }
+
+    /// Makes stored version `version` the workspace's challenger: from now on the writer scores
+    /// every contact it touches with it too (same transaction), for [`Service::challenger_report`].
+    pub async fn set_challenger(
+        &self,
+        space: &Space,
+        version: i64,
+    ) -> Result<ModelRecord, AppError> {
+        let store = &self.inner.store;
+        let rec = store
+            .model(&space.id, version)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("model version {version}")))?;
+        let model = self.compiled(space, &rec)?;
+        store
+            .set_challenger(&space.id, Some(version), self.now_ms())
+            .await?;
+        *space.challenger.write().expect("challenger lock") = Some(Arc::new(Active {
+            version,
+            model,
+            record: rec.clone(),
+        }));
+        Ok(rec)
+    }
+
+    /// Removes the workspace's challenger (its stored scores stay, unused); `NotFound` without
+    /// one.
+    pub async fn remove_challenger(&self, space: &Space) -> Result<i64, AppError> {
+        let Some(c) = space.challenger() else {
+            return Err(AppError::NotFound("a challenger model".into()));
+        };
+        self.inner
+            .store
+            .set_challenger(&space.id, None, self.now_ms())
+            .await?;
+        *space.challenger.write().expect("challenger lock") = None;
+        Ok(c.version)
+    }
+
+    /// The active model against the challenger on the contacts with a won/lost outcome.
+    pub async fn challenger_report(&self, space: &Space) -> Result<shadow::Comparison, AppError> {
+        let Some(c) = space.challenger() else {
+            return Err(AppError::NotFound("a challenger model".into()));
+        };
+        let rows = self.inner.store.outcome_rows(&space.id).await?;
+        Ok(shadow::compare(&rows, space.active().version, c.version))
+    }
+
+    /// Conversion per tier now against the active version's baseline; without a baseline this
+    /// records one (so the first call reports no drift).
+    pub async fn drift_report(
+        &self,
+        space: &Space,
+        tolerance: f64,
+        min_n: usize,
+    ) -> Result<shadow::Drift, AppError> {
+        if !(tolerance.is_finite() && tolerance >= 0.0) {
+            return Err(AppError::BadRequest(
+                "tolerance must be a number ≥ 0".into(),
+            ));
+        }
+        let version = space.active().version;
+        let store = &self.inner.store;
+        let current = shadow::conversion(&store.outcome_rows(&space.id).await?);
+        let baseline = match store.drift_baseline(&space.id, version).await? {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| StoreError::Json("drift_baselines.tiers", e))?,
+            None => {
+                self.record_baseline(space, version).await?;
+                let text = store.drift_baseline(&space.id, version).await?;
+                match text {
+                    Some(t) => serde_json::from_str(&t)
+                        .map_err(|e| StoreError::Json("drift_baselines.tiers", e))?,
+                    None => current.clone(),
+                }
+            }
+        };
+        Ok(shadow::drift(
+            version, &baseline, &current, tolerance, min_n,
+        ))
+    }
+
+    /// Records `version`'s drift baseline from the stored tiers now, unless it has one.
+    async fn record_baseline(&self, space: &Space, version: i64) -> Result<bool, AppError> {
+        let store = &self.inner.store;
+        let tiers = shadow::conversion(&store.outcome_rows(&space.id).await?);
+        let text = serde_json::to_string(&tiers).unwrap_or_else(|_| "{}".into());
+        Ok(store
+            .record_drift_baseline(&space.id, version, &text, self.now_ms())
+            .await?)
     }
 
     fn compiled(&self, space: &Space, rec: &ModelRecord) -> Result<Arc<Model>, AppError> {

@@ -14,7 +14,7 @@ use crate::score::{self, Behaviour};
 use crate::{AppError, Space};
 use leadscore_store::{
     AccountRecord, Alias, ContactRecord, HistoryRecord, Result as StoreResult, ScoreColumns, Store,
-    Traits, Tx,
+    Traits, Tx, shadow::ChallengerScore,
 };
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::Arc;
@@ -68,11 +68,14 @@ impl Job {
 struct Cached {
     rec: ContactRecord,
     behaviour: Vec<Behaviour>,
+    /// The same events as the challenger reads them (empty without a challenger).
+    shadow: Vec<Behaviour>,
 }
 
 #[derive(Default)]
 struct SpaceCache {
     model_version: i64,
+    challenger_version: Option<i64>,
     contacts: FxHashMap<String, Cached>,
     anon: FxHashMap<String, String>,
 }
@@ -204,11 +207,15 @@ impl Writer {
         let ws = space.id.as_str();
         let active = space.active();
         let model = &active.model;
+        let challenger = space.challenger();
+        let shadow_model = challenger.as_ref().map(|c| &*c.model);
         let cache = self.cache.entry(space.id.clone()).or_default();
-        if cache.model_version != active.version {
-            // Cached behaviour holds only what the old model read: start over.
+        let challenger_version = challenger.as_ref().map(|c| c.version);
+        if cache.model_version != active.version || cache.challenger_version != challenger_version {
+            // Cached behaviour holds only what the old models read: start over.
             *cache = SpaceCache {
                 model_version: active.version,
+                challenger_version,
                 ..SpaceCache::default()
             };
         }
@@ -331,6 +338,7 @@ impl Writer {
                     Cached {
                         rec: r,
                         behaviour: Vec::new(),
+                        shadow: Vec::new(),
                     },
                 );
             }
@@ -341,11 +349,15 @@ impl Writer {
                         .as_deref()
                         .and_then(|a| owner.get(a).copied())
                 });
-                if let Some(c) = who.and_then(|w| work.get_mut(w))
-                    && let Some(b) =
-                        score::behaviour(model, row.seq, &Message::from_row(e), e.received_at)
-                {
-                    c.behaviour.push(b);
+                if let Some(c) = who.and_then(|w| work.get_mut(w)) {
+                    observe(
+                        c,
+                        model,
+                        shadow_model,
+                        row.seq,
+                        &Message::from_row(e),
+                        e.received_at,
+                    );
                 }
             }
             for (a, c) in aliases {
@@ -411,9 +423,7 @@ impl Writer {
                         outcomes.push(o);
                     }
                     c.rec.events += 1;
-                    if let Some(b) = score::behaviour(model, seq, m, now) {
-                        c.behaviour.push(b);
-                    }
+                    observe(c, model, shadow_model, seq, m, now);
                     format!("event {}", m.event.as_deref().unwrap_or(""))
                 }
                 Call::Alias => "merge".to_owned(),
@@ -435,14 +445,14 @@ impl Writer {
                 let who = row.event.anonymous_id.as_deref().and_then(|a| owner.get(a));
                 if let Some(c) = who.and_then(|w| work.get_mut(*w)) {
                     c.rec.events += 1;
-                    if let Some(b) = score::behaviour(
+                    observe(
+                        c,
                         model,
+                        shadow_model,
                         row.seq,
                         &Message::from_row(&row.event),
                         row.event.received_at,
-                    ) {
-                        c.behaviour.push(b);
-                    }
+                    );
                     dirty.insert(c.rec.id.clone());
                     cause
                         .entry(c.rec.id.clone())
@@ -610,6 +620,29 @@ impl Writer {
             }
         }
 
+        // The challenger scores every touched contact in shadow (never routed on, no history,
+        // no webhooks, no ranking).
+        let mut shadow_rows: Vec<ChallengerScore> = Vec::new();
+        if let Some(ch) = &challenger {
+            let m = &*ch.model;
+            let scorer = leadscore_core::Scorer::new(m, as_of);
+            for c in work.values() {
+                let acc = c.rec.account_id.as_ref().and_then(|a| accounts.get(a));
+                let contact =
+                    score::contact(m, &c.rec.id, c.rec.account_id.as_deref(), &c.rec.traits);
+                let account = acc.map(|a| score::account(m, &a.id, &a.traits));
+                let s = score::score(&scorer, &contact, account.as_ref(), &c.shadow);
+                shadow_rows.push(ChallengerScore {
+                    contact_id: c.rec.id.clone(),
+                    version: ch.version,
+                    score: s.score,
+                    tier: s.tier,
+                    status: s.status.as_str().to_owned(),
+                    scored_at: as_of * 1000,
+                });
+            }
+        }
+
         // 7. Write.
         let rows: Vec<ContactRecord> = work
             .values()
@@ -623,6 +656,7 @@ impl Writer {
             .filter(|a| accounts_dirty.contains(&a.id))
             .collect();
         tx.upsert_accounts(ws, &acc_rows).await?;
+        tx.upsert_challenger_scores(ws, &shadow_rows).await?;
         let changes: Vec<Change<'_>> = changes_old
             .iter()
             .filter_map(|(id, old, why)| {
@@ -668,5 +702,24 @@ fn new_contact(id: &str, now: i64, model_version: i64) -> Cached {
             },
         },
         behaviour: Vec::new(),
+        shadow: Vec::new(),
+    }
+}
+
+/// Keeps a behaviour message in a contact's cache as the active model and the challenger read
+/// it (each keeps only event types it uses).
+fn observe(
+    c: &mut Cached,
+    model: &leadscore_core::Model,
+    shadow: Option<&leadscore_core::Model>,
+    seq: i64,
+    m: &Message,
+    received_ms: i64,
+) {
+    if let Some(b) = score::behaviour(model, seq, m, received_ms) {
+        c.behaviour.push(b);
+    }
+    if let Some(b) = shadow.and_then(|s| score::behaviour(s, seq, m, received_ms)) {
+        c.shadow.push(b);
     }
 }

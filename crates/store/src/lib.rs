@@ -6,7 +6,8 @@
 //! - this file: [`Store`] (open, migrate, workspaces, keys, models, reads) and the row types;
 //! - [`tx`]: [`Tx`], the ingestion transaction (events, aliases, contacts, history, outbox);
 //! - [`hooks`]: webhook subscriptions, hysteresis state, outbox and delivery log;
-//! - `outcomes`: outcomes (won, lost, …) and the reads behind the training table.
+//! - `outcomes`: outcomes (won, lost, …) and the reads behind the training table;
+//! - [`shadow`]: the challenger, its scores, the rows the comparison reads, drift baselines.
 //!
 //! Every table is keyed by workspace and every query names it, so one workspace can never
 //! read another's rows. Times are Unix milliseconds. The SQL is written once in the subset both
@@ -16,6 +17,7 @@
 pub mod hooks;
 mod outcomes;
 mod rows;
+pub mod shadow;
 pub mod tx;
 
 pub use rows::*;

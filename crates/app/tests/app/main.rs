@@ -6,6 +6,8 @@
 //!   merges, account traits, top-N% routing, workspace isolation.
 //! - `outcomes`: outcomes (API, Segment `Deal Won` tracks, duplicates) and the training table
 //!   (exact window counts, recency, labels, no events after a positive's cut-off).
+//! - `shadow`: champion/challenger (shadow scores on live events, the comparison on won/lost
+//!   outcomes computed by hand) and drift per tier against a version's baseline.
 //! - `webhooks`: triggers (tier change, sales-ready hysteresis, disqualification, velocity),
 //!   signatures, retries with backoff, restarts.
 //!
@@ -14,4 +16,5 @@
 mod common;
 mod outcomes;
 mod service;
+mod shadow;
 mod webhooks;

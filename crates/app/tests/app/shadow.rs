@@ -1,0 +1,262 @@
+//! Champion/challenger and drift (issue 4): the challenger scores every contact the writer
+//! touches in shadow; the comparison on won/lost outcomes is checked against numbers worked out
+//! by hand; drift per tier alerts only past the tolerance and with enough contacts.
+
+use crate::common::{MODEL, PATIENCE, TestApp, identify, spawn_app, wait_until};
+use leadscore_app::message::Message;
+use leadscore_store::Outcome;
+
+/// The test model with rule `b1` worth 100 points instead of 1: an odd champion score `s`
+/// becomes `s + 99` for the challenger. Same tiers (hot ≥ 50 is qualified, warm ≥ 20, cold).
+fn challenger_model() -> String {
+    MODEL
+        .replace("points = 1\n", "points = 100\n")
+        .replace("version = \"1\"", "version = \"2\"")
+}
+
+fn outcome(id: &str, contact: &str, kind: &str) -> Outcome {
+    Outcome {
+        message_id: id.to_owned(),
+        contact_id: contact.to_owned(),
+        kind: kind.to_owned(),
+        stage: None,
+        amount: None,
+        reason: None,
+        at: 1_000,
+        received_at: 1_000,
+    }
+}
+
+/// Ingests one identify per `(user, score)` in one batch, message ids from `first`.
+async fn set_all(app: &TestApp, first: u64, leads: &[(&str, u32)]) {
+    let batch: Vec<Message> = leads
+        .iter()
+        .enumerate()
+        .map(|(i, (u, s))| identify(first + i as u64, u, *s, "buyer"))
+        .collect();
+    app.svc.ingest(&app.space, batch).await.expect("ingest");
+}
+
+#[tokio::test]
+async fn the_challenger_is_scored_in_shadow_and_compared_on_outcomes() {
+    let app = spawn_app().await;
+    let (svc, space) = (&app.svc, &app.space);
+    // Scored by the champion only: it has an outcome but no challenger score.
+    set_all(&app, 100, &[("i", 70)]).await;
+    let v2 = svc
+        .upload_model(space, &challenger_model(), "test", "b1 worth 100")
+        .await
+        .expect("upload")
+        .version;
+    assert_eq!(v2, 2);
+    assert!(svc.challenger_report(space).await.is_err(), "no challenger");
+    svc.set_challenger(space, v2).await.expect("set");
+
+    // Champion score s → challenger s + 99 when s is odd:
+    //   a 60 hot → 60 hot      b 55 hot → 154 hot    c 21 warm → 120 hot   d 30 warm → 30 warm
+    //   e  5 cold → 104 hot    f  3 cold → 102 hot   g 10 cold → 10 cold   h 100 (no outcome)
+    set_all(
+        &app,
+        200,
+        &[
+            ("a", 60),
+            ("b", 55),
+            ("c", 21),
+            ("d", 30),
+            ("e", 5),
+            ("f", 3),
+            ("g", 10),
+            ("h", 100),
+        ],
+    )
+    .await;
+    let shadow = svc
+        .store()
+        .outcome_rows(&space.id)
+        .await
+        .expect("rows before outcomes");
+    assert!(shadow.is_empty(), "no outcomes yet");
+    // The active model still decides: the stored score of e is the champion's.
+    let e = svc.store().contact(&space.id, "e").await.unwrap().unwrap();
+    assert_eq!((e.score.score, e.score.tier.as_str()), (5.0, "cold"));
+
+    // Won: a, c, f, i. Lost: b, d, e, g (g also has a stage change). h: only a stage change.
+    let outcomes = [
+        outcome("o1", "a", "won"),
+        outcome("o2", "b", "lost"),
+        outcome("o3", "c", "won"),
+        outcome("o4", "d", "lost"),
+        outcome("o5", "e", "lost"),
+        outcome("o6", "f", "won"),
+        outcome("o7", "g", "lost"),
+        outcome("o8", "g", "stage_changed"),
+        outcome("o9", "h", "stage_changed"),
+        outcome("o10", "i", "won"),
+    ];
+    svc.record_outcomes(space, &outcomes).await.expect("record");
+
+    let c = svc.challenger_report(space).await.expect("report");
+    assert_eq!((c.won, c.lost, c.unscored), (3, 4, 1), "i is unscored");
+    assert_eq!((c.champion.version, c.challenger.version), (1, 2));
+    assert_eq!((c.champion.count, c.challenger.count), (7, 7));
+    // Champion: won a 60, c 21, f 3; lost b 55, d 30, e 5, g 10. Of the 12 (won, lost) pairs
+    // the won one scores higher in a>b, a>d, a>e, a>g, c>e, c>g: 6/12.
+    assert_eq!(c.champion.auc, Some(0.5));
+    // Qualified (hot): a, b. Share 2/7, precision 1/2 (a), recall 1/3 (a of a, c, f).
+    assert_eq!(c.champion.qualified_share, Some(2.0 / 7.0));
+    assert_eq!(c.champion.precision, Some(0.5));
+    assert_eq!(c.champion.recall, Some(1.0 / 3.0));
+    // Challenger: won a 60, c 120, f 102; lost b 154, d 30, e 104, g 10. Pairs won higher:
+    // a>d, a>g, c>d, c>e, c>g, f>d, f>g: 7/12.
+    let auc = c.challenger.auc.expect("an AUC");
+    assert!((auc - 7.0 / 12.0).abs() < 1e-12, "AUC {auc}");
+    // Qualified: a, b, c, e, f. Share 5/7, precision 3/5, recall 3/3.
+    assert_eq!(c.challenger.qualified_share, Some(5.0 / 7.0));
+    assert_eq!(c.challenger.precision, Some(3.0 / 5.0));
+    assert_eq!(c.challenger.recall, Some(1.0));
+    let t: Vec<(&str, &str, usize)> = c
+        .transitions
+        .iter()
+        .map(|t| (t.from.as_str(), t.to.as_str(), t.count))
+        .collect();
+    assert_eq!(
+        t,
+        [
+            ("cold", "cold", 1), // g
+            ("cold", "hot", 2),  // e, f
+            ("hot", "hot", 2),   // a, b
+            ("warm", "hot", 1),  // c
+            ("warm", "warm", 1), // d
+        ]
+    );
+
+    // A later event re-scores i with the challenger too; removing the challenger stops it.
+    set_all(&app, 300, &[("i", 71)]).await;
+    let c = svc.challenger_report(space).await.expect("report");
+    assert_eq!((c.won, c.unscored), (4, 0));
+    assert_eq!(svc.remove_challenger(space).await.expect("remove"), 2);
+    assert!(svc.challenger_report(space).await.is_err());
+    assert!(svc.set_challenger(space, 9).await.is_err(), "no version 9");
+}
+
+/// `n` contacts named `{prefix}{i}` at champion score `score`, the first `won` of them won and
+/// the rest lost; message and outcome ids from `first`.
+async fn tier_with_outcomes(
+    app: &TestApp,
+    first: u64,
+    prefix: &str,
+    score: u32,
+    n: usize,
+    won: usize,
+) {
+    let names: Vec<String> = (0..n).map(|i| format!("{prefix}{i}")).collect();
+    let leads: Vec<(&str, u32)> = names.iter().map(|u| (u.as_str(), score)).collect();
+    set_all(app, first, &leads).await;
+    let outcomes: Vec<Outcome> = names
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let kind = if i < won { "won" } else { "lost" };
+            outcome(&format!("{prefix}-o{i}"), u, kind)
+        })
+        .collect();
+    app.svc
+        .record_outcomes(&app.space, &outcomes)
+        .await
+        .expect("record");
+}
+
+/// Marks contacts `{prefix}{i}` for `i` in `range` won (a won outcome counts over a lost one).
+async fn win(app: &TestApp, prefix: &str, range: std::ops::Range<usize>) {
+    let outcomes: Vec<Outcome> = range
+        .map(|i| outcome(&format!("{prefix}-w{i}"), &format!("{prefix}{i}"), "won"))
+        .collect();
+    app.svc
+        .record_outcomes(&app.space, &outcomes)
+        .await
+        .expect("record");
+}
+
+#[tokio::test]
+async fn drift_alerts_when_a_tier_with_enough_outcomes_moves_past_the_tolerance() {
+    let app = spawn_app().await;
+    let (svc, space) = (&app.svc, &app.space);
+    // hot: 20 contacts, 10 won (0.5). warm: 10 contacts, 2 won (0.2).
+    tier_with_outcomes(&app, 1000, "h", 60, 20, 10).await;
+    tier_with_outcomes(&app, 2000, "w", 30, 10, 2).await;
+
+    // No baseline for v1 (created with the workspace): the first call records it.
+    assert!(
+        svc.store()
+            .drift_baseline(&space.id, 1)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let d = svc.drift_report(space, 0.1, 20).await.expect("drift");
+    assert!(!d.alert);
+    let tiers: Vec<(&str, Option<f64>, Option<f64>, usize, bool)> = d
+        .tiers
+        .iter()
+        .map(|t| (t.tier.as_str(), t.baseline, t.current, t.n, t.drifted))
+        .collect();
+    assert_eq!(
+        tiers,
+        [
+            ("hot", Some(0.5), Some(0.5), 20, false),
+            ("warm", Some(0.2), Some(0.2), 10, false)
+        ]
+    );
+
+    // warm moves by 0.5 (2/10 → 7/10) but has only 10 contacts: no alert.
+    win(&app, "w", 2..7).await;
+    let d = svc.drift_report(space, 0.1, 20).await.expect("drift");
+    assert_eq!((d.tiers[1].current, d.tiers[1].drifted), (Some(0.7), false));
+    assert!(!d.alert);
+
+    // hot: 10/20 → 13/20, a move of 0.15: past 0.1, within 0.2.
+    win(&app, "h", 10..13).await;
+    let d = svc.drift_report(space, 0.1, 20).await.expect("drift");
+    assert_eq!(d.tiers[0].current, Some(0.65));
+    assert!(d.tiers[0].drifted && d.alert);
+    assert!(!svc.drift_report(space, 0.2, 20).await.unwrap().alert);
+    assert!(svc.drift_report(space, -1.0, 20).await.is_err());
+}
+
+#[tokio::test]
+async fn activating_a_version_records_its_baseline_after_the_re_score() {
+    let app = spawn_app().await;
+    let (svc, space) = (&app.svc, &app.space);
+    // hot 20 (5 won: 0.25), warm 20 (4 won: 0.2).
+    tier_with_outcomes(&app, 1000, "h", 60, 20, 5).await;
+    tier_with_outcomes(&app, 2000, "w", 30, 20, 4).await;
+    let src = MODEL.replace("version = \"1\"", "version = \"2\"");
+    let v2 = svc.upload_model(space, &src, "test", "v2").await.unwrap();
+    svc.activate(space, v2.version, "test", "v2").await.unwrap();
+    let store = svc.store();
+    assert!(
+        wait_until(
+            async || store.drift_baseline(&space.id, 2).await.unwrap().is_some(),
+            PATIENCE
+        )
+        .await,
+        "v2's baseline recorded"
+    );
+    // warm: 4/20 → 9/20 = 0.45, a move of 0.25.
+    win(&app, "w", 4..9).await;
+    let d = svc.drift_report(space, 0.2, 20).await.expect("drift");
+    assert_eq!(d.version, 2);
+    let tiers: Vec<(&str, Option<f64>, Option<f64>, usize, bool)> = d
+        .tiers
+        .iter()
+        .map(|t| (t.tier.as_str(), t.baseline, t.current, t.n, t.drifted))
+        .collect();
+    assert_eq!(
+        tiers,
+        [
+            ("hot", Some(0.25), Some(0.25), 20, false),
+            ("warm", Some(0.2), Some(0.45), 20, true)
+        ]
+    );
+    assert!(d.alert);
+}
