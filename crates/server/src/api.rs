@@ -44,6 +44,10 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         model_history,
         activate_model,
         rollback_model,
+        set_challenger,
+        delete_challenger,
+        get_challenger,
+        get_drift,
         rescore,
         jobs,
         job,
@@ -867,6 +871,81 @@ pub(crate) async fn job(
         .find(|j| j.id == id)
         .ok_or_else(|| AppError::NotFound(format!("job {id}")))?;
     Ok(Json(json!(j)))
+}
+
+// ---- champion/challenger and drift -----------------------------------------------------------
+
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct ChallengerBody {
+    /// A stored model version.
+    version: i64,
+}
+
+/// Sets the challenger: a stored version the writer scores every touched contact with too, in
+/// shadow (never routed on), for comparison on outcomes.
+#[utoipa::path(post, path = "/api/v1/model/challenger", tag = "model", request_body = ChallengerBody,
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("read_key" = [])))]
+pub(crate) async fn set_challenger(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<ChallengerBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let space = read_space(&st, &headers).await?;
+    let Json(b) = body.map_err(|e| bad("body", e.body_text()))?;
+    let rec = st.svc.set_challenger(&space, b.version).await?;
+    Ok(Json(json!({ "challenger": model_json(&rec, false) })))
+}
+
+/// Removes the challenger.
+#[utoipa::path(delete, path = "/api/v1/model/challenger", tag = "model",
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("read_key" = [])))]
+pub(crate) async fn delete_challenger(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let space = read_space(&st, &headers).await?;
+    let v = st.svc.remove_challenger(&space).await?;
+    Ok(Json(json!({ "removed": v })))
+}
+
+/// The active model (champion) against the challenger on the contacts with a won/lost outcome
+/// that both scored: count, ROC-AUC, share qualified, precision and recall of `qualified`, and
+/// the tier transitions champion → challenger.
+#[utoipa::path(get, path = "/api/v1/model/challenger", tag = "model",
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("read_key" = [])))]
+pub(crate) async fn get_challenger(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let space = read_space(&st, &headers).await?;
+    let c = st.svc.challenger_report(&space).await?;
+    Ok(Json(json!(c)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct DriftQuery {
+    /// Largest absolute move of a tier's conversion rate from the baseline (default 0.1).
+    tolerance: Option<f64>,
+    /// Fewest contacts with an outcome for a tier to count (default 20).
+    min_n: Option<usize>,
+}
+
+/// Conversion per tier (contacts with a won/lost outcome) against the active version's
+/// baseline, recorded when it was activated (or by the first call): `alert` when a tier with
+/// enough contacts moved more than the tolerance.
+#[utoipa::path(get, path = "/api/v1/model/drift", tag = "model", params(DriftQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody)), security(("read_key" = [])))]
+pub(crate) async fn get_drift(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<DriftQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let space = read_space(&st, &headers).await?;
+    let d = st
+        .svc
+        .drift_report(&space, q.tolerance.unwrap_or(0.1), q.min_n.unwrap_or(20))
+        .await?;
+    Ok(Json(json!(d)))
 }
 
 // ---- webhooks --------------------------------------------------------------------------------

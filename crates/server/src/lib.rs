@@ -93,6 +93,13 @@ pub fn router(svc: Service, settings: &ServerSettings) -> Router {
         .route("/api/v1/model/history", get(api::model_history))
         .route("/api/v1/model/activate", post(api::activate_model))
         .route("/api/v1/model/rollback", post(api::rollback_model))
+        .route(
+            "/api/v1/model/challenger",
+            get(api::get_challenger)
+                .post(api::set_challenger)
+                .delete(api::delete_challenger),
+        )
+        .route("/api/v1/model/drift", get(api::get_drift))
         .route("/api/v1/rescore", post(api::rescore))
         .route("/api/v1/jobs", get(api::jobs))
         .route("/api/v1/jobs/{id}", get(api::job))

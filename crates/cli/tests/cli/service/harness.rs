@@ -502,6 +502,11 @@ impl Server {
         self.get_as(path, Auth::Read)
     }
 
+    /// DELETE `path` with the read key.
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        self.send(self.authed(self.http.delete(self.url(path)), Auth::Read))
+    }
+
     /// GET `path` with the read key; must be 200.
     pub fn get_ok(&self, path: &str) -> Value {
         let (st, v) = self.get(path);

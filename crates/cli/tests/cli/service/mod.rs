@@ -12,6 +12,7 @@
 //! - `leads`: the leads list: filters, sorts, cursor pagination.
 //! - `models`: `as_of`, model upload and re-score jobs, history, rollback, bad models.
 //! - `outcomes`: `POST /api/v1/outcomes`, Segment `Deal Won` tracks as outcomes, lead detail.
+//! - `shadow`: the challenger endpoints (set, compare on outcomes, remove) and drift.
 //! - `refusals`: 400/401/413/503 with their JSON bodies; a refused batch stores nothing.
 
 mod clients;
@@ -25,3 +26,4 @@ mod leads;
 mod models;
 mod outcomes;
 mod refusals;
+mod shadow;

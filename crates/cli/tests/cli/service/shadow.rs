@@ -1,0 +1,62 @@
+//! Champion/challenger and drift over HTTP on both backends: setting, reading and removing the
+//! challenger (`/api/v1/model/challenger`), the comparison on won/lost outcomes with the AUC
+//! worked out by hand, and `/api/v1/model/drift` against the baseline recorded on activation.
+
+use super::harness::{MODEL, both};
+use serde_json::json;
+
+both! {
+    fn a_challenger_is_scored_in_shadow_and_compared_over_http(srv) {
+        // v2 (active): `software` worth 30 (hot). v1 becomes the challenger: `software` worth 3.
+        let (st, v) = srv.put_model(&MODEL.replace("points = 3\n", "points = 30\n").replace("1.0.0", "2.0.0"));
+        assert_eq!(st, 200, "{v}");
+        srv.wait_job(v["job"]["id"].as_i64().unwrap());
+        // v2's baseline, recorded once its re-score is done (or by this call): no outcomes yet.
+        let d = srv.get_ok("/api/v1/model/drift");
+        assert_eq!((d["version"].as_i64(), &d["tiers"], &d["alert"]), (Some(2), &json!([]), &json!(false)), "{d}");
+        let (st, v) = srv.get("/api/v1/model/challenger");
+        assert_eq!(st, 404, "no challenger yet: {v}");
+        let (st, v) = srv.post_read("/api/v1/model/challenger", &json!({ "version": 9 }));
+        assert_eq!(st, 404, "{v}");
+        let (st, v) = srv.post_read("/api/v1/model/challenger", &json!({ "version": 1 }));
+        assert_eq!((st, v["challenger"]["version"].as_i64()), (200, Some(1)), "{v}");
+
+        srv.batch_ok(&json!([
+            { "type": "identify", "userId": "u1", "messageId": "s-1", "traits": { "industry": "software" } },
+            { "type": "identify", "userId": "u2", "messageId": "s-2", "traits": { "industry": "retail" } },
+            { "type": "identify", "userId": "u3", "messageId": "s-3", "traits": { "industry": "software" } },
+        ]));
+        let (st, v) = srv.post("/api/v1/outcomes", &json!({ "outcomes": [
+            { "contact_id": "u1", "kind": "won", "id": "w1" },
+            { "contact_id": "u2", "kind": "lost", "id": "l2" },
+            { "contact_id": "u3", "kind": "lost", "id": "l3" },
+        ]}));
+        assert_eq!(st, 200, "{v}");
+
+        let c = srv.get_ok("/api/v1/model/challenger");
+        // Champion: won u1 30; lost u2 0, u3 30. u1 > u2 (1) and u1 = u3 (½): 1.5 / 2 = 0.75.
+        // The challenger (3, 0, 3) ranks them the same way.
+        assert_eq!((c["won"].as_u64(), c["lost"].as_u64(), c["unscored"].as_u64()), (Some(1), Some(2), Some(0)), "{c}");
+        for side in ["champion", "challenger"] {
+            assert_eq!((c[side]["count"].as_u64(), c[side]["auc"].as_f64()), (Some(3), Some(0.75)), "{c}");
+        }
+        assert_eq!((c["champion"]["version"].as_i64(), c["challenger"]["version"].as_i64()), (Some(2), Some(1)));
+        assert_eq!(c["transitions"], json!([
+            { "from": "cold", "to": "cold", "count": 1 },
+            { "from": "hot", "to": "cold", "count": 2 },
+        ]), "{c}");
+
+        // Drift against the empty baseline: no tier has a baseline rate, so none drifts.
+        let d = srv.get_ok("/api/v1/model/drift?tolerance=0.1&min_n=1");
+        assert_eq!(d["alert"], false, "{d}");
+        assert_eq!(d["tiers"], json!([
+            { "tier": "cold", "baseline": null, "current": 0.0, "n": 1, "drifted": false },
+            { "tier": "hot", "baseline": null, "current": 0.5, "n": 2, "drifted": false },
+        ]), "{d}");
+
+        let (st, v) = srv.delete("/api/v1/model/challenger");
+        assert_eq!((st, v["removed"].as_i64()), (200, Some(1)), "{v}");
+        let (st, _) = srv.get("/api/v1/model/challenger");
+        assert_eq!(st, 404);
+    }
+}
