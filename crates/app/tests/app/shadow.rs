@@ -177,6 +177,9 @@ async fn win(app: &TestApp, prefix: &str, range: std::ops::Range<usize>) {
         .expect("record");
 }
 
+/// A tier's drift as `(tier, baseline, current, n, drifted)`.
+type TierRow<'a> = (&'a str, Option<f64>, Option<f64>, usize, bool);
+
 #[tokio::test]
 async fn drift_alerts_when_a_tier_with_enough_outcomes_moves_past_the_tolerance() {
     let app = spawn_app().await;
@@ -195,7 +198,7 @@ async fn drift_alerts_when_a_tier_with_enough_outcomes_moves_past_the_tolerance(
     );
     let d = svc.drift_report(space, 0.1, 20).await.expect("drift");
     assert!(!d.alert);
-    let tiers: Vec<(&str, Option<f64>, Option<f64>, usize, bool)> = d
+    let tiers: Vec<TierRow<'_>> = d
         .tiers
         .iter()
         .map(|t| (t.tier.as_str(), t.baseline, t.current, t.n, t.drifted))
@@ -246,7 +249,7 @@ async fn activating_a_version_records_its_baseline_after_the_re_score() {
     win(&app, "w", 4..9).await;
     let d = svc.drift_report(space, 0.2, 20).await.expect("drift");
     assert_eq!(d.version, 2);
-    let tiers: Vec<(&str, Option<f64>, Option<f64>, usize, bool)> = d
+    let tiers: Vec<TierRow<'_>> = d
         .tiers
         .iter()
         .map(|t| (t.tier.as_str(), t.baseline, t.current, t.n, t.drifted))
