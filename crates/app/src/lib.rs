@@ -374,16 +374,7 @@ impl Service {
             challenger: RwLock::new(None),
             ranking: RwLock::new(None),
         });
-        if let Some(v) = store.challenger(id).await?
-            && let Some(c) = store.model(id, v).await?
-        {
-            let model = self.compiled(&space, &c)?;
-            *space.challenger.write().expect("challenger lock") = Some(Arc::new(Active {
-                version: v,
-                model,
-                record: c,
-            }));
-        }
+        self.follow_challenger(&space).await?;
         self.refresh_ranking(&space).await?;
         self.inner
             .spaces
@@ -451,8 +442,32 @@ impl Service {
         }
     }
 
-    /// Picks up a model version another process activated (the one activating re-scores).
+    /// Picks up the challenger as stored (set or removed by another process, or at start).
+    async fn follow_challenger(&self, space: &Space) -> Result<(), AppError> {
+        let store = &self.inner.store;
+        let stored = store.challenger(&space.id).await?;
+        if stored == space.challenger().map(|c| c.version) {
+            return Ok(());
+        }
+        let next = match stored {
+            Some(v) => match store.model(&space.id, v).await? {
+                Some(rec) => Some(Arc::new(Active {
+                    version: v,
+                    model: self.compiled(space, &rec)?,
+                    record: rec,
+                })),
+                None => None,
+            },
+            None => None,
+        };
+        *space.challenger.write().expect("challenger lock") = next;
+        Ok(())
+    }
+
+    /// Picks up a model version another process activated (the one activating re-scores), and
+    /// the challenger another process set or removed.
     pub async fn follow_active_model(&self, space: &Space) -> Result<(), AppError> {
+        self.follow_challenger(space).await?;
         let Some(rec) = self
             .inner
             .store

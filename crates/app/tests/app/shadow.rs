@@ -2,7 +2,7 @@
 //! touches in shadow; the comparison on won/lost outcomes is checked against numbers worked out
 //! by hand; drift per tier alerts only past the tolerance and with enough contacts.
 
-use crate::common::{MODEL, PATIENCE, TestApp, identify, spawn_app, wait_until};
+use crate::common::{MODEL, PATIENCE, TestApp, fast_hooks, identify, spawn_app, start, wait_until};
 use leadscore_app::message::Message;
 use leadscore_store::Outcome;
 
@@ -137,6 +137,37 @@ async fn the_challenger_is_scored_in_shadow_and_compared_on_outcomes() {
     assert_eq!(svc.remove_challenger(space).await.expect("remove"), 2);
     assert!(svc.challenger_report(space).await.is_err());
     assert!(svc.set_challenger(space, 9).await.is_err(), "no version 9");
+}
+
+#[tokio::test]
+async fn the_challenger_survives_a_restart() {
+    let app = spawn_app().await;
+    let v2 = app
+        .svc
+        .upload_model(&app.space, &challenger_model(), "test", "")
+        .await
+        .unwrap();
+    app.svc
+        .set_challenger(&app.space, v2.version)
+        .await
+        .unwrap();
+    let TestApp {
+        svc, dir, clock, ..
+    } = app;
+    drop(svc);
+    let svc = start(dir.path(), clock, fast_hooks()).await;
+    let space = svc.space_named("acme").expect("the workspace");
+    assert_eq!(space.challenger().map(|c| c.version), Some(2));
+    // It scores in shadow after the restart too: 3 → 102.
+    svc.ingest(&space, vec![identify(1, "z", 3, "buyer")])
+        .await
+        .unwrap();
+    svc.record_outcomes(&space, &[outcome("oz", "z", "won")])
+        .await
+        .unwrap();
+    let rows = svc.store().outcome_rows(&space.id).await.unwrap();
+    let ch = rows[0].challenger.as_ref().expect("a challenger score");
+    assert_eq!((rows[0].score, ch.score, ch.version), (3.0, 102.0, 2));
 }
 
 /// `n` contacts named `{prefix}{i}` at champion score `score`, the first `won` of them won and
