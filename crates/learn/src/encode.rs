@@ -155,9 +155,18 @@ impl Dense {
     }
 }
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[i]
+/// The `lo` and `hi` quantiles (`lo <= hi`) of `v`: the values at ranks
+/// `round((n - 1) q)` of the sorted values, found by selection (`v` is reordered).
+fn quantiles(v: &mut [f64], lo: f64, hi: f64) -> (f64, f64) {
+    let rank = |q: f64| ((v.len() - 1) as f64 * q).round() as usize;
+    let (i, j) = (rank(lo), rank(hi));
+    let (_, &mut low, above) = v.select_nth_unstable_by(i, f64::total_cmp);
+    let high = if j == i {
+        low
+    } else {
+        *above.select_nth_unstable_by(j - i - 1, f64::total_cmp).1
+    };
+    (low, high)
 }
 
 impl Encoder {
@@ -174,19 +183,22 @@ impl Encoder {
                     if present.is_empty() {
                         continue;
                     }
-                    present.sort_by(f64::total_cmp);
-                    let (low, high) = (quantile(&present, 0.005), quantile(&present, 0.995));
+                    // Sums in row order (kept aside), quantiles by selection (no full sort).
+                    let rows = present.clone();
+                    let (low, high) = quantiles(&mut present, 0.005, 0.995);
                     let (low, high) = if low < high {
                         (low, high)
                     } else {
-                        (present[0], present[present.len() - 1])
+                        let min = present.iter().copied().min_by(f64::total_cmp);
+                        let max = present.iter().copied().max_by(f64::total_cmp);
+                        (min.unwrap_or(low), max.unwrap_or(high))
                     };
                     if low >= high {
                         continue;
                     }
-                    let m = present.len() as f64;
-                    let mean = present.iter().map(|x| x.clamp(low, high)).sum::<f64>() / m;
-                    let var = present
+                    let m = rows.len() as f64;
+                    let mean = rows.iter().map(|x| x.clamp(low, high)).sum::<f64>() / m;
+                    let var = rows
                         .iter()
                         .map(|x| (x.clamp(low, high) - mean).powi(2))
                         .sum::<f64>()
