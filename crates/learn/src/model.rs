@@ -305,10 +305,11 @@ fn cv_logistic(
     on_step(Step::FullFit(iterations));
     let mut oof = vec![0.0; y.len()];
     for f in 0..k {
-        let (train, valid) = split(folds, f);
-        // A warm start from the full fit converges in a few iterations.
-        let (m, _) = logistic::fit(&x.select(&train), &pick(y, &train), p, Some(&full));
-        for &i in &valid {
+        // A warm start from the full fit converges in a few iterations; the fold's rows are
+        // skipped in place rather than copied out.
+        let keep: Vec<bool> = folds.iter().map(|&g| g != f).collect();
+        let (m, _) = logistic::fit_subset(x, y, &keep, p, Some(&full));
+        for (i, _) in keep.iter().enumerate().filter(|(_, k)| !**k) {
             oof[i] = m.logit(x, i);
         }
     }
@@ -442,7 +443,7 @@ pub fn train_with(
             (0..n).collect()
         };
         let (z, yy) = (pick(oof_z, &rows), pick(y, &rows));
-        let (cal, choice, p) = calibrate::choose(&z, &yy, params.seed);
+        let (cal, choice, p) = calibrate::choose_with(&z, &yy, params.seed, params.threads);
         let cand = Candidate {
             algo: algo.into(),
             roc_auc: metrics::roc_auc(&yy, &p),
