@@ -457,7 +457,7 @@ pub fn train_with(
     };
     let mut fitted: Vec<(Fitted, Vec<f64>)> = Vec::new();
     if matches!(params.algo, Algo::Logistic | Algo::Auto) {
-        let x = encoder.sparse(&cells, n);
+        let x = encoder.sparse_with(&cells, n, params.threads);
         on_step(Step::Design("logistic"));
         let lp = logistic_params(thin, params.threads);
         let (m, oof_z) = cv_logistic(&x, y, &folds, k, lp, on_step);
