@@ -242,20 +242,24 @@ pub(crate) fn predict(a: PredictArgs) -> Result<()> {
             .filter(|id| header_of(&a.data).is_ok_and(|h| h.contains(id))),
     };
     let name = a.data.display().to_string();
+    // The whole file at once: the prediction path works on it in parallel blocks.
+    let data =
+        std::fs::read(&a.data).with_context(|| format!("cannot read {}", a.data.display()))?;
+    let predict = |w: &mut dyn Write| {
+        leadscore_learn::model::predict_csv_bytes(&model, &data, &name, id.as_deref(), w)
+    };
     let n = match &a.out {
         Some(p) => {
             let pending = Pending::create(p)?;
             let mut w = pending.writer()?;
-            let n =
-                leadscore_learn::predict_csv(&model, open(&a.data)?, &name, id.as_deref(), &mut w)?;
+            let n = predict(&mut w)?;
             w.flush()?;
             pending.commit()?;
             n
         }
         None => {
             let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            let n =
-                leadscore_learn::predict_csv(&model, open(&a.data)?, &name, id.as_deref(), &mut w)?;
+            let n = predict(&mut w)?;
             w.flush()?;
             n
         }

@@ -786,16 +786,39 @@ pub fn predict_csv_blocks(
     mut input: impl Read,
     source: &str,
     id: Option<&str>,
-    mut out: impl Write,
+    out: impl Write,
     block: usize,
 ) -> Result<usize, LearnError> {
     let mut data = Vec::new();
     input.read_to_end(&mut data)?;
-    if let Some(n) = predict_csv_fast(model, &data, id, &mut out, block)? {
+    predict_csv_bytes_blocks(model, &data, source, id, out, block)
+}
+
+/// [`predict_csv`] on a file already in memory (e.g. from `std::fs::read`: one allocation of
+/// the right size instead of a growing buffer).
+pub fn predict_csv_bytes(
+    model: &LearnedModel,
+    data: &[u8],
+    source: &str,
+    id: Option<&str>,
+    out: impl Write,
+) -> Result<usize, LearnError> {
+    predict_csv_bytes_blocks(model, data, source, id, out, crate::fast::BLOCK)
+}
+
+fn predict_csv_bytes_blocks(
+    model: &LearnedModel,
+    data: &[u8],
+    source: &str,
+    id: Option<&str>,
+    mut out: impl Write,
+    block: usize,
+) -> Result<usize, LearnError> {
+    if let Some(n) = predict_csv_fast(model, data, id, &mut out, block)? {
         out.flush()?;
         return Ok(n);
     }
-    predict_csv_general(model, data.as_slice(), source, id, out)
+    predict_csv_general(model, data, source, id, out)
 }
 
 /// The fast path alone: `None` (nothing written) when it leaves `data` to the general path.
