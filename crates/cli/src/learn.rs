@@ -8,7 +8,7 @@ use leadscore_batch::{Format, NoProgress, ScoreJob, UnknownContacts};
 use leadscore_learn::evaluate::{RuleScores, evaluate_rules, segment_values};
 use leadscore_learn::model::{LearnedModel, Learner};
 use leadscore_learn::report::{self, Evaluation};
-use leadscore_learn::{Algo, TableOptions, TrainParams, read_table, train as fit};
+use leadscore_learn::{Algo, Step, TableOptions, TrainParams, read_table, train_with as fit};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -121,7 +121,21 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
         ..TrainParams::default()
     };
     let t1 = Instant::now();
-    let trained = fit(&table, &params)?;
+    // Where the training time goes, step by step (the learn crate reads no clock).
+    let mut phases: Vec<String> = Vec::new();
+    let mut last = t1;
+    let trained = fit(&table, &params, &mut |step| {
+        let now = Instant::now();
+        let secs = (now - last).as_secs_f64();
+        last = now;
+        phases.push(match step {
+            Step::Encoded => format!("encode {secs:.2}s"),
+            Step::Design(a) => format!("{a} design {secs:.2}s"),
+            Step::FullFit(n) => format!("logistic fit on all rows {secs:.2}s ({n} iterations)"),
+            Step::OutOfFold(a) => format!("{a} out-of-fold {secs:.2}s"),
+            Step::Calibrated(a) => format!("{a} calibration {secs:.2}s"),
+        });
+    })?;
     let fit_secs = t1.elapsed().as_secs_f64();
     let m = &trained.model;
     let pending = Pending::create(&a.out)?;
@@ -204,6 +218,7 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
         load,
         fit_secs
     );
+    let _ = writeln!(s, "steps: {}", phases.join(", "));
     eprint!("{s}");
     Ok(())
 }
@@ -257,20 +272,24 @@ pub(crate) fn predict(a: PredictArgs) -> Result<()> {
             .filter(|id| header_of(&a.data).is_ok_and(|h| h.contains(id))),
     };
     let name = a.data.display().to_string();
+    // The whole file at once: the prediction path works on it in parallel blocks.
+    let data =
+        std::fs::read(&a.data).with_context(|| format!("cannot read {}", a.data.display()))?;
+    let predict = |w: &mut dyn Write| {
+        leadscore_learn::model::predict_csv_bytes(&model, &data, &name, id.as_deref(), w)
+    };
     let n = match &a.out {
         Some(p) => {
             let pending = Pending::create(p)?;
             let mut w = pending.writer()?;
-            let n =
-                leadscore_learn::predict_csv(&model, open(&a.data)?, &name, id.as_deref(), &mut w)?;
+            let n = predict(&mut w)?;
             w.flush()?;
             pending.commit()?;
             n
         }
         None => {
             let mut w = std::io::BufWriter::new(std::io::stdout().lock());
-            let n =
-                leadscore_learn::predict_csv(&model, open(&a.data)?, &name, id.as_deref(), &mut w)?;
+            let n = predict(&mut w)?;
             w.flush()?;
             n
         }

@@ -81,26 +81,21 @@ pub fn platt(z: &[f64], y: &[f64]) -> Calibrator {
     let hi = (npos + 1.0) / (npos + 2.0);
     let lo = 1.0 / (nneg + 2.0);
     let t: Vec<f64> = y.iter().map(|&v| if v > 0.5 { hi } else { lo }).collect();
-    let loss = |a: f64, b: f64| -> f64 {
-        z.iter()
-            .zip(&t)
-            .map(|(&z, &t)| {
-                let u = a * z + b;
-                // log(1 + e^u) - t u, without overflow.
-                let sp = if u > 0.0 {
-                    u + (-u).exp().ln_1p()
-                } else {
-                    u.exp().ln_1p()
-                };
-                sp - t * u
-            })
-            .sum()
-    };
-    let (mut a, mut b) = (1.0, 0.0);
-    for _ in 0..100 {
-        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 1e-9, 0.0, 1e-9);
+    // Loss, gradient and Hessian at (a, b) in one pass, one exponential per score.
+    let eval = |a: f64, b: f64| {
+        let (mut loss, mut ga, mut gb, mut haa, mut hab, mut hbb) =
+            (-0.0, 0.0, 0.0, 1e-9, 0.0, 1e-9);
         for (&z, &t) in z.iter().zip(&t) {
-            let p = sigmoid(a * z + b);
+            let u = a * z + b;
+            let e = (-u.abs()).exp();
+            // log(1 + e^u) - t u, without overflow.
+            let sp = if u > 0.0 { u + e.ln_1p() } else { e.ln_1p() };
+            loss += sp - t * u;
+            let p = if u >= 0.0 {
+                1.0 / (1.0 + e)
+            } else {
+                e / (1.0 + e)
+            };
             let d = p - t;
             let w = p * (1.0 - p);
             ga += d * z;
@@ -109,6 +104,12 @@ pub fn platt(z: &[f64], y: &[f64]) -> Calibrator {
             hab += w * z;
             hbb += w;
         }
+        (loss, [ga, gb, haa, hab, hbb])
+    };
+    let (mut a, mut b) = (1.0, 0.0);
+    let mut at = eval(a, b);
+    for _ in 0..100 {
+        let (f0, [ga, gb, haa, hab, hbb]) = at;
         let det = haa * hbb - hab * hab;
         if det.abs() < 1e-300 {
             break;
@@ -116,16 +117,18 @@ pub fn platt(z: &[f64], y: &[f64]) -> Calibrator {
         let da = (hbb * ga - hab * gb) / det;
         let db = (haa * gb - hab * ga) / det;
         // Newton's step, halved until the loss goes down (plain Newton can overshoot).
-        let f0 = loss(a, b);
         let mut step = 1.0;
-        while step > 1e-6 && loss(a - step * da, b - step * db) > f0 {
+        let mut trial = Some(eval(a - step * da, b - step * db));
+        while step > 1e-6 && trial.is_some_and(|t| t.0 > f0) {
             step *= 0.5;
+            trial = (step > 1e-6).then(|| eval(a - step * da, b - step * db));
         }
         a -= step * da;
         b -= step * db;
         if (step * da).abs() < 1e-10 && (step * db).abs() < 1e-10 {
             break;
         }
+        at = trial.unwrap_or_else(|| eval(a, b));
     }
     Calibrator::Platt { a, b }
 }
@@ -172,17 +175,46 @@ pub fn isotonic(z: &[f64], y: &[f64]) -> Calibrator {
 /// log-loss is lower. Returns it, the choice, and its cross-fitted probabilities (honest
 /// out-of-fold estimates for reporting).
 pub fn choose(z: &[f64], y: &[f64], seed: u64) -> (Calibrator, Choice, Vec<f64>) {
+    choose_with(z, y, seed, 1)
+}
+
+/// [`choose`] with the five folds' fits spread over `threads` (the result does not change).
+pub fn choose_with(
+    z: &[f64],
+    y: &[f64],
+    seed: u64,
+    threads: usize,
+) -> (Calibrator, Choice, Vec<f64>) {
     let folds = stratified_folds(y, 5, seed ^ 0x5ca1ab1e);
     let mut pp = vec![0.0; z.len()];
     let mut pi = vec![0.0; z.len()];
-    for f in 0..5 {
+    let fit = |f: usize| {
         let (train, valid) = split(&folds, f);
         if train.is_empty() || valid.is_empty() {
-            continue;
+            return None;
         }
         let zt: Vec<f64> = train.iter().map(|&i| z[i]).collect();
         let yt: Vec<f64> = train.iter().map(|&i| y[i]).collect();
-        let (cp, ci) = (platt(&zt, &yt), isotonic(&zt, &yt));
+        Some((platt(&zt, &yt), isotonic(&zt, &yt), valid))
+    };
+    let fits: Vec<_> = if threads <= 1 {
+        (0..5).map(fit).collect()
+    } else {
+        std::thread::scope(|s| {
+            let per = 5usize.div_ceil(threads.min(5));
+            let handles: Vec<_> = (0..5)
+                .step_by(per)
+                .map(|first| {
+                    s.spawn(move || (first..(first + per).min(5)).map(fit).collect::<Vec<_>>())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a calibration worker panicked"))
+                .collect()
+        })
+    };
+    for (cp, ci, valid) in fits.into_iter().flatten() {
         for &i in &valid {
             pp[i] = cp.apply(z[i]);
             pi[i] = ci.apply(z[i]);
@@ -253,5 +285,12 @@ mod tests {
         let c = Calibrator::Isotonic { z: bz, p };
         assert_eq!(c.apply(3.25), 0.5 + 0.5 * (1.0 - FLOOR - 0.5));
         assert!(c.apply(-10.0) <= c.apply(2.0) && c.apply(2.0) <= c.apply(10.0));
+    }
+
+    #[test]
+    fn threads_do_not_change_the_choice() {
+        let (z, y) = skewed();
+        assert_eq!(choose(&z, &y, 3), choose_with(&z, &y, 3, 2));
+        assert_eq!(choose(&z, &y, 3), choose_with(&z, &y, 3, 5));
     }
 }

@@ -178,4 +178,94 @@ impl Gbm {
         self.0.parallel = threads > 1;
         self.0.num_threads = Some(threads.max(1));
     }
+
+    /// The prediction trees flattened for the fast path, or `None` if missing values are not
+    /// `NaN` (never, as trained here).
+    pub(crate) fn compiled(&self) -> Option<Compiled> {
+        if !self.0.missing.is_nan() {
+            return None;
+        }
+        let n = self.0.get_prediction_trees_len();
+        let trees = self.0.trees[..n]
+            .iter()
+            .map(|t| Flat {
+                weights: t.distribute_leaf_weights(),
+                nodes: t
+                    .nodes
+                    .iter()
+                    .map(|n| FlatNode {
+                        split: n.split_value,
+                        feature: if n.is_leaf {
+                            LEAF
+                        } else {
+                            n.split_feature as u32
+                        },
+                        left: n.left_child as u32,
+                        right: n.right_child as u32,
+                        missing: n.missing_node as u32,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Some(Compiled {
+            base: self.0.base_score,
+            trees,
+        })
+    }
+}
+
+const LEAF: u32 = u32::MAX;
+
+#[derive(Clone, Copy)]
+struct FlatNode {
+    split: f64,
+    feature: u32,
+    left: u32,
+    right: u32,
+    missing: u32,
+}
+
+struct Flat {
+    nodes: Vec<FlatNode>,
+    /// forust's cover-weighted node values (`distribute_leaf_weights`).
+    weights: Vec<f64>,
+}
+
+/// The booster's prediction trees in a compact form: 24-byte nodes and the cover-weighted
+/// value of every node, for the contributions of one row at a time without allocation.
+pub(crate) struct Compiled {
+    base: f64,
+    trees: Vec<Flat>,
+}
+
+impl Compiled {
+    /// Contributions of one row (`row.len()` features; `contrib` has one more slot, the base
+    /// value): the same sums in the same order as forust's `predict_contributions` with
+    /// [`ContributionsMethod::Average`], so the same bits.
+    pub(crate) fn contributions(&self, row: &[f64], contrib: &mut [f64]) {
+        let nf = row.len();
+        contrib.fill(0.0);
+        contrib[nf] += self.base;
+        for t in &self.trees {
+            contrib[nf] += t.weights[0];
+            let mut i = 0usize;
+            loop {
+                let n = t.nodes[i];
+                if n.feature == LEAF {
+                    break;
+                }
+                let f = n.feature as usize;
+                let v = row[f];
+                let child = if v.is_nan() {
+                    n.missing
+                } else if v < n.split {
+                    n.left
+                } else {
+                    n.right
+                } as usize;
+                contrib[f] += t.weights[child] - t.weights[i];
+                i = child;
+            }
+        }
+    }
 }

@@ -14,7 +14,8 @@
 //!   rare categories, one-hot for the linear model, target-ordered codes for trees).
 //! - `metrics`: ROC-AUC (rank statistic), PR-AUC, log-loss, Brier, ECE, reliability bins,
 //!   deciles, per-group and per-segment reports.
-//! - `logistic`: L2-regularised logistic regression fitted by L-BFGS.
+//! - `logistic`: L2-regularised logistic regression fitted by Newton's method (L-BFGS for
+//!   very wide designs).
 //! - `gbm`: gradient-boosted trees (forust-ml) with per-lead contributions.
 //! - `calibrate`: Platt scaling and isotonic regression on out-of-fold predictions.
 //! - `cv`: stratified, seeded folds.
@@ -26,6 +27,7 @@
 //! - `report`: an evaluation as data, rendered as text or a self-contained HTML page.
 //! - `model`: the versioned model file (schema, encoder, learner, calibrator, metrics, hash),
 //!   training (`train`, with `auto` picking by cross-validated log-loss) and prediction.
+//! - `fast`: the parallel, allocation-free CSV-to-CSV prediction path behind [`predict_csv`].
 //!
 //! ```
 //! use leadscore_learn::{Algo, TrainParams, read_table, train, TableOptions};
@@ -49,6 +51,7 @@ pub mod cv;
 pub mod encode;
 mod error;
 pub mod evaluate;
+mod fast;
 pub mod gbm;
 pub mod logistic;
 pub mod metrics;
@@ -58,5 +61,7 @@ pub mod suggest;
 pub mod table;
 
 pub use error::LearnError;
-pub use model::{Algo, LearnedModel, Prediction, TrainParams, Trained, predict_csv, train};
+pub use model::{
+    Algo, LearnedModel, Prediction, Step, TrainParams, Trained, predict_csv, train, train_with,
+};
 pub use table::{ColumnType, Table, TableOptions, read_table};

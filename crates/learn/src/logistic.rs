@@ -1,8 +1,11 @@
-//! L2-regularised logistic regression fitted by L-BFGS on sparse rows. The objective is the
-//! mean log-loss plus `lambda / (2 n) * |w|²` (the intercept is not penalised), the same as
-//! scikit-learn's `LogisticRegression(C = 1 / lambda)`. Work is split into fixed chunks of rows
-//! whose partial sums are added in chunk order, so the result does not depend on the thread
-//! count.
+//! L2-regularised logistic regression on sparse rows. The objective is the mean log-loss plus
+//! `lambda / (2 n) * |w|²` (the intercept is not penalised), the same as scikit-learn's
+//! `LogisticRegression(C = 1 / lambda)`. Up to [`NEWTON_MAX_TERMS`] terms (the usual case after
+//! encoding) it is fitted by Newton's method: one pass over the rows gives the loss, the
+//! gradient and the dense Hessian (from a fixed stride of rows above 262,144 rows), a Cholesky
+//! solve gives the step, and a handful of iterations reach the optimum. Wider designs use L-BFGS. Either way work is split into
+//! chunks of rows fixed by the row count alone, whose partial sums are added in chunk order,
+//! so the result does not depend on the thread count.
 
 use crate::encode::Sparse;
 use serde::{Deserialize, Serialize};
@@ -42,6 +45,17 @@ impl Default for LogisticParams {
 
 const CHUNK: usize = 8192;
 
+/// Newton's method (a dense Hessian per chunk) up to this many terms; L-BFGS above.
+pub const NEWTON_MAX_TERMS: usize = 512;
+
+/// Newton: at most this many chunks, so the per-chunk Hessians stay small.
+const NEWTON_CHUNKS: usize = 32;
+
+/// Newton: the Hessian is summed over every `s`-th row with `s = rows / HESSIAN_ROWS`
+/// (all rows below twice this). The loss and gradient always use every row, so the optimum is
+/// the same; a Hessian from 100k+ rows is as good a step direction as one from millions.
+const HESSIAN_ROWS: usize = 131_072;
+
 fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
@@ -73,9 +87,20 @@ impl Logistic {
 }
 
 /// Loss (sum) and gradient (sum; index 0 is the intercept) over rows `a..b`.
-fn partial(x: &Sparse, y: &[f64], w: &[f64], a: usize, b: usize, grad: &mut [f64]) -> f64 {
+fn partial(
+    x: &Sparse,
+    y: &[f64],
+    keep: Keep,
+    w: &[f64],
+    a: usize,
+    b: usize,
+    grad: &mut [f64],
+) -> f64 {
     let mut loss = 0.0;
     for (r, &yr) in y.iter().enumerate().take(b).skip(a) {
+        if keep.is_some_and(|k| !k[r]) {
+            continue;
+        }
         let z = w[0] + x.row(r).map(|(j, v)| w[j + 1] * v).sum::<f64>();
         loss += softplus(z) - yr * z;
         let g = sigmoid(z) - yr;
@@ -88,7 +113,14 @@ fn partial(x: &Sparse, y: &[f64], w: &[f64], a: usize, b: usize, grad: &mut [f64
 }
 
 /// The objective and its gradient at `w` (`w[0]` the intercept).
-fn objective(x: &Sparse, y: &[f64], w: &[f64], lambda: f64, threads: usize) -> (f64, Vec<f64>) {
+fn objective(
+    x: &Sparse,
+    y: &[f64],
+    keep: Keep,
+    w: &[f64],
+    lambda: f64,
+    threads: usize,
+) -> (f64, Vec<f64>) {
     let n = x.rows();
     let d = w.len();
     let chunks = n.div_ceil(CHUNK).max(1);
@@ -97,7 +129,7 @@ fn objective(x: &Sparse, y: &[f64], w: &[f64], lambda: f64, threads: usize) -> (
     if threads == 1 {
         for c in 0..chunks {
             let mut g = vec![0.0; d];
-            let l = partial(x, y, w, c * CHUNK, ((c + 1) * CHUNK).min(n), &mut g);
+            let l = partial(x, y, keep, w, c * CHUNK, ((c + 1) * CHUNK).min(n), &mut g);
             parts.push((l, g));
         }
     } else {
@@ -109,7 +141,7 @@ fn objective(x: &Sparse, y: &[f64], w: &[f64], lambda: f64, threads: usize) -> (
                     for (k, out) in slot.iter_mut().enumerate() {
                         let c = t * per + k;
                         let mut g = vec![0.0; d];
-                        let l = partial(x, y, w, c * CHUNK, ((c + 1) * CHUNK).min(n), &mut g);
+                        let l = partial(x, y, keep, w, c * CHUNK, ((c + 1) * CHUNK).min(n), &mut g);
                         *out = Some((l, g));
                     }
                 });
@@ -129,7 +161,7 @@ fn objective(x: &Sparse, y: &[f64], w: &[f64], lambda: f64, threads: usize) -> (
             *a += b;
         }
     }
-    let nf = n.max(1) as f64;
+    let nf = kept(keep, n).max(1) as f64;
     loss += 0.5 * lambda * w[1..].iter().map(|v| v * v).sum::<f64>();
     for j in 1..d {
         grad[j] += lambda * w[j];
@@ -141,14 +173,8 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Fits on `x`, `y` (1/0), starting from `start` when given (a warm start), else from the
-/// base rate. Returns the model and the iterations used.
-pub fn fit(
-    x: &Sparse,
-    y: &[f64],
-    params: LogisticParams,
-    start: Option<&Logistic>,
-) -> (Logistic, usize) {
+/// The starting point: `start` (a warm start), else the base rate's log-odds.
+fn initial(x: &Sparse, y: &[f64], keep: Keep, start: Option<&Logistic>) -> Vec<f64> {
     let d = x.terms + 1;
     let mut w = vec![0.0; d];
     match start {
@@ -157,11 +183,98 @@ pub fn fit(
             w[1..].copy_from_slice(&s.weights);
         }
         None => {
-            let rate = (y.iter().sum::<f64>() / y.len().max(1) as f64).clamp(1e-6, 1.0 - 1e-6);
+            let (pos, n) = match keep {
+                None => (y.iter().sum::<f64>(), y.len()),
+                Some(k) => y
+                    .iter()
+                    .zip(k)
+                    .filter(|(_, k)| **k)
+                    .fold((0.0, 0), |(p, n), (y, _)| (p + y, n + 1)),
+            };
+            let rate = (pos / n.max(1) as f64).clamp(1e-6, 1.0 - 1e-6);
             w[0] = (rate / (1.0 - rate)).ln();
         }
     }
-    let (mut f, mut g) = objective(x, y, &w, params.lambda, params.threads);
+    w
+}
+
+/// Fits on `x`, `y` (1/0), starting from `start` when given (a warm start), else from the
+/// base rate: Newton's method up to [`NEWTON_MAX_TERMS`] terms, else L-BFGS. Returns the
+/// model and the iterations used.
+pub fn fit(
+    x: &Sparse,
+    y: &[f64],
+    params: LogisticParams,
+    start: Option<&Logistic>,
+) -> (Logistic, usize) {
+    fit_rows(x, y, None, params, start)
+}
+
+/// [`fit`] on the rows `r` with `keep[r]` (the others are skipped where they are: no copy).
+pub fn fit_subset(
+    x: &Sparse,
+    y: &[f64],
+    keep: &[bool],
+    params: LogisticParams,
+    start: Option<&Logistic>,
+) -> (Logistic, usize) {
+    fit_rows(x, y, Some(keep), params, start)
+}
+
+/// Which rows a fit uses: all, or those marked `true`.
+type Keep<'a> = Option<&'a [bool]>;
+
+fn kept(keep: Keep, n: usize) -> usize {
+    keep.map_or(n, |k| k.iter().filter(|&&k| k).count())
+}
+
+fn fit_rows(
+    x: &Sparse,
+    y: &[f64],
+    keep: Keep,
+    params: LogisticParams,
+    start: Option<&Logistic>,
+) -> (Logistic, usize) {
+    let w = initial(x, y, keep, start);
+    let (w, iter) = if x.terms <= NEWTON_MAX_TERMS {
+        newton(x, y, keep, w, params)
+    } else {
+        lbfgs(x, y, keep, w, params)
+    };
+    (
+        Logistic {
+            intercept: w[0],
+            weights: w[1..].to_vec(),
+        },
+        iter,
+    )
+}
+
+/// Fits by L-BFGS whatever the width (the method wide designs use; for comparisons).
+pub fn fit_lbfgs(
+    x: &Sparse,
+    y: &[f64],
+    params: LogisticParams,
+    start: Option<&Logistic>,
+) -> (Logistic, usize) {
+    let (w, iter) = lbfgs(x, y, None, initial(x, y, None, start), params);
+    (
+        Logistic {
+            intercept: w[0],
+            weights: w[1..].to_vec(),
+        },
+        iter,
+    )
+}
+
+fn lbfgs(
+    x: &Sparse,
+    y: &[f64],
+    keep: Keep,
+    mut w: Vec<f64>,
+    params: LogisticParams,
+) -> (Vec<f64>, usize) {
+    let (mut f, mut g) = objective(x, y, keep, &w, params.lambda, params.threads);
     let m = 10;
     let mut hist_s: Vec<Vec<f64>> = Vec::new();
     let mut hist_y: Vec<Vec<f64>> = Vec::new();
@@ -212,7 +325,7 @@ pub fn fit(
         let mut accepted = None;
         for _ in 0..40 {
             let trial: Vec<f64> = w.iter().zip(&dir).map(|(a, b)| a + step * b).collect();
-            let (ft, gt) = objective(x, y, &trial, params.lambda, params.threads);
+            let (ft, gt) = objective(x, y, keep, &trial, params.lambda, params.threads);
             if ft <= f + 1e-4 * step * slope {
                 accepted = Some((trial, ft, gt));
                 break;
@@ -240,13 +353,302 @@ pub fn fit(
             break;
         }
     }
-    (
-        Logistic {
-            intercept: w[0],
-            weights: w[1..].to_vec(),
-        },
-        iter,
-    )
+    (w, iter)
+}
+
+/// Loss, gradient and Hessian (sums over rows `a..b`; index 0 is the intercept). The Hessian
+/// is `d × d` row-major; each pair of a row's entries is added once, above the diagonal when
+/// the row's term indices increase (they do, from the encoder) — [`symmetrise`] folds it.
+fn newton_partial(
+    x: &Sparse,
+    y: &[f64],
+    keep: Keep,
+    w: &[f64],
+    (a, b): (usize, usize),
+    stride: usize,
+    part: &mut Part,
+) -> f64 {
+    let d = w.len();
+    let mut loss = 0.0;
+    let (grad, hess) = (&mut part.grad, &mut part.hess);
+    for (r, &yr) in y.iter().enumerate().take(b).skip(a) {
+        if keep.is_some_and(|k| !k[r]) {
+            continue;
+        }
+        let sampled = r % stride == 0;
+        let (s, e) = (x.ptr[r], x.ptr[r + 1]);
+        let (idx, val) = (&x.idx[s..e], &x.val[s..e]);
+        let mut z = w[0];
+        for (&j, &v) in idx.iter().zip(val) {
+            z += w[j as usize + 1] * v;
+        }
+        // One exponential for the loss, the probability and the weight.
+        let ez = (-z.abs()).exp();
+        loss += z.max(0.0) + ez.ln_1p() - yr * z;
+        let p = if z >= 0.0 {
+            1.0 / (1.0 + ez)
+        } else {
+            ez / (1.0 + ez)
+        };
+        let g = p - yr;
+        grad[0] += g;
+        for (&j, &v) in idx.iter().zip(val) {
+            grad[j as usize + 1] += g * v;
+        }
+        if !sampled {
+            continue;
+        }
+        part.sampled += 1;
+        let h = p * (1.0 - p);
+        hess[0] += h;
+        for (k, (&j, &v)) in idx.iter().zip(val).enumerate() {
+            let j = j as usize + 1;
+            let hv = h * v;
+            hess[j] += hv;
+            let row = &mut hess[j * d..(j + 1) * d];
+            for (&l, &u) in idx[k..].iter().zip(&val[k..]) {
+                row[l as usize + 1] += hv * u;
+            }
+        }
+    }
+    loss
+}
+
+/// One chunk's sums.
+struct Part {
+    /// Rows in the Hessian.
+    sampled: usize,
+    loss: f64,
+    grad: Vec<f64>,
+    hess: Vec<f64>,
+}
+
+/// Folds pairs added on either side of the diagonal into a full symmetric matrix.
+fn symmetrise(h: &mut [f64], d: usize) {
+    for i in 0..d {
+        for j in i + 1..d {
+            let s = h[i * d + j] + h[j * d + i];
+            h[i * d + j] = s;
+            h[j * d + i] = s;
+        }
+    }
+}
+
+/// The mean objective, its gradient and Hessian at `w`, summed over fixed chunks in order.
+fn second_order(
+    x: &Sparse,
+    y: &[f64],
+    keep: Keep,
+    w: &[f64],
+    lambda: f64,
+    threads: usize,
+) -> (f64, Vec<f64>, Vec<f64>) {
+    let n = x.rows();
+    let d = w.len();
+    let len = CHUNK.max(n.div_ceil(NEWTON_CHUNKS));
+    let rows = kept(keep, n);
+    let stride = (rows / HESSIAN_ROWS).max(1);
+    let chunks = n.div_ceil(len).max(1);
+    let run = |c: usize| {
+        let mut part = Part {
+            sampled: 0,
+            loss: 0.0,
+            grad: vec![0.0; d],
+            hess: vec![0.0; d * d],
+        };
+        part.loss = newton_partial(
+            x,
+            y,
+            keep,
+            w,
+            (c * len, ((c + 1) * len).min(n)),
+            stride,
+            &mut part,
+        );
+        part
+    };
+    let threads = threads.clamp(1, chunks);
+    let parts: Vec<Part> = if threads == 1 {
+        (0..chunks).map(run).collect()
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut done: Vec<(usize, Part)> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut mine = Vec::new();
+                        loop {
+                            let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if c >= chunks {
+                                break mine;
+                            }
+                            mine.push((c, run(c)));
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a worker panicked"))
+                .collect()
+        });
+        done.sort_by_key(|(c, _)| *c);
+        done.into_iter().map(|(_, p)| p).collect()
+    };
+    let mut total = Part {
+        sampled: 0,
+        loss: 0.0,
+        grad: vec![0.0; d],
+        hess: vec![0.0; d * d],
+    };
+    for p in parts {
+        total.sampled += p.sampled;
+        total.loss += p.loss;
+        total
+            .grad
+            .iter_mut()
+            .zip(&p.grad)
+            .for_each(|(a, b)| *a += b);
+        total
+            .hess
+            .iter_mut()
+            .zip(&p.hess)
+            .for_each(|(a, b)| *a += b);
+    }
+    let Part {
+        sampled,
+        mut loss,
+        mut grad,
+        mut hess,
+    } = total;
+    symmetrise(&mut hess, d);
+    if stride > 1 && sampled > 0 {
+        let scale = rows as f64 / sampled as f64;
+        hess.iter_mut().for_each(|h| *h *= scale);
+    }
+    let nf = rows.max(1) as f64;
+    loss += 0.5 * lambda * w[1..].iter().map(|v| v * v).sum::<f64>();
+    for j in 1..d {
+        grad[j] += lambda * w[j];
+        hess[j * d + j] += lambda;
+    }
+    grad.iter_mut().for_each(|g| *g /= nf);
+    hess.iter_mut().for_each(|h| *h /= nf);
+    (loss / nf, grad, hess)
+}
+
+/// Solves `h x = b` for a symmetric positive definite `h` (Cholesky); `None` if it is not.
+fn cholesky_solve(h: &[f64], b: &[f64]) -> Option<Vec<f64>> {
+    let d = b.len();
+    let mut l = vec![0.0; d * d];
+    for i in 0..d {
+        for j in 0..=i {
+            let mut s = h[i * d + j];
+            for k in 0..j {
+                s -= l[i * d + k] * l[j * d + k];
+            }
+            if i == j {
+                if s <= 0.0 || !s.is_finite() {
+                    return None;
+                }
+                l[i * d + i] = s.sqrt();
+            } else {
+                l[i * d + j] = s / l[j * d + j];
+            }
+        }
+    }
+    let mut x = b.to_vec();
+    for i in 0..d {
+        let mut s = x[i];
+        for k in 0..i {
+            s -= l[i * d + k] * x[k];
+        }
+        x[i] = s / l[i * d + i];
+    }
+    for i in (0..d).rev() {
+        let mut s = x[i];
+        for k in i + 1..d {
+            s -= l[k * d + i] * x[k];
+        }
+        x[i] = s / l[i * d + i];
+    }
+    Some(x)
+}
+
+/// The Newton direction `-H⁻¹ g`; a singular `H` (no penalty, collinear terms) is damped
+/// (Levenberg) until it factors.
+fn newton_direction(h: &mut [f64], g: &[f64]) -> Vec<f64> {
+    let d = g.len();
+    let neg: Vec<f64> = g.iter().map(|v| -v).collect();
+    if let Some(x) = cholesky_solve(h, &neg) {
+        return x;
+    }
+    let scale = (0..d)
+        .map(|i| h[i * d + i].abs())
+        .fold(0.0, f64::max)
+        .max(1e-12);
+    let mut mu = 1e-10 * scale;
+    loop {
+        for i in 0..d {
+            h[i * d + i] += mu;
+        }
+        if let Some(x) = cholesky_solve(h, &neg) {
+            return x;
+        }
+        mu *= 10.0;
+        if mu > 1e6 * scale {
+            // Give up on curvature: steepest descent.
+            return neg;
+        }
+    }
+}
+
+fn newton(
+    x: &Sparse,
+    y: &[f64],
+    keep: Keep,
+    mut w: Vec<f64>,
+    params: LogisticParams,
+) -> (Vec<f64>, usize) {
+    let (mut f, mut g, mut h) = second_order(x, y, keep, &w, params.lambda, params.threads);
+    let mut iter = 0;
+    // Newton converges in a handful of iterations; the cap only guards against trouble.
+    while iter < params.max_iter.min(100) {
+        let gmax = g.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        if gmax < params.tol {
+            break;
+        }
+        iter += 1;
+        let dir = newton_direction(&mut h, &g);
+        let slope = dot(&g, &dir);
+        if slope >= 0.0 {
+            break;
+        }
+        // Backtracking line search (Armijo); the full step is almost always taken.
+        let mut step = 1.0;
+        let mut accepted = None;
+        for _ in 0..40 {
+            let trial: Vec<f64> = w.iter().zip(&dir).map(|(a, b)| a + step * b).collect();
+            let (ft, gt, ht) = second_order(x, y, keep, &trial, params.lambda, params.threads);
+            if ft <= f + 1e-4 * step * slope {
+                accepted = Some((trial, ft, gt, ht));
+                break;
+            }
+            step *= 0.5;
+        }
+        let Some((wn, fnew, gn, hn)) = accepted else {
+            break;
+        };
+        let small = (f - fnew).abs() <= 1e-15 * f.abs().max(1.0);
+        w = wn;
+        f = fnew;
+        g = gn;
+        h = hn;
+        if small {
+            break;
+        }
+    }
+    (w, iter)
 }
 
 #[cfg(test)]
@@ -330,5 +732,102 @@ mod tests {
         let p1 = LogisticParams::default();
         let p2 = LogisticParams { threads: 3, ..p1 };
         assert_eq!(fit(&x, &y, p1, None), fit(&x, &y, p2, None));
+    }
+
+    /// `rows` rows: a standardised number, a 3-level one-hot and `extra` rare one-hot terms.
+    fn mixed(rows: usize, extra: usize) -> (Sparse, Vec<f64>) {
+        let mut s = Sparse {
+            ptr: vec![0],
+            terms: 4 + extra,
+            ..Sparse::default()
+        };
+        let mut y = Vec::new();
+        let mut u: u64 = 5;
+        let mut next = || {
+            u = u
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (u >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for r in 0..rows {
+            let x = next() * 2.0 - 1.0;
+            let level = (next() * 3.0) as u32;
+            let z = -0.5 + 1.5 * x + [0.8, 0.0, -0.8][level as usize];
+            s.idx.push(0);
+            s.val.push(x);
+            s.idx.push(1 + level);
+            s.val.push(1.0);
+            if extra > 0 {
+                s.idx.push(4 + (r % extra) as u32);
+                s.val.push(1.0);
+            }
+            s.ptr.push(s.idx.len());
+            y.push((next() < sigmoid(z)) as u8 as f64);
+        }
+        (s, y)
+    }
+
+    #[test]
+    fn newton_and_lbfgs_reach_the_same_optimum() {
+        let (x, y) = mixed(30_000, 0);
+        let p = LogisticParams::default();
+        let (a, na) = fit(&x, &y, p, None);
+        let (b, _) = fit_lbfgs(&x, &y, p, None);
+        assert!(na < 15, "Newton took {na} iterations");
+        assert!((a.intercept - b.intercept).abs() < 1e-5, "{a:?} {b:?}");
+        for (wa, wb) in a.weights.iter().zip(&b.weights) {
+            assert!((wa - wb).abs() < 1e-5, "{a:?} {b:?}");
+        }
+        // The optimum: the gradient of the mean objective vanishes.
+        let w: Vec<f64> = std::iter::once(a.intercept)
+            .chain(a.weights.clone())
+            .collect();
+        let (_, g) = objective(&x, &y, None, &w, p.lambda, 1);
+        assert!(g.iter().all(|g| g.abs() < 1e-7), "{g:?}");
+        // A warm start from the optimum stays there.
+        let (c, nc) = fit(&x, &y, p, Some(&a));
+        assert!(nc <= 1 && (c.intercept - a.intercept).abs() < 1e-9);
+        // A subset fitted in place is the subset fitted on its own.
+        let keep: Vec<bool> = (0..y.len()).map(|r| r % 5 != 2).collect();
+        let rows: Vec<usize> = (0..y.len()).filter(|&r| keep[r]).collect();
+        let ys: Vec<f64> = rows.iter().map(|&r| y[r]).collect();
+        let (sub, _) = fit_subset(&x, &y, &keep, p, Some(&a));
+        let (sel, _) = fit(&x.select(&rows), &ys, p, Some(&a));
+        assert!(
+            (sub.intercept - sel.intercept).abs() < 1e-9,
+            "{sub:?} {sel:?}"
+        );
+        for (ws, wl) in sub.weights.iter().zip(&sel.weights) {
+            assert!((ws - wl).abs() < 1e-9, "{sub:?} {sel:?}");
+        }
+        // Threads do not change the Newton fit either.
+        let p3 = LogisticParams { threads: 3, ..p };
+        assert_eq!(fit(&x, &y, p3, None), (a, na));
+    }
+
+    #[test]
+    fn wide_designs_fall_back_to_lbfgs() {
+        let (x, y) = mixed(4_000, NEWTON_MAX_TERMS);
+        assert!(x.terms > NEWTON_MAX_TERMS);
+        let p = LogisticParams::default();
+        let (a, _) = fit(&x, &y, p, None);
+        assert_eq!(a, fit_lbfgs(&x, &y, p, None).0);
+        let w: Vec<f64> = std::iter::once(a.intercept).chain(a.weights).collect();
+        let (_, g) = objective(&x, &y, None, &w, p.lambda, 1);
+        assert!(g.iter().all(|g| g.abs() < 1e-6), "{:?}", &g[..5]);
+    }
+
+    #[test]
+    fn a_hessian_from_a_stride_of_rows_still_reaches_the_optimum() {
+        let (x, y) = mixed(2 * HESSIAN_ROWS + 10, 0);
+        let p = LogisticParams {
+            threads: 2,
+            ..LogisticParams::default()
+        };
+        let (a, n) = fit(&x, &y, p, None);
+        assert!(n < 15, "{n} iterations");
+        let w: Vec<f64> = std::iter::once(a.intercept).chain(a.weights).collect();
+        let (_, g) = objective(&x, &y, None, &w, p.lambda, 2);
+        assert!(g.iter().all(|g| g.abs() < 1e-7), "{g:?}");
     }
 }

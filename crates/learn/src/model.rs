@@ -200,6 +200,9 @@ pub struct LearnedModel {
     pub learner: Learner,
     /// SHA-256 of this file's content with `hash` empty.
     pub hash: String,
+    /// Threads for prediction (not stored: see [`LearnedModel::set_threads`]).
+    #[serde(skip)]
+    threads: usize,
 }
 
 /// A trained model and what happened while training.
@@ -273,6 +276,22 @@ fn pick<T: Copy>(v: &[T], rows: &[usize]) -> Vec<T> {
     rows.iter().map(|&i| v[i]).collect()
 }
 
+/// A step of training, for callers that time or report progress ([`train_with`]); the crate
+/// itself reads no clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The encoder is fitted and the cells encoded.
+    Encoded,
+    /// A learner's design matrix is built (`logistic` or `gbm`).
+    Design(&'static str),
+    /// The logistic model is fitted on all rows, in this many iterations.
+    FullFit(usize),
+    /// A learner's out-of-fold predictions are done (and, for trees, the final booster).
+    OutOfFold(&'static str),
+    /// A learner's calibration is chosen and its out-of-fold metrics computed.
+    Calibrated(&'static str),
+}
+
 /// Out-of-fold log-odds of the logistic model, and the model fitted on all rows.
 fn cv_logistic(
     x: &Sparse,
@@ -280,14 +299,17 @@ fn cv_logistic(
     folds: &[usize],
     k: usize,
     p: LogisticParams,
+    on_step: &mut dyn FnMut(Step),
 ) -> (Logistic, Vec<f64>) {
-    let (full, _) = logistic::fit(x, y, p, None);
+    let (full, iterations) = logistic::fit(x, y, p, None);
+    on_step(Step::FullFit(iterations));
     let mut oof = vec![0.0; y.len()];
     for f in 0..k {
-        let (train, valid) = split(folds, f);
-        // A warm start from the full fit converges in a few iterations.
-        let (m, _) = logistic::fit(&x.select(&train), &pick(y, &train), p, Some(&full));
-        for &i in &valid {
+        // A warm start from the full fit converges in a few iterations; the fold's rows are
+        // skipped in place rather than copied out.
+        let keep: Vec<bool> = folds.iter().map(|&g| g != f).collect();
+        let (m, _) = logistic::fit_subset(x, y, &keep, p, Some(&full));
+        for (i, _) in keep.iter().enumerate().filter(|(_, k)| !**k) {
             oof[i] = m.logit(x, i);
         }
     }
@@ -355,6 +377,15 @@ fn quantile_desc(p: &[f64], share: f64) -> f64 {
 
 /// Trains a model on `table` (which must have a target).
 pub fn train(table: &Table, params: &TrainParams) -> Result<Trained, LearnError> {
+    train_with(table, params, &mut |_| {})
+}
+
+/// [`train`], telling `on_step` as each [`Step`] ends.
+pub fn train_with(
+    table: &Table,
+    params: &TrainParams,
+    on_step: &mut dyn FnMut(Step),
+) -> Result<Trained, LearnError> {
     let y = table
         .target
         .as_ref()
@@ -392,6 +423,7 @@ pub fn train(table: &Table, params: &TrainParams) -> Result<Trained, LearnError>
         },
     )?;
     let cells = encoder.cells(table)?;
+    on_step(Step::Encoded);
     let k_folds = params.folds.clamp(2, 20).min(pos.min(neg));
     let holdout = n > HOLDOUT_ROWS;
     let folds = stratified_folds(y, if holdout { 5 } else { k_folds }, params.seed);
@@ -411,7 +443,7 @@ pub fn train(table: &Table, params: &TrainParams) -> Result<Trained, LearnError>
             (0..n).collect()
         };
         let (z, yy) = (pick(oof_z, &rows), pick(y, &rows));
-        let (cal, choice, p) = calibrate::choose(&z, &yy, params.seed);
+        let (cal, choice, p) = calibrate::choose_with(&z, &yy, params.seed, params.threads);
         let cand = Candidate {
             algo: algo.into(),
             roc_auc: metrics::roc_auc(&yy, &p),
@@ -425,10 +457,13 @@ pub fn train(table: &Table, params: &TrainParams) -> Result<Trained, LearnError>
     };
     let mut fitted: Vec<(Fitted, Vec<f64>)> = Vec::new();
     if matches!(params.algo, Algo::Logistic | Algo::Auto) {
-        let x = encoder.sparse(&cells, n);
+        let x = encoder.sparse_with(&cells, n, params.threads);
+        on_step(Step::Design("logistic"));
         let lp = logistic_params(thin, params.threads);
-        let (m, oof_z) = cv_logistic(&x, y, &folds, k, lp);
+        let (m, oof_z) = cv_logistic(&x, y, &folds, k, lp, on_step);
+        on_step(Step::OutOfFold("logistic"));
         let (calibrator, candidate, oof, yy) = summarise("logistic", &oof_z);
+        on_step(Step::Calibrated("logistic"));
         let names = encoder.term_names();
         let mut coefficients: Vec<Coefficient> = names
             .into_iter()
@@ -461,11 +496,14 @@ pub fn train(table: &Table, params: &TrainParams) -> Result<Trained, LearnError>
     }
     if matches!(params.algo, Algo::Gbm | Algo::Auto) {
         let x = encoder.dense(&cells, n);
+        on_step(Step::Design("gbm"));
         let gp = gbm_params(thin, params.threads, params.seed);
         let (mut g, oof_z) = cv_gbm(&x, y, &folds, k, &gp)?;
+        on_step(Step::OutOfFold("gbm"));
         // The file records no thread count; prediction sets its own.
         g.set_threads(1);
         let (calibrator, candidate, oof, yy) = summarise("gbm", &oof_z);
+        on_step(Step::Calibrated("gbm"));
         fitted.push((
             Fitted {
                 learner: Learner::Gbm {
@@ -558,6 +596,7 @@ pub fn train(table: &Table, params: &TrainParams) -> Result<Trained, LearnError>
         calibrator: chosen.calibrator,
         learner: chosen.learner,
         hash: String::new(),
+        threads: 1,
     };
     model.hash = model.content_hash()?;
     Ok(Trained { model, warnings })
@@ -621,6 +660,7 @@ impl LearnedModel {
 
     /// Threads for prediction.
     pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
         if let Learner::Gbm { booster, .. } = &mut self.learner {
             booster.set_threads(threads);
         }
@@ -725,7 +765,77 @@ impl LearnedModel {
 /// Reads `input` (a CSV named `source`), predicts, and writes one CSV row per input row in
 /// input order: the id column (`id`, named as in the input) or `row` (1-based), `probability`,
 /// `factor_1`…`factor_3`. Returns the number of rows.
+///
+/// The file is read into memory and predicted in parallel blocks (the threads of
+/// [`LearnedModel::set_threads`]) without per-row allocation; a file that path does not handle
+/// (or cannot read) goes through [`predict_csv_general`], which gives the same bytes.
 pub fn predict_csv(
+    model: &LearnedModel,
+    input: impl Read,
+    source: &str,
+    id: Option<&str>,
+    out: impl Write,
+) -> Result<usize, LearnError> {
+    predict_csv_blocks(model, input, source, id, out, crate::fast::BLOCK)
+}
+
+/// [`predict_csv`] with blocks of about `block` bytes (for tests of the block boundaries).
+#[doc(hidden)]
+pub fn predict_csv_blocks(
+    model: &LearnedModel,
+    mut input: impl Read,
+    source: &str,
+    id: Option<&str>,
+    out: impl Write,
+    block: usize,
+) -> Result<usize, LearnError> {
+    let mut data = Vec::new();
+    input.read_to_end(&mut data)?;
+    predict_csv_bytes_blocks(model, &data, source, id, out, block)
+}
+
+/// [`predict_csv`] on a file already in memory (e.g. from `std::fs::read`: one allocation of
+/// the right size instead of a growing buffer).
+pub fn predict_csv_bytes(
+    model: &LearnedModel,
+    data: &[u8],
+    source: &str,
+    id: Option<&str>,
+    out: impl Write,
+) -> Result<usize, LearnError> {
+    predict_csv_bytes_blocks(model, data, source, id, out, crate::fast::BLOCK)
+}
+
+fn predict_csv_bytes_blocks(
+    model: &LearnedModel,
+    data: &[u8],
+    source: &str,
+    id: Option<&str>,
+    mut out: impl Write,
+    block: usize,
+) -> Result<usize, LearnError> {
+    if let Some(n) = predict_csv_fast(model, data, id, &mut out, block)? {
+        out.flush()?;
+        return Ok(n);
+    }
+    predict_csv_general(model, data, source, id, out)
+}
+
+/// The fast path alone: `None` (nothing written) when it leaves `data` to the general path.
+#[doc(hidden)]
+pub fn predict_csv_fast(
+    model: &LearnedModel,
+    data: &[u8],
+    id: Option<&str>,
+    out: impl Write,
+    block: usize,
+) -> Result<Option<usize>, LearnError> {
+    Ok(crate::fast::predict(model, data, id, model.threads.max(1), block, out)?.ok())
+}
+
+/// The general prediction path: read the table, encode, predict, write. [`predict_csv`] gives
+/// the same bytes faster; this one handles (and reports) everything.
+pub fn predict_csv_general(
     model: &LearnedModel,
     input: impl Read,
     source: &str,

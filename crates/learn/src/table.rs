@@ -152,45 +152,62 @@ pub fn is_missing(raw: &str) -> bool {
     if s.len() > 16 {
         return false;
     }
-    let l = s.to_ascii_lowercase();
-    let l = l.trim_matches(|c: char| c == '-' || c == ' ' || c == '<' || c == '>');
+    // Lower-cased on the stack: this runs for every cell.
+    let mut buf = [0u8; 16];
+    let l = &mut buf[..s.len()];
+    l.copy_from_slice(s.as_bytes());
+    l.make_ascii_lowercase();
+    let edge = |b: &u8| matches!(b, b'-' | b' ' | b'<' | b'>');
+    let start = l.iter().position(|b| !edge(b)).unwrap_or(l.len());
+    let end = l.iter().rposition(|b| !edge(b)).map_or(start, |e| e + 1);
     matches!(
-        l,
-        "" | "na"
-            | "n/a"
-            | "#n/a"
-            | "nan"
-            | "null"
-            | "nil"
-            | "none selected"
-            | "select"
-            | "select one"
-            | "please select"
-            | "(not set)"
-            | "not set"
-            | "undefined"
-            | "?"
+        &l[start..end],
+        b"" | b"na"
+            | b"n/a"
+            | b"#n/a"
+            | b"nan"
+            | b"null"
+            | b"nil"
+            | b"none selected"
+            | b"select"
+            | b"select one"
+            | b"please select"
+            | b"(not set)"
+            | b"not set"
+            | b"undefined"
+            | b"?"
     )
 }
 
 /// A binary value: `Some(true)` for 1/yes/true/y/t/won/converted, `Some(false)` for
 /// 0/no/false/n/f/lost, else `None`.
 pub fn parse_binary(raw: &str) -> Option<bool> {
-    let l = raw.trim().to_ascii_lowercase();
-    match l.as_str() {
-        "1" | "1.0" | "yes" | "true" | "y" | "t" | "won" | "win" | "converted" => Some(true),
-        "0" | "0.0" | "no" | "false" | "n" | "f" | "lost" | "lose" | "not converted" => Some(false),
+    let s = raw.trim();
+    if s.len() > 13 {
+        return None;
+    }
+    let mut buf = [0u8; 13];
+    let l = &mut buf[..s.len()];
+    l.copy_from_slice(s.as_bytes());
+    l.make_ascii_lowercase();
+    match &*l {
+        b"1" | b"1.0" | b"yes" | b"true" | b"y" | b"t" | b"won" | b"win" | b"converted" => {
+            Some(true)
+        }
+        b"0" | b"0.0" | b"no" | b"false" | b"n" | b"f" | b"lost" | b"lose" | b"not converted" => {
+            Some(false)
+        }
         _ => None,
     }
 }
 
-fn parse_number(s: &str) -> Option<f64> {
+pub(crate) fn parse_number(s: &str) -> Option<f64> {
     let s = s.trim();
     let x: f64 = s.parse().ok()?;
     x.is_finite().then_some(x)
 }
 
-fn parse_days(s: &str) -> Option<f64> {
+pub(crate) fn parse_days(s: &str) -> Option<f64> {
     let s = s.trim();
     // A bare number is not a date, even if a parser would take it.
     if !s.contains('-') {

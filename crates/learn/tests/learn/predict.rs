@@ -1,8 +1,11 @@
-//! Prediction: probabilities in input order, top factors, unseen values.
+//! Prediction: probabilities in input order, top factors, unseen values; the fast path gives
+//! the general path's bytes.
 
 use crate::common::{leads_csv, table};
-use leadscore_learn::model::LearnedModel;
-use leadscore_learn::{Algo, TrainParams, predict_csv, train};
+use leadscore_learn::model::{
+    LearnedModel, predict_csv_blocks, predict_csv_fast, predict_csv_general,
+};
+use leadscore_learn::{Algo, TableOptions, TrainParams, predict_csv, read_table, train};
 
 fn model(algo: Algo) -> LearnedModel {
     let t = table(&leads_csv(2000, 11));
@@ -86,4 +89,105 @@ fn ids_are_written_under_their_column_name() {
         "{out}"
     );
     assert!(out.lines().nth(2).unwrap().starts_with("x-2,"));
+}
+
+/// Both paths' result: the bytes written, or the error message.
+fn both(
+    m: &mut LearnedModel,
+    csv: &[u8],
+    id: Option<&str>,
+    threads: usize,
+    block: usize,
+) -> (Result<Vec<u8>, String>, Result<Vec<u8>, String>) {
+    let mut general = Vec::new();
+    let g = predict_csv_general(m, csv, "new.csv", id, &mut general)
+        .map(|_| general)
+        .map_err(|e| e.to_string());
+    m.set_threads(threads);
+    let mut fast = Vec::new();
+    let f = predict_csv_blocks(m, csv, "new.csv", id, &mut fast, block)
+        .map(|_| fast)
+        .map_err(|e| e.to_string());
+    (g, f)
+}
+
+#[test]
+fn the_fast_path_writes_the_general_paths_bytes_on_the_real_file() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/x-education-leads.csv"
+    );
+    let data = std::fs::read(path).unwrap();
+    let opts = TableOptions {
+        target: Some("Converted".into()),
+        id: Some("Prospect ID".into()),
+        ignore: vec!["Lead Number".into(), "Tags".into(), "Lead Quality".into()],
+        ..TableOptions::default()
+    };
+    let t = read_table(data.as_slice(), "x-education-leads.csv", &opts).unwrap();
+    for algo in [Algo::Logistic, Algo::Gbm] {
+        let params = TrainParams {
+            algo,
+            threads: 2,
+            ..TrainParams::default()
+        };
+        let mut m = train(&t, &params).unwrap().model;
+        for (id, threads, block) in [
+            (Some("Prospect ID"), 1, 1 << 20),
+            (Some("Prospect ID"), 3, 4096),
+            (None, 2, 1),
+            (None, 1, 100_000),
+        ] {
+            let (g, f) = both(&mut m, &data, id, threads, block);
+            let g = g.unwrap();
+            assert_eq!(g.iter().filter(|&&b| b == b'\n').count(), 9241);
+            assert!(
+                f.as_ref() == Ok(&g),
+                "{algo:?} {id:?} {threads} threads, {block}-byte blocks"
+            );
+            // And it was the fast path that wrote them.
+            let mut fast = Vec::new();
+            let n = predict_csv_fast(&m, &data, id, &mut fast, block).unwrap();
+            assert!(n == Some(9240) && fast == g);
+        }
+    }
+}
+
+#[test]
+fn the_fast_path_agrees_with_the_general_path_on_unusual_files() {
+    let mut m = model(Algo::Logistic);
+    let mut g = model(Algo::Gbm);
+    let cases: &[&str] = &[
+        // Plain, CRLF, a byte-order mark, no final newline, spaces and placeholders.
+        "visits,source,newsletter\n19,ads,Yes\n0,referral,No\n",
+        "visits,source,newsletter\r\n19,ads,Yes\r\n0, referral ,No\r\n",
+        "\u{feff}visits,source,newsletter\n3,organic,Yes\n4,tv,no",
+        "newsletter,visits,extra,source\nYes, 7 ,x,Select\nNo,NA,y,\n,,,\n",
+        // Quotes: commas, newlines and doubled quotes inside, around ids and values.
+        "lead,visits,source,newsletter\n\"a,1\",3,\"ads\",Yes\n\"b\nc\",4,\"or\"\"g\",No\n\"\",5,organic,Yes\n",
+        // Header only.
+        "visits,source,newsletter\n",
+        // What the fast path leaves to the general one: a header without a newline, blank lines, a lone CR, a quote
+        // inside a field, a wrong field count, a missing column, an unterminated quote.
+        "visits,source,newsletter",
+        "visits,source,newsletter\n1,ads,Yes\n\n2,ads,No\n",
+        "visits,source,newsletter\n1,ads,Yes\r2,ads,No\n",
+        "visits,source,newsletter\n1,a\"d\"s,Yes\n",
+        "visits,source,newsletter\n1,ads,Yes\n2,ads\n",
+        "visits,newsletter\n1,Yes\n",
+        "visits,source,newsletter\n1,\"ads,Yes\n",
+    ];
+    for m in [&mut m, &mut g] {
+        for csv in cases {
+            let id = csv.starts_with("lead,").then_some("lead");
+            for (threads, block) in [(1, 1 << 20), (2, 1), (3, 7)] {
+                let (g, f) = both(m, csv.as_bytes(), id, threads, block);
+                assert_eq!(f, g, "{csv:?}, {threads} threads, {block}-byte blocks");
+            }
+            // The first six are the fast path's own; the others are left to the general one.
+            let own = cases.iter().position(|c| c == csv).unwrap() < 6;
+            let fast = predict_csv_fast(m, csv.as_bytes(), id, Vec::new(), 7).unwrap();
+            assert_eq!(fast.is_some(), own, "{csv:?}");
+        }
+    }
 }

@@ -1,0 +1,579 @@
+//! The fast prediction path: the CSV in memory, cut into blocks at record boundaries, each block
+//! parsed, encoded, scored and formatted by a worker thread without per-row allocation, and
+//! the blocks written in input order. It writes the same bytes as the general path (read the
+//! table, encode, score, format): the same parsing of every cell, the same sums in the same
+//! order, the same CSV writer. Whatever it does not handle — a header or id it cannot find,
+//! a record with the wrong number of fields, a blank line, a lone carriage return, a quote
+//! inside an unquoted field, invalid UTF-8 — makes it give up before writing anything, and the
+//! caller runs the general path, which reports the problem as it always has.
+
+use crate::calibrate::Calibrator;
+use crate::encode::{Encoding, MISSING_LEVEL, OTHER};
+use crate::gbm::Compiled;
+use crate::model::{LearnedModel, Learner};
+use crate::table::{ColumnType, format_number, is_missing, parse_binary, parse_days, parse_number};
+use rustc_hash::FxHashMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Bytes per block: small enough to spread over the threads, large enough to be cheap.
+pub const BLOCK: usize = 1 << 20;
+
+/// The fast path gave up: the general path takes over.
+pub(crate) struct GiveUp;
+
+/// How one model column is read.
+enum Reader {
+    Number {
+        kind: ColumnType,
+        low: f64,
+        high: f64,
+        mean: f64,
+        std: f64,
+        /// Weight of the standardised value and of "is missing" (logistic).
+        w: f64,
+        w_missing: Option<f64>,
+    },
+    Levels {
+        /// Kept values to bucket (neither `(other)` nor `(missing)`).
+        map: FxHashMap<String, u32>,
+        /// Unseen values (`u32::MAX`: no bucket).
+        fallback: u32,
+        /// Missing values.
+        missing: u32,
+        /// Weight per bucket (logistic).
+        w: Vec<f64>,
+        /// Tree code per bucket.
+        tree_code: Vec<f64>,
+    },
+}
+
+struct Column<'m> {
+    name: &'m str,
+    /// Its field in each record.
+    pos: usize,
+    reader: Reader,
+}
+
+enum Scorer {
+    Logistic {
+        intercept: f64,
+        /// Per feature, the average lead's part of the log-odds.
+        offset: Vec<f64>,
+    },
+    Gbm(Compiled),
+}
+
+struct Plan<'m> {
+    fields: usize,
+    id: Option<usize>,
+    columns: Vec<Column<'m>>,
+    scorer: Scorer,
+    calibrator: &'m Calibrator,
+}
+
+/// What a block becomes: its CSV records and, without an id column, where each one ends
+/// (the row number is put in front when the blocks are joined).
+#[derive(Default)]
+struct Out {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    rows: usize,
+}
+
+/// Predicts `data` (a whole CSV) into `out`: the header, then one record per input record.
+/// Returns the rows, or [`GiveUp`] (nothing written) when the general path must run.
+pub(crate) fn predict(
+    model: &LearnedModel,
+    data: &[u8],
+    id: Option<&str>,
+    threads: usize,
+    block: usize,
+    mut out: impl Write,
+) -> Result<Result<usize, GiveUp>, std::io::Error> {
+    let Ok((plan, body)) = plan(model, data, id) else {
+        return Ok(Err(GiveUp));
+    };
+    let Ok(cuts) = cut(body, block.max(1)) else {
+        return Ok(Err(GiveUp));
+    };
+    let blocks: Vec<&[u8]> = cuts.windows(2).map(|w| &body[w[0]..w[1]]).collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let work = || {
+        let mut mine = Vec::new();
+        loop {
+            let b = next.fetch_add(1, Ordering::Relaxed);
+            if b >= blocks.len() || failed.load(Ordering::Relaxed) {
+                break mine;
+            }
+            match run(&plan, blocks[b]) {
+                Ok(o) => mine.push((b, o)),
+                Err(GiveUp) => {
+                    failed.store(true, Ordering::Relaxed);
+                    break mine;
+                }
+            }
+        }
+    };
+    let threads = threads.clamp(1, blocks.len().max(1));
+    let mut done: Vec<(usize, Out)> = if threads == 1 {
+        work()
+    } else {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("a prediction worker panicked"))
+                .collect()
+        })
+    };
+    if failed.load(Ordering::Relaxed) {
+        return Ok(Err(GiveUp));
+    }
+    done.sort_by_key(|(b, _)| *b);
+    let id_name = plan
+        .id
+        .map_or("row", |_| id.expect("an id column was found"));
+    let mut w = csv::Writer::from_writer(&mut out);
+    w.write_record([id_name, "probability", "factor_1", "factor_2", "factor_3"])
+        .map_err(std::io::Error::other)?;
+    w.flush()?;
+    drop(w);
+    let mut rows = 0usize;
+    let mut num = String::with_capacity(24);
+    for (_, o) in &done {
+        if plan.id.is_some() {
+            out.write_all(&o.bytes)?;
+            rows += o.rows;
+            continue;
+        }
+        let mut start = 0;
+        for &end in &o.ends {
+            rows += 1;
+            num.clear();
+            let _ = write!(num, "{rows},");
+            out.write_all(num.as_bytes())?;
+            out.write_all(&o.bytes[start..end])?;
+            start = end;
+        }
+    }
+    Ok(Ok(rows))
+}
+
+/// The header, the model's columns in it, and the body after the header.
+fn plan<'m, 'd>(
+    model: &'m LearnedModel,
+    data: &'d [u8],
+    id: Option<&str>,
+) -> Result<(Plan<'m>, &'d [u8]), GiveUp> {
+    let nl = memchr::memchr(b'\n', data).ok_or(GiveUp)?;
+    let line = &data[..nl];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.contains(&b'"') || line.contains(&b'\r') {
+        return Err(GiveUp);
+    }
+    let line = std::str::from_utf8(line).map_err(|_| GiveUp)?;
+    let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+    let header: Vec<&str> = line.split(',').collect();
+    if header.len() == 1 && header[0].is_empty() {
+        return Err(GiveUp);
+    }
+    let find = |name: &str| header.iter().position(|h| *h == name).ok_or(GiveUp);
+    let id = id.map(find).transpose()?;
+    let enc = &model.encoder;
+    let owner = enc.term_feature();
+    let means = enc.term_means();
+    let (weights, scorer) = match &model.learner {
+        Learner::Logistic { model: m, .. } => {
+            let mut offset = vec![0.0; enc.features.len()];
+            for (t, &mean) in means.iter().enumerate() {
+                offset[owner[t]] += m.weights[t] * mean;
+            }
+            (
+                Some(&m.weights),
+                Scorer::Logistic {
+                    intercept: m.intercept,
+                    offset,
+                },
+            )
+        }
+        Learner::Gbm { booster, .. } => (None, Scorer::Gbm(booster.compiled().ok_or(GiveUp)?)),
+    };
+    let weight = |t: u32| weights.map_or(0.0, |w| w[t as usize]);
+    let mut columns = Vec::new();
+    for f in &enc.features {
+        let pos = find(&f.name)?;
+        if Some(pos) == id {
+            return Err(GiveUp);
+        }
+        let reader = match &f.encoding {
+            Encoding::Number {
+                low,
+                high,
+                mean,
+                std,
+                term,
+                missing_term,
+                ..
+            } => Reader::Number {
+                kind: f.kind,
+                low: *low,
+                high: *high,
+                mean: *mean,
+                std: *std,
+                w: weight(*term),
+                w_missing: missing_term.map(weight),
+            },
+            Encoding::Levels {
+                buckets,
+                tree_code,
+                first_term,
+                ..
+            } => {
+                let map = buckets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| *b != OTHER && *b != MISSING_LEVEL)
+                    .map(|(i, b)| (b.clone(), i as u32))
+                    .collect();
+                let at = |name: &str| {
+                    buckets
+                        .iter()
+                        .position(|b| b == name)
+                        .map_or(u32::MAX, |b| b as u32)
+                };
+                Reader::Levels {
+                    map,
+                    fallback: at(OTHER),
+                    missing: at(MISSING_LEVEL),
+                    w: (0..buckets.len() as u32)
+                        .map(|b| weight(first_term + b))
+                        .collect(),
+                    tree_code: tree_code.clone(),
+                }
+            }
+        };
+        if !matches!(
+            (&reader, f.kind),
+            (
+                Reader::Number { .. },
+                ColumnType::Numeric | ColumnType::Boolean | ColumnType::Date
+            ) | (Reader::Levels { .. }, ColumnType::Categorical)
+        ) {
+            return Err(GiveUp);
+        }
+        columns.push(Column {
+            name: &f.name,
+            pos,
+            reader,
+        });
+    }
+    Ok((
+        Plan {
+            fields: header.len(),
+            id,
+            columns,
+            scorer,
+            calibrator: &model.calibrator,
+        },
+        &data[nl + 1..],
+    ))
+}
+
+/// Block boundaries: just past a newline outside quotes, about every `block` bytes. Every
+/// quote is checked to be where RFC 4180 puts them (opening a field, doubled inside one, or
+/// closing it), so counting them tells inside from outside exactly.
+fn cut(body: &[u8], block: usize) -> Result<Vec<usize>, GiveUp> {
+    let mut cuts = vec![0];
+    let mut quotes = memchr::memchr_iter(b'"', body).peekable();
+    let mut inside = false;
+    // Checks every quote before `upto`, updating `inside`.
+    let mut scan = |upto: usize, inside: &mut bool| -> Result<(), GiveUp> {
+        while let Some(&q) = quotes.peek() {
+            if q >= upto {
+                break;
+            }
+            quotes.next();
+            if !*inside {
+                if q > 0 && body[q - 1] != b',' && body[q - 1] != b'\n' {
+                    return Err(GiveUp);
+                }
+                *inside = true;
+            } else if body.get(q + 1) == Some(&b'"') {
+                quotes.next();
+            } else {
+                if !matches!(body.get(q + 1), None | Some(b',' | b'\r' | b'\n')) {
+                    return Err(GiveUp);
+                }
+                *inside = false;
+            }
+        }
+        Ok(())
+    };
+    let mut target = block;
+    while target < body.len() {
+        let Some(off) = memchr::memchr(b'\n', &body[target..]) else {
+            break;
+        };
+        let nl = target + off;
+        scan(nl, &mut inside)?;
+        if inside {
+            target = nl + 1;
+            continue;
+        }
+        if nl + 1 < body.len() {
+            cuts.push(nl + 1);
+        }
+        target = nl + 1 + block;
+    }
+    scan(body.len(), &mut inside)?;
+    if inside {
+        return Err(GiveUp);
+    }
+    cuts.push(body.len());
+    cuts.dedup();
+    Ok(cuts)
+}
+
+/// Per-row scratch space, reused for every row of a block.
+struct Scratch {
+    /// Per column: the value (numbers, or the tree code of levels) and the bucket (levels).
+    value: Vec<f64>,
+    bucket: Vec<u32>,
+    /// The row's logistic terms, in term order.
+    terms: Vec<f64>,
+    /// Per-feature contributions (and the trees' base value last).
+    contrib: Vec<f64>,
+    prob: String,
+    factors: [String; 3],
+}
+
+fn run(plan: &Plan, block: &[u8]) -> Result<Out, GiveUp> {
+    let text = std::str::from_utf8(block).map_err(|_| GiveUp)?;
+    // A byte-order mark is only skipped at the start of the file.
+    if text.starts_with('\u{feff}') {
+        return Err(GiveUp);
+    }
+    let nf = plan.columns.len();
+    let mut s = Scratch {
+        value: vec![0.0; nf],
+        bucket: vec![0; nf],
+        terms: Vec::with_capacity(nf),
+        contrib: vec![0.0; nf + 1],
+        prob: String::new(),
+        factors: Default::default(),
+    };
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(block.len() * 2));
+    let mut o = Out::default();
+    if !text.contains('"') {
+        let mut fields: Vec<&str> = Vec::with_capacity(plan.fields);
+        for line in text.split_terminator('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.is_empty() || line.contains('\r') {
+                return Err(GiveUp);
+            }
+            fields.clear();
+            fields.extend(line.split(','));
+            row(plan, &fields, &mut s, &mut w, &mut o)?;
+        }
+    } else {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(block);
+        let mut rec = csv::StringRecord::new();
+        loop {
+            match rdr.read_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(_) => return Err(GiveUp),
+            }
+            let fields: Vec<&str> = rec.iter().collect();
+            row(plan, &fields, &mut s, &mut w, &mut o)?;
+        }
+    }
+    w.flush().map_err(|_| GiveUp)?;
+    o.bytes = w.into_inner().map_err(|_| GiveUp)?;
+    Ok(o)
+}
+
+/// The text a factor shows for a level: the trimmed value, empty when missing.
+fn level_text(raw: &str) -> &str {
+    if is_missing(raw) { "" } else { raw.trim() }
+}
+
+/// Parses, scores and writes one record.
+fn row(
+    plan: &Plan,
+    fields: &[&str],
+    s: &mut Scratch,
+    w: &mut csv::Writer<Vec<u8>>,
+    o: &mut Out,
+) -> Result<(), GiveUp> {
+    if fields.len() != plan.fields {
+        return Err(GiveUp);
+    }
+    let nf = plan.columns.len();
+    for (c, col) in plan.columns.iter().enumerate() {
+        let raw = fields[col.pos];
+        match &col.reader {
+            Reader::Number { kind, .. } => {
+                let v = if is_missing(raw) {
+                    f64::NAN
+                } else {
+                    let v = raw.trim();
+                    match kind {
+                        ColumnType::Numeric => parse_number(v),
+                        ColumnType::Date => parse_days(v),
+                        _ => parse_binary(v).map(|b| if b { 1.0 } else { 0.0 }),
+                    }
+                    .unwrap_or(f64::NAN)
+                };
+                s.value[c] = v;
+            }
+            Reader::Levels {
+                map,
+                fallback,
+                missing,
+                ..
+            } => {
+                s.bucket[c] = if is_missing(raw) {
+                    *missing
+                } else {
+                    map.get(raw.trim()).copied().unwrap_or(*fallback)
+                };
+            }
+        }
+    }
+    // Log-odds and per-feature contributions, computed as the general path does.
+    let z = match &plan.scorer {
+        Scorer::Logistic { intercept, offset } => {
+            s.terms.clear();
+            for (c, col) in plan.columns.iter().enumerate() {
+                let o = offset[c];
+                s.contrib[c] = match &col.reader {
+                    Reader::Number {
+                        low,
+                        high,
+                        mean,
+                        std,
+                        w,
+                        w_missing,
+                        ..
+                    } => {
+                        let x = s.value[c];
+                        if x.is_nan() {
+                            match w_missing {
+                                Some(wm) => {
+                                    s.terms.push(*wm);
+                                    -o + wm
+                                }
+                                None => -o,
+                            }
+                        } else {
+                            let v = (x.clamp(*low, *high) - mean) / std;
+                            if v != 0.0 {
+                                s.terms.push(w * v);
+                                -o + w * v
+                            } else {
+                                -o
+                            }
+                        }
+                    }
+                    Reader::Levels { w, .. } => {
+                        let b = s.bucket[c];
+                        if b != u32::MAX {
+                            s.terms.push(w[b as usize]);
+                            -o + w[b as usize]
+                        } else {
+                            -o
+                        }
+                    }
+                };
+            }
+            intercept + s.terms.iter().sum::<f64>()
+        }
+        Scorer::Gbm(trees) => {
+            for (c, col) in plan.columns.iter().enumerate() {
+                if let Reader::Levels { tree_code, .. } = &col.reader {
+                    let b = s.bucket[c];
+                    s.value[c] = if b == u32::MAX {
+                        f64::NAN
+                    } else {
+                        tree_code[b as usize]
+                    };
+                }
+            }
+            trees.contributions(&s.value, &mut s.contrib);
+            s.contrib.iter().sum::<f64>()
+        }
+    };
+    // The three largest contributions, ties to the earlier column (the general path's sort).
+    let c = &s.contrib[..nf];
+    let before = |a: usize, b: usize| match c[b].abs().total_cmp(&c[a].abs()) {
+        std::cmp::Ordering::Less => true,
+        std::cmp::Ordering::Greater => false,
+        std::cmp::Ordering::Equal => a < b,
+    };
+    let mut top = [usize::MAX; 3];
+    let mut k = 0;
+    for f in 0..nf {
+        let mut i = k.min(3);
+        while i > 0 && before(f, top[i - 1]) {
+            i -= 1;
+        }
+        if i < 3 {
+            let end = k.min(2);
+            for j in (i..end).rev() {
+                top[j + 1] = top[j];
+            }
+            top[i] = f;
+            k = (k + 1).min(3);
+        }
+    }
+    for (slot, &f) in s.factors.iter_mut().zip(&top) {
+        slot.clear();
+        if f == usize::MAX {
+            continue;
+        }
+        let col = &plan.columns[f];
+        let shown;
+        let value = match &col.reader {
+            Reader::Number { .. } => {
+                let v = s.value[f];
+                if v.is_nan() {
+                    MISSING_LEVEL
+                } else {
+                    shown = format_number(v);
+                    shown.as_str()
+                }
+            }
+            Reader::Levels { .. } => match level_text(fields[col.pos]) {
+                "" => MISSING_LEVEL,
+                v => v,
+            },
+        };
+        let _ = write!(slot, "{} = {} ({:+.2})", col.name, value, c[f]);
+    }
+    s.prob.clear();
+    let _ = write!(s.prob, "{:.6}", plan.calibrator.apply(z));
+    let res = match plan.id {
+        Some(i) => w.write_record([
+            fields[i],
+            s.prob.as_str(),
+            &s.factors[0],
+            &s.factors[1],
+            &s.factors[2],
+        ]),
+        None => w.write_record([s.prob.as_str(), &s.factors[0], &s.factors[1], &s.factors[2]]),
+    };
+    res.map_err(|_| GiveUp)?;
+    o.rows += 1;
+    if plan.id.is_none() {
+        w.flush().map_err(|_| GiveUp)?;
+        o.ends.push(w.get_ref().len());
+    }
+    Ok(())
+}
