@@ -126,26 +126,21 @@ impl Tx {
         let mut sorted: Vec<&String> = ids.iter().collect();
         sorted.sort();
         sorted.dedup();
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in sorted.chunks(CHUNK) {
-            let mut ph = Ph::new(self.backend);
-            let mut sql = format!(
-                "SELECT id, version FROM contacts WHERE workspace_id = {} AND id IN ({}) ORDER BY id",
-                ph.one(),
-                ph.list(chunk.len())
-            );
-            if self.backend == Backend::Postgres {
-                sql.push_str(" FOR UPDATE");
-            }
-            let mut q = dynamic(sql).bind(ws);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            for r in q.fetch_all(&mut *self.tx).await? {
-                out.push((r.get(0), r.get(1)));
-            }
-        }
-        Ok(out)
+        let tail = if self.backend == Backend::Postgres {
+            " ORDER BY id FOR UPDATE"
+        } else {
+            " ORDER BY id"
+        };
+        select_in(
+            &mut self.tx,
+            "SELECT id, version FROM contacts",
+            ws,
+            "id",
+            &sorted,
+            tail,
+            |r| Ok((r.get(0), r.get(1))),
+        )
+        .await
     }
 
     /// These contacts as stored (those that exist).
@@ -258,23 +253,16 @@ impl Tx {
         ws: &str,
         accounts: &[String],
     ) -> Result<Vec<(String, String, f64)>> {
-        let mut out = Vec::new();
-        for chunk in accounts.chunks(CHUNK) {
-            let mut ph = Ph::new(self.backend);
-            let sql = format!(
-                "SELECT account_id, id, score FROM contacts WHERE workspace_id = {} AND account_id IN ({})",
-                ph.one(),
-                ph.list(chunk.len())
-            );
-            let mut q = dynamic(sql).bind(ws);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            for r in q.fetch_all(&mut *self.tx).await? {
-                out.push((r.get(0), r.get(1), r.get(2)));
-            }
-        }
-        Ok(out)
+        select_in(
+            &mut self.tx,
+            "SELECT account_id, id, score FROM contacts",
+            ws,
+            "account_id",
+            accounts,
+            "",
+            |r| Ok((r.get(0), r.get(1), r.get(2))),
+        )
+        .await
     }
 
     /// Writes accounts (insert or replace). One row per account.
@@ -313,29 +301,52 @@ impl Tx {
     }
 }
 
+/// Runs `{select} WHERE workspace_id = ? AND {column} IN (…){tail}` over `ids`, a chunk at a
+/// time, mapping each row with `row`.
+async fn select_in<T, S: AsRef<str>>(
+    c: &mut AnyConnection,
+    select: &str,
+    ws: &str,
+    column: &str,
+    ids: &[S],
+    tail: &str,
+    row: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let mut ph = Ph::for_conn(c);
+        let sql = format!(
+            "{select} WHERE workspace_id = {} AND {column} IN ({}){tail}",
+            ph.one(),
+            ph.list(chunk.len())
+        );
+        let mut q = dynamic(sql).bind(ws.to_owned());
+        for id in chunk {
+            q = q.bind(id.as_ref().to_owned());
+        }
+        for r in q.fetch_all(&mut *c).await? {
+            out.push(row(&r)?);
+        }
+    }
+    Ok(out)
+}
+
 async fn aliases(
     c: &mut AnyConnection,
     ws: &str,
     column: &str,
     ids: &[String],
 ) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        let mut ph = Ph::for_conn(c);
-        let sql = format!(
-            "SELECT anonymous_id, contact_id FROM aliases WHERE workspace_id = {} AND {column} IN ({})",
-            ph.one(),
-            ph.list(chunk.len())
-        );
-        let mut q = dynamic(sql).bind(ws);
-        for id in chunk {
-            q = q.bind(id);
-        }
-        for r in q.fetch_all(&mut *c).await? {
-            out.push((r.get(0), r.get(1)));
-        }
-    }
-    Ok(out)
+    select_in(
+        c,
+        "SELECT anonymous_id, contact_id FROM aliases",
+        ws,
+        column,
+        ids,
+        "",
+        |r| Ok((r.get(0), r.get(1))),
+    )
+    .await
 }
 
 pub(crate) async fn load_contacts(
@@ -343,23 +354,16 @@ pub(crate) async fn load_contacts(
     ws: &str,
     ids: &[String],
 ) -> Result<Vec<ContactRecord>> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        let mut ph = Ph::for_conn(c);
-        let sql = format!(
-            "{CONTACT_COLUMNS} FROM contacts WHERE workspace_id = {} AND id IN ({})",
-            ph.one(),
-            ph.list(chunk.len())
-        );
-        let mut q = dynamic(sql).bind(ws);
-        for id in chunk {
-            q = q.bind(id);
-        }
-        for r in q.fetch_all(&mut *c).await? {
-            out.push(contact_record(&r)?);
-        }
-    }
-    Ok(out)
+    select_in(
+        c,
+        &format!("{CONTACT_COLUMNS} FROM contacts"),
+        ws,
+        "id",
+        ids,
+        "",
+        contact_record,
+    )
+    .await
 }
 
 pub(crate) async fn load_accounts(
@@ -367,23 +371,16 @@ pub(crate) async fn load_accounts(
     ws: &str,
     ids: &[String],
 ) -> Result<Vec<AccountRecord>> {
-    let mut out = Vec::new();
-    for chunk in ids.chunks(CHUNK) {
-        let mut ph = Ph::for_conn(c);
-        let sql = format!(
-            "SELECT id, traits, score, tier, contacts, updated_at FROM accounts WHERE workspace_id = {} AND id IN ({})",
-            ph.one(),
-            ph.list(chunk.len())
-        );
-        let mut q = dynamic(sql).bind(ws);
-        for id in chunk {
-            q = q.bind(id);
-        }
-        for r in q.fetch_all(&mut *c).await? {
-            out.push(account_record(&r)?);
-        }
-    }
-    Ok(out)
+    select_in(
+        c,
+        "SELECT id, traits, score, tier, contacts, updated_at FROM accounts",
+        ws,
+        "id",
+        ids,
+        "",
+        account_record,
+    )
+    .await
 }
 
 /// Messages of these users, and of these anonymous ids sent without a user id, oldest first.
@@ -407,22 +404,18 @@ pub(crate) async fn load_messages(
         } else {
             ""
         };
-        for chunk in ids.chunks(CHUNK) {
-            let mut ph = Ph::for_conn(c);
-            let sql = format!(
-                "SELECT seq, message_id, kind, event, user_id, anonymous_id, group_id, ts, received_at, props
-                 FROM events WHERE workspace_id = {} AND {column} IN ({}){extra}{kinds}",
-                ph.one(),
-                ph.list(chunk.len())
-            );
-            let mut q = dynamic(sql).bind(ws);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            for r in q.fetch_all(&mut *c).await? {
-                out.push(event_record(&r));
-            }
-        }
+        out.extend(
+            select_in(
+                c,
+                "SELECT seq, message_id, kind, event, user_id, anonymous_id, group_id, ts, received_at, props FROM events",
+                ws,
+                column,
+                ids,
+                &format!("{extra}{kinds}"),
+                |r| Ok(event_record(r)),
+            )
+            .await?,
+        );
     }
     out.sort_by_key(|e| (e.event.ts, e.seq));
     out.dedup_by_key(|e| e.seq);
