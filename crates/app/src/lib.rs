@@ -734,11 +734,7 @@ impl Service {
         note: &str,
     ) -> Result<JobRecord, AppError> {
         let store = &self.inner.store;
-        let rec = store
-            .model(&space.id, version)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("model version {version}")))?;
-        let model = self.compiled(space, &rec)?;
+        let (rec, model) = self.stored_model(space, version).await?;
         let now = self.now_ms();
         store
             .activate_model(&space.id, version, now, author, note)
@@ -797,11 +793,7 @@ impl Service {
         version: i64,
     ) -> Result<ModelRecord, AppError> {
         let store = &self.inner.store;
-        let rec = store
-            .model(&space.id, version)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("model version {version}")))?;
-        let model = self.compiled(space, &rec)?;
+        let (rec, model) = self.stored_model(space, version).await?;
         store
             .set_challenger(&space.id, Some(version), self.now_ms())
             .await?;
@@ -878,6 +870,22 @@ impl Service {
         Ok(store
             .record_drift_baseline(&space.id, version, &text, self.now_ms())
             .await?)
+    }
+
+    /// A stored version with its compiled model; `NotFound` when the workspace has no such one.
+    async fn stored_model(
+        &self,
+        space: &Space,
+        version: i64,
+    ) -> Result<(ModelRecord, Arc<Model>), AppError> {
+        let rec = self
+            .inner
+            .store
+            .model(&space.id, version)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("model version {version}")))?;
+        let model = self.compiled(space, &rec)?;
+        Ok((rec, model))
     }
 
     fn compiled(&self, space: &Space, rec: &ModelRecord) -> Result<Arc<Model>, AppError> {

@@ -48,25 +48,25 @@ pub fn behaviour(model: &Model, seq: i64, m: &Message, received_ms: i64) -> Opti
     })
 }
 
+/// Borrowed `(name, value)` pairs, as `Model::contact` and `Model::account` take them.
+fn pairs(attrs: &[(String, String)]) -> Vec<(&str, &str)> {
+    attrs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
 /// Checks one message against the model the way scoring will read it, so a bad value is a 400
 /// at the door instead of a score that cannot be computed later.
 pub fn check(model: &Model, m: &Message) -> Result<(), ValueError> {
     match m.call {
         Call::Identify => {
             let attrs = flatten(&m.props);
-            let pairs: Vec<(&str, &str)> = attrs
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            model.contact("check", None, &pairs).map(|_| ())
+            model.contact("check", None, &pairs(&attrs)).map(|_| ())
         }
         Call::Group => {
             let attrs = flatten(&m.props);
-            let pairs: Vec<(&str, &str)> = attrs
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str()))
-                .collect();
-            model.account("check", &pairs).map(|_| ())
+            model.account("check", &pairs(&attrs)).map(|_| ())
         }
         Call::Track | Call::Page | Call::Screen => match behaviour(model, 0, m, i64::MAX) {
             Some(b) => {
@@ -85,11 +85,7 @@ pub fn check(model: &Model, m: &Message) -> Result<(), ValueError> {
 pub fn contact(model: &Model, id: &str, account_id: Option<&str>, traits: &Traits) -> Contact {
     let mut attrs = flatten(traits);
     loop {
-        let pairs: Vec<(&str, &str)> = attrs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        match model.contact(id, account_id, &pairs) {
+        match model.contact(id, account_id, &pairs(&attrs)) {
             Ok(c) => return c,
             Err(e) => attrs.retain(|(k, _)| *k != e.field),
         }
@@ -100,11 +96,7 @@ pub fn contact(model: &Model, id: &str, account_id: Option<&str>, traits: &Trait
 pub fn account(model: &Model, id: &str, traits: &Traits) -> Account {
     let mut attrs = flatten(traits);
     loop {
-        let pairs: Vec<(&str, &str)> = attrs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        match model.account(id, &pairs) {
+        match model.account(id, &pairs(&attrs)) {
             Ok(a) => return a,
             Err(e) => attrs.retain(|(k, _)| *k != e.field),
         }

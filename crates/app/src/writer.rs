@@ -483,14 +483,9 @@ impl Writer {
             .collect();
         let mut accounts_dirty: FxHashSet<String> = FxHashSet::default();
         for (id, t) in &account_traits {
-            let a = accounts.entry(id.clone()).or_insert_with(|| AccountRecord {
-                id: id.clone(),
-                traits: Traits::new(),
-                score: None,
-                tier: None,
-                contacts: 0,
-                updated_at: now,
-            });
+            let a = accounts
+                .entry(id.clone())
+                .or_insert_with(|| new_account(id, now));
             merge_traits(&mut a.traits, t);
             a.updated_at = now;
             accounts_dirty.insert(id.clone());
@@ -588,14 +583,9 @@ impl Writer {
                     .map(|m| m.values().copied().collect())
                     .unwrap_or_default();
                 let rolled = leadscore_core::roll_up(model, &list);
-                let a = accounts.entry(id.clone()).or_insert_with(|| AccountRecord {
-                    id: id.clone(),
-                    traits: Traits::new(),
-                    score: None,
-                    tier: None,
-                    contacts: 0,
-                    updated_at: now,
-                });
+                let a = accounts
+                    .entry(id.clone())
+                    .or_insert_with(|| new_account(id, now));
                 let (score, tier, n) = match rolled {
                     Some(r) => (Some(r.score), r.tier, list.len() as i64),
                     None => (None, None, list.len() as i64),
@@ -675,6 +665,17 @@ impl Writer {
             contacts: work.into_values().collect(),
             anon: new_anon,
         })
+    }
+}
+
+fn new_account(id: &str, now: i64) -> AccountRecord {
+    AccountRecord {
+        id: id.to_owned(),
+        traits: Traits::new(),
+        score: None,
+        tier: None,
+        contacts: 0,
+        updated_at: now,
     }
 }
 

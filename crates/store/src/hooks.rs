@@ -335,14 +335,9 @@ impl Tx {
                 "INSERT INTO webhook_members (workspace_id, webhook_id, trigger_key, contact_id, inside, changed_at, entry_score, announced_at) VALUES ",
             );
             let mut ph = Ph::for_conn(self.conn());
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                let mut cols = [false; 8];
-                cols[6] = true;
-                sql.push_str(&ph.row(&cols));
-            }
+            let mut cols = [false; 8];
+            cols[6] = true;
+            sql.push_str(&ph.rows(chunk.len(), &cols, ""));
             sql.push_str(
                 " ON CONFLICT (workspace_id, webhook_id, trigger_key, contact_id) DO UPDATE
                   SET inside = excluded.inside, changed_at = excluded.changed_at,
@@ -438,12 +433,7 @@ impl Tx {
                 "INSERT INTO outbox (workspace_id, webhook_id, idem_key, kind, contact_id, payload, created_at, next_at, attempts, state) VALUES ",
             );
             let mut ph = Ph::for_conn(self.conn());
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("({}, 0, 'pending')", ph.list(8)));
-            }
+            sql.push_str(&ph.rows(chunk.len(), &[false; 8], ", 0, 'pending'"));
             sql.push_str(" ON CONFLICT (idem_key) DO NOTHING");
             let mut q = dynamic(sql);
             for o in chunk {

@@ -821,17 +821,31 @@ impl Ph {
         }
     }
 
-    /// A row of placeholders; columns marked `true` hold an optional float, bound with
-    /// [`nullable`] and turned back into NULL by the statement.
-    pub(crate) fn row(&mut self, nullable_floats: &[bool]) -> String {
-        let parts: Vec<String> = nullable_floats
-            .iter()
-            .map(|&f| {
+    /// `n` rows of placeholders for a multi-row `INSERT … VALUES`, separated by commas: each
+    /// `(…)` has one placeholder per entry of `cols` — `true` marks an optional float, bound
+    /// with [`nullable`] and turned back into NULL by `NULLIF(…, 'NaN')` — then `constants`.
+    pub(crate) fn rows(&mut self, n: usize, cols: &[bool], constants: &str) -> String {
+        let mut s = String::with_capacity(n * (cols.len() * 4 + constants.len() + 3));
+        for i in 0..n {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push('(');
+            for (j, &nullable) in cols.iter().enumerate() {
+                if j > 0 {
+                    s.push_str(", ");
+                }
                 let p = self.one();
-                if f { format!("NULLIF({p}, 'NaN')") } else { p }
-            })
-            .collect();
-        format!("({})", parts.join(", "))
+                if nullable {
+                    s.push_str(&format!("NULLIF({p}, 'NaN')"));
+                } else {
+                    s.push_str(&p);
+                }
+            }
+            s.push_str(constants);
+            s.push(')');
+        }
+        s
     }
 
     /// `k` placeholders separated by commas.
@@ -856,7 +870,7 @@ pub async fn ping(url: &str) -> Result<()> {
 }
 
 /// An optional float as bound: NaN for none, which the statement turns into NULL with
-/// `NULLIF(…, 'NaN')` (see [`Ph::row`]). sqlx 0.9's `Any` driver sends a NULL `f64` to
+/// `NULLIF(…, 'NaN')` (see [`Ph::rows`]). sqlx 0.9's `Any` driver sends a NULL `f64` to
 /// PostgreSQL as a `float4`, which a `DOUBLE PRECISION` column refuses ("incorrect binary data
 /// format"); a NaN float8 goes through on both engines (SQLite stores NaN as NULL anyway).
 pub(crate) fn nullable(x: Option<f64>) -> f64 {

@@ -17,14 +17,9 @@ async fn insert(c: &mut AnyConnection, ws: &str, rows: &[Outcome]) -> Result<usi
             "INSERT INTO outcomes (workspace_id, message_id, contact_id, kind, stage, amount, reason, at, received_at) VALUES ",
         );
         let mut ph = Ph::for_conn(c);
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push(',');
-            }
-            let mut cols = [false; 9];
-            cols[5] = true;
-            sql.push_str(&ph.row(&cols));
-        }
+        let mut cols = [false; 9];
+        cols[5] = true;
+        sql.push_str(&ph.rows(chunk.len(), &cols, ""));
         sql.push_str(" ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING message_id");
         let mut q = dynamic(sql);
         for o in chunk {

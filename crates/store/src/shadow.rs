@@ -55,12 +55,7 @@ impl Tx {
                 "INSERT INTO challenger_scores (workspace_id, contact_id, version, score, tier, status, scored_at) VALUES ",
             );
             let mut ph = Ph::for_conn(self.conn());
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("({})", ph.list(7)));
-            }
+            sql.push_str(&ph.rows(chunk.len(), &[false; 7], ""));
             sql.push_str(
                 " ON CONFLICT (workspace_id, contact_id) DO UPDATE SET version = excluded.version,
                   score = excluded.score, tier = excluded.tier, status = excluded.status,

@@ -44,12 +44,7 @@ impl Tx {
                 "INSERT INTO events (workspace_id, message_id, kind, event, user_id, anonymous_id, group_id, ts, received_at, props) VALUES ",
             );
             let mut ph = Ph::new(self.backend);
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("({})", ph.list(10)));
-            }
+            sql.push_str(&ph.rows(chunk.len(), &[false; 10], ""));
             sql.push_str(
                 " ON CONFLICT (workspace_id, message_id) DO NOTHING RETURNING seq, message_id",
             );
@@ -81,12 +76,7 @@ impl Tx {
                 "INSERT INTO aliases (workspace_id, anonymous_id, contact_id, linked_at) VALUES ",
             );
             let mut ph = Ph::new(self.backend);
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("({})", ph.list(4)));
-            }
+            sql.push_str(&ph.rows(chunk.len(), &[false; 4], ""));
             sql.push_str(" ON CONFLICT (workspace_id, anonymous_id) DO NOTHING");
             let mut q = dynamic(sql);
             for a in chunk {
@@ -166,12 +156,7 @@ impl Tx {
                 "INSERT INTO contacts (workspace_id, id, account_id, traits, version, events, first_seen, updated_at, score, tier, grade, priority, status, segment, reasons, moment, model_version, scored_at) VALUES ",
             );
             let mut ph = Ph::new(self.backend);
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("({})", ph.list(18)));
-            }
+            sql.push_str(&ph.rows(chunk.len(), &[false; 18], ""));
             sql.push_str(
                 " ON CONFLICT (workspace_id, id) DO UPDATE SET account_id = excluded.account_id, traits = excluded.traits,
                   version = excluded.version, events = excluded.events, updated_at = excluded.updated_at,
@@ -214,14 +199,9 @@ impl Tx {
                 "INSERT INTO score_history (workspace_id, contact_id, at, old_score, new_score, old_tier, new_tier, old_status, new_status, cause, model_version) VALUES ",
             );
             let mut ph = Ph::new(self.backend);
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                let mut cols = [false; 11];
-                cols[3] = true;
-                sql.push_str(&ph.row(&cols));
-            }
+            let mut cols = [false; 11];
+            cols[3] = true;
+            sql.push_str(&ph.rows(chunk.len(), &cols, ""));
             let mut q = dynamic(sql);
             for h in chunk {
                 q = q
@@ -272,14 +252,9 @@ impl Tx {
                 "INSERT INTO accounts (workspace_id, id, traits, score, tier, contacts, updated_at) VALUES ",
             );
             let mut ph = Ph::new(self.backend);
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                let mut cols = [false; 7];
-                cols[3] = true;
-                sql.push_str(&ph.row(&cols));
-            }
+            let mut cols = [false; 7];
+            cols[3] = true;
+            sql.push_str(&ph.rows(chunk.len(), &cols, ""));
             sql.push_str(
                 " ON CONFLICT (workspace_id, id) DO UPDATE SET traits = excluded.traits, score = excluded.score,
                   tier = excluded.tier, contacts = excluded.contacts, updated_at = excluded.updated_at",
