@@ -9,7 +9,7 @@
 
 use crate::calibrate::Calibrator;
 use crate::encode::{Encoding, MISSING_LEVEL, OTHER};
-use crate::gbm::Compiled;
+use crate::gbm::Gbm;
 use crate::model::{LearnedModel, Learner};
 use crate::table::{ColumnType, format_number, is_missing, parse_binary, parse_days, parse_number};
 use rustc_hash::FxHashMap;
@@ -56,20 +56,20 @@ struct Column<'m> {
     reader: Reader,
 }
 
-enum Scorer {
+enum Scorer<'m> {
     Logistic {
         intercept: f64,
         /// Per feature, the average lead's part of the log-odds.
         offset: Vec<f64>,
     },
-    Gbm(Compiled),
+    Gbm(&'m Gbm),
 }
 
 struct Plan<'m> {
     fields: usize,
     id: Option<usize>,
     columns: Vec<Column<'m>>,
-    scorer: Scorer,
+    scorer: Scorer<'m>,
     calibrator: &'m Calibrator,
 }
 
@@ -506,7 +506,7 @@ fn row(
                     };
                 }
             }
-            trees.contributions(&s.value, &mut s.contrib);
+            trees.row_contributions(&s.value, &mut s.contrib);
             s.contrib.iter().sum::<f64>()
         }
     };

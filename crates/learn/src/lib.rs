@@ -16,7 +16,7 @@
 //!   deciles, per-group and per-segment reports.
 //! - `logistic`: L2-regularised logistic regression fitted by Newton's method (L-BFGS for
 //!   very wide designs).
-//! - `gbm`: gradient-boosted trees (forust-ml) with per-lead contributions.
+//! - `gbm`: gradient-boosted trees (our histogram learner) with per-lead contributions.
 //! - `calibrate`: Platt scaling and isotonic regression on out-of-fold predictions.
 //! - `cv`: stratified, seeded folds.
 //! - `evaluate`: a learned model or a rule model's scores against known outcomes.

@@ -16,8 +16,9 @@ use std::io::{Read, Write};
 
 /// The model file's `format` field.
 pub const FORMAT: &str = "leadscore-learned-model";
-/// The model file's version: readers refuse other versions.
-pub const VERSION: u32 = 1;
+/// The model file's version: readers refuse other versions, except version 1 logistic models
+/// (version 2 changed only the boosted trees' format, from forust-ml's to our own).
+pub const VERSION: u32 = 2;
 /// Fewer positives (or negatives) than this is thin data: warn and regularise harder.
 pub const THIN: usize = 100;
 /// Above this many rows, one 80/20 hold-out replaces k-fold cross-validation.
@@ -631,7 +632,13 @@ impl LearnedModel {
             )));
         }
         let version = v.get("version").and_then(|f| f.as_u64());
-        if version != Some(VERSION as u64) {
+        let logistic = v.get("algo").and_then(|a| a.as_str()) == Some("logistic");
+        if version == Some(1) && !logistic {
+            return Err(LearnError::Model(
+                "version 1 boosted-tree models (forust-ml's trees) are no longer read: train the model again".into(),
+            ));
+        }
+        if version != Some(VERSION as u64) && !(version == Some(1) && logistic) {
             return Err(LearnError::Model(format!(
                 "version {version:?} is not supported (this build reads version {VERSION})"
             )));
