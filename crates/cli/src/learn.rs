@@ -5,7 +5,7 @@ use crate::{Pending, load_model};
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use leadscore_batch::{Format, NoProgress, ScoreJob, UnknownContacts};
-use leadscore_learn::evaluate::{RuleScores, evaluate_rules, segment_values};
+use leadscore_learn::evaluate::{RuleScores, days_to_convert, evaluate_rules, segment_values};
 use leadscore_learn::model::{LearnedModel, Learner};
 use leadscore_learn::report::{self, Evaluation};
 use leadscore_learn::{Algo, Step, TableOptions, TrainParams, read_table, train_with as fit};
@@ -323,6 +323,13 @@ pub(crate) struct EvaluateArgs {
     /// Also report per value of this column (default for rule models: the model's segment).
     #[arg(long)]
     segment: Option<String>,
+    /// The column with each lead's creation date: with `--converted-at`, the median days to
+    /// conversion per decile, tier and grade.
+    #[arg(long, value_name = "COL", requires = "converted_at")]
+    created: Option<String>,
+    /// The column with the date each converted lead converted.
+    #[arg(long, value_name = "COL", requires = "created")]
+    converted_at: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -349,11 +356,34 @@ pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
         let mut model = read_learned(&a.model)?;
         model.set_threads(threads(a.threads));
         let mut opts = model.table_options(Some(a.target.clone()), None);
-        opts.keep = a.segment.iter().cloned().collect();
+        opts.keep = kept_columns(&a);
         let table = read_table(open(&a.data)?, &name, &opts)?;
-        model.evaluate(&table, a.segment.as_deref(), &a.model.display().to_string())?
+        let days = conversion_days(&a, &table)?;
+        model.evaluate(
+            &table,
+            a.segment.as_deref(),
+            &a.model.display().to_string(),
+            days.as_deref(),
+        )?
     };
     output(&a, &e)
+}
+
+/// The extra columns evaluation reads: the segment and the two dates.
+fn kept_columns(a: &EvaluateArgs) -> Vec<String> {
+    [&a.segment, &a.created, &a.converted_at]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect()
+}
+
+/// Days to conversion per row, when `--created` and `--converted-at` were given.
+fn conversion_days(a: &EvaluateArgs, table: &leadscore_learn::Table) -> Result<Option<Vec<f64>>> {
+    Ok(match (&a.created, &a.converted_at) {
+        (Some(c), Some(v)) => Some(days_to_convert(table, c, v)?),
+        _ => None,
+    })
 }
 
 fn output(a: &EvaluateArgs, e: &Evaluation) -> Result<()> {
@@ -412,11 +442,12 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
         target: Some(a.target.clone()),
         id: a.id.clone(),
         schema: Some(Vec::new()),
-        keep: a.segment.iter().cloned().collect(),
+        keep: kept_columns(a),
         ..TableOptions::default()
     };
     let table = read_table(open(&a.data)?, name, &opts)?;
     let y = table.target.clone().expect("a target was asked for");
+    let days = conversion_days(a, &table)?;
     let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
     let (contacts, id_col) = contacts_file(&a.data, a.id.as_deref(), name, tmp.path())?;
     let job = ScoreJob {
@@ -520,6 +551,7 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
         &y,
         &rs,
         segments.as_deref(),
+        days.as_deref(),
         &label,
         name,
         a.seed,

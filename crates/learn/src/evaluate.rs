@@ -7,7 +7,66 @@ use crate::calibrate;
 use crate::metrics::{Scores, report_with_segments};
 use crate::model::LearnedModel;
 use crate::report::Evaluation;
-use crate::table::Table;
+use crate::table::{Table, is_missing, parse_days};
+
+/// Days from `created` to `converted_at` per row of `table` (both kept columns, dates or
+/// RFC 3339 times), for the leads that converted; `NaN` for the others and where a date is
+/// missing. A date that does not parse, or a conversion before its creation, is an error
+/// naming the column and the line (one line per record, the header is line 1).
+pub fn days_to_convert(
+    table: &Table,
+    created: &str,
+    converted_at: &str,
+) -> Result<Vec<f64>, LearnError> {
+    let y = table
+        .target
+        .as_ref()
+        .ok_or_else(|| LearnError::Data("time to conversion needs a target column".into()))?;
+    let column = |name: &str| {
+        table.column(name).ok_or_else(|| {
+            LearnError::input(
+                &table.source,
+                1,
+                Some(name),
+                "no such column (a date column)",
+            )
+        })
+    };
+    let (a, b) = (column(created)?, column(converted_at)?);
+    let date = |col: &str, r: usize, text: String| -> Result<Option<f64>, LearnError> {
+        if is_missing(&text) {
+            return Ok(None);
+        }
+        parse_days(&text).map(Some).ok_or_else(|| {
+            LearnError::input(
+                &table.source,
+                (r + 2) as u64,
+                Some(col),
+                format!("{text:?} is not a date (YYYY-MM-DD or RFC 3339)"),
+            )
+        })
+    };
+    (0..table.rows)
+        .map(|r| {
+            let start = date(created, r, a.text(r))?;
+            let end = date(converted_at, r, b.text(r))?;
+            match (start, end) {
+                (Some(s), Some(e)) if y[r] > 0.5 => {
+                    if e < s {
+                        return Err(LearnError::input(
+                            &table.source,
+                            (r + 2) as u64,
+                            Some(converted_at),
+                            format!("converted before it was created (`{created}`)"),
+                        ));
+                    }
+                    Ok(e - s)
+                }
+                _ => Ok(f64::NAN),
+            }
+        })
+        .collect()
+}
 
 /// The segment of each row from column `name` of `table` (empty: missing).
 pub fn segment_values(table: &Table, name: &str) -> Result<Vec<String>, LearnError> {
@@ -19,12 +78,14 @@ pub fn segment_values(table: &Table, name: &str) -> Result<Vec<String>, LearnErr
 
 impl LearnedModel {
     /// Evaluates the model on `table` (read with [`LearnedModel::table_options`] and a target),
-    /// per segment of `segment` when given. `name` names the model in the report.
+    /// per segment of `segment` when given. `name` names the model in the report; `days` (from
+    /// [`days_to_convert`]) adds the median time to conversion per band.
     pub fn evaluate(
         &self,
         table: &Table,
         segment: Option<&str>,
         name: &str,
+        days: Option<&[f64]>,
     ) -> Result<Evaluation, LearnError> {
         let y = table
             .target
@@ -43,6 +104,7 @@ impl LearnedModel {
             grades: None,
             positive: &positive,
             range: (0.0, 1.0),
+            days,
         };
         Ok(Evaluation {
             kind: "learned".into(),
@@ -78,11 +140,13 @@ pub struct RuleScores {
     pub qualified: Vec<bool>,
 }
 
-/// Evaluates rule scores against outcomes `y`, per segment when given.
+/// Evaluates rule scores against outcomes `y`, per segment when given; `days` as for
+/// [`LearnedModel::evaluate`].
 pub fn evaluate_rules(
     y: &[f64],
     s: &RuleScores,
     segments: Option<&[String]>,
+    days: Option<&[f64]>,
     model: &str,
     data: &str,
     seed: u64,
@@ -106,6 +170,7 @@ pub fn evaluate_rules(
         } else {
             (0.0, 1.0)
         },
+        days,
     };
     Evaluation {
         kind: "rules".into(),

@@ -246,13 +246,16 @@ fn edges_of(sorted: &[f64], value_bins: usize) -> Vec<f64> {
     edges
 }
 
-/// Gradient, hessian and row count summed over a bin.
-type Sums = [f64; 3];
+/// Gradient and hessian summed over a bin (LightGBM's layout: a bin's row count is estimated
+/// from its hessian share where the least rows per leaf is checked; a leaf's own count is exact).
+type Pair = [f64; 2];
 /// One column's histogram.
-type Hist = [Sums; SLOTS];
+type Hist = [Pair; SLOTS];
+/// A leaf's gradient, hessian and row count.
+type Sums = [f64; 3];
 
 fn zero_hists(cols: usize) -> Vec<Hist> {
-    vec![[[0.0; 3]; SLOTS]; cols]
+    vec![[[0.0; 2]; SLOTS]; cols]
 }
 
 /// Adds the rows `rows` of `bins` into `out`.
@@ -264,7 +267,6 @@ fn accumulate(bins: &[u8], cols: usize, gh: &[[f64; 2]], rows: &[u32], out: &mut
             let s = &mut hist[b as usize];
             s[0] += g;
             s[1] += h;
-            s[2] += 1.0;
         }
     }
 }
@@ -289,7 +291,6 @@ fn histograms(bins: &[u8], cols: usize, gh: &[[f64; 2]], rows: &[u32]) -> Vec<Hi
             for (a, b) in o.iter_mut().zip(h) {
                 a[0] += b[0];
                 a[1] += b[1];
-                a[2] += b[2];
             }
         }
     }
@@ -320,35 +321,40 @@ fn score(g: f64, h: f64, l2: f64) -> f64 {
 }
 
 impl Grower<'_> {
-    fn allowed(&self, s: &Sums) -> bool {
-        s[2] >= self.p.min_leaf_rows as f64 && s[1] >= self.p.min_leaf_weight
+    fn allowed(&self, h: f64, rows: f64) -> bool {
+        rows >= self.p.min_leaf_rows as f64 && h >= self.p.min_leaf_weight
     }
 
     /// The best split of a leaf with these histograms and totals, if any gains.
     fn best(&self, hists: &[Hist], total: Sums) -> Option<Split> {
         let l2 = self.p.l2;
         let parent = score(total[0], total[1], l2);
+        let rows_per_h = total[2] / total[1];
         let mut best: Option<Split> = None;
         for (f, hist) in hists.iter().enumerate() {
             let nb = self.value_bins[f];
             let miss = hist[0];
-            let directions: &[bool] = if miss[2] > 0.0 {
+            let has_missing = miss[1] > 0.0;
+            let directions: &[bool] = if has_missing {
                 &[false, true]
             } else {
                 &[false]
             };
-            let mut acc = [0.0; 3];
+            let mut acc = [0.0; 2];
             for t in 1..nb {
                 let s = hist[t];
-                acc = [acc[0] + s[0], acc[1] + s[1], acc[2] + s[2]];
+                acc = [acc[0] + s[0], acc[1] + s[1]];
                 for &ml in directions {
                     let left = if ml {
-                        [acc[0] + miss[0], acc[1] + miss[1], acc[2] + miss[2]]
+                        [acc[0] + miss[0], acc[1] + miss[1]]
                     } else {
                         acc
                     };
-                    let right = [total[0] - left[0], total[1] - left[1], total[2] - left[2]];
-                    if !self.allowed(&left) || !self.allowed(&right) {
+                    let right = [total[0] - left[0], total[1] - left[1]];
+                    let left_rows = (left[1] * rows_per_h).round();
+                    if !self.allowed(left[1], left_rows)
+                        || !self.allowed(right[1], total[2] - left_rows)
+                    {
                         continue;
                     }
                     let gain = score(left[0], left[1], l2) + score(right[0], right[1], l2) - parent;
@@ -358,11 +364,7 @@ impl Grower<'_> {
                             feature: f,
                             bin: t as u8,
                             // Without missing values here, they follow the heavier side.
-                            missing_left: if miss[2] > 0.0 {
-                                ml
-                            } else {
-                                left[1] >= right[1]
-                            },
+                            missing_left: if has_missing { ml } else { left[1] >= right[1] },
                         });
                     }
                 }
@@ -647,9 +649,9 @@ fn grow(g: &Grower, gh: &[[f64; 2]], order: &mut [u32], scratch: &mut [u32]) -> 
     let p = g.p;
     let leaf_value = |s: &Sums| -s[0] / (s[1] + p.l2) * p.learning_rate;
     let root_h = histograms(g.bins, g.cols, gh, order);
-    let mut total = [0.0; 3];
+    let mut total = [0.0, 0.0, order.len() as f64];
     for s in &root_h[0] {
-        total = [total[0] + s[0], total[1] + s[1], total[2] + s[2]];
+        total = [total[0] + s[0], total[1] + s[1], total[2]];
     }
     let mut nodes = vec![Node {
         feature: LEAF,
@@ -690,29 +692,27 @@ fn grow(g: &Grower, gh: &[[f64; 2]], order: &mut [u32], scratch: &mut [u32]) -> 
         };
         let leaf = open.swap_remove(k);
         let s = leaf.split.expect("chosen for its split");
-        // Stable partition of the leaf's rows.
+        // Stable partition of the leaf's rows, without branches (the side is a coin flip to
+        // the branch predictor): every row is written to both sides and one cursor moves.
         let rows = &mut order[leaf.start..leaf.end];
         let (mut nl, mut nr) = (0, 0);
         for i in 0..rows.len() {
             let r = rows[i];
             let b = g.bins[r as usize * g.cols + s.feature];
-            let left = if b == 0 { s.missing_left } else { b <= s.bin };
-            if left {
-                rows[nl] = r;
-                nl += 1;
-            } else {
-                scratch[nr] = r;
-                nr += 1;
-            }
+            let left = (b == 0 && s.missing_left) | (b != 0 && b <= s.bin);
+            rows[nl] = r;
+            scratch[nr] = r;
+            nl += usize::from(left);
+            nr += usize::from(!left);
         }
         rows[nl..].copy_from_slice(&scratch[..nr]);
         let mid = leaf.start + nl;
         let parent_h = leaf.hists.expect("a leaf with a split has histograms");
         let hf = &parent_h[s.feature];
-        let mut lt = [0.0; 3];
+        let mut lt = [0.0, 0.0, nl as f64];
         let lo = if s.missing_left { 0 } else { 1 };
         for sum in &hf[lo..=s.bin as usize] {
-            lt = [lt[0] + sum[0], lt[1] + sum[1], lt[2] + sum[2]];
+            lt = [lt[0] + sum[0], lt[1] + sum[1], lt[2]];
         }
         let t = leaf.total;
         let rt = [t[0] - lt[0], t[1] - lt[1], t[2] - lt[2]];
@@ -730,7 +730,7 @@ fn grow(g: &Grower, gh: &[[f64; 2]], order: &mut [u32], scratch: &mut [u32]) -> 
                 let mut lh = parent_h;
                 for (a, b) in lh.iter_mut().zip(&sh) {
                     for (x, y) in a.iter_mut().zip(b) {
-                        *x = [x[0] - y[0], x[1] - y[1], x[2] - y[2]];
+                        *x = [x[0] - y[0], x[1] - y[1]];
                     }
                 }
                 lh

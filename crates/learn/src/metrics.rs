@@ -151,10 +151,31 @@ pub struct Group {
     /// Lowest score in the group (deciles only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub min_score: Option<f64>,
+    /// Median days from creation to conversion of the group's converted leads (when the
+    /// evaluation was given the dates and the group has a dated conversion).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub median_days_to_convert: Option<f64>,
 }
 
-/// Ten groups of (nearly) equal size by decreasing score; ties keep input order.
-pub fn deciles(y: &[f64], score: &[f64]) -> Vec<Group> {
+/// The median of the finite values among `rows` of `days` (converted leads only carry one).
+fn median_days(days: Option<&[f64]>, rows: impl Iterator<Item = usize>) -> Option<f64> {
+    let d = days?;
+    let mut v: Vec<f64> = rows.map(|i| d[i]).filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    })
+}
+
+/// Ten groups of (nearly) equal size by decreasing score; ties keep input order. `days`: days
+/// to conversion per lead (`NaN` for leads without one), for the median per decile.
+pub fn deciles(y: &[f64], score: &[f64], days: Option<&[f64]>) -> Vec<Group> {
     let n = y.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
@@ -178,14 +199,15 @@ pub fn deciles(y: &[f64], score: &[f64]) -> Vec<Group> {
             lift: if base > 0.0 { rate / base } else { f64::NAN },
             cumulative_recall: Some(if total > 0.0 { found / total } else { f64::NAN }),
             min_score: Some(score[order[b - 1]]),
+            median_days_to_convert: median_days(days, order[a..b].iter().copied()),
         });
     }
     out
 }
 
 /// Conversion per label (tier, grade, segment), in the order of `names` first, then any
-/// other label by first appearance.
-pub fn groups(y: &[f64], labels: &[String], names: &[String]) -> Vec<Group> {
+/// other label by first appearance; `days` as for [`deciles`].
+pub fn groups(y: &[f64], labels: &[String], names: &[String], days: Option<&[f64]>) -> Vec<Group> {
     let mut keys: Vec<String> = names.to_vec();
     for l in labels {
         if !keys.contains(l) {
@@ -204,6 +226,8 @@ pub fn groups(y: &[f64], labels: &[String], names: &[String]) -> Vec<Group> {
             }
             (c > 0).then(|| {
                 let rate = conv / c as f64;
+                let median_days_to_convert =
+                    median_days(days, (0..labels.len()).filter(|&i| labels[i] == k));
                 Group {
                     name: k,
                     count: c,
@@ -212,6 +236,7 @@ pub fn groups(y: &[f64], labels: &[String], names: &[String]) -> Vec<Group> {
                     lift: if base > 0.0 { rate / base } else { f64::NAN },
                     cumulative_recall: None,
                     min_score: None,
+                    median_days_to_convert,
                 }
             })
         })
@@ -308,6 +333,8 @@ pub struct Scores<'a> {
     pub positive: &'a [bool],
     /// The score's range for the distribution chart (0–1 for probabilities).
     pub range: (f64, f64),
+    /// Days from creation to conversion per lead (`NaN` when not converted or not dated).
+    pub days: Option<&'a [f64]>,
 }
 
 fn opt(x: f64) -> Option<f64> {
@@ -327,6 +354,8 @@ pub fn report(s: &Scores<'_>, rows: Option<&[usize]>, name: &str) -> Report {
     let pick = |v: &[f64]| rows.iter().map(|&i| v[i]).collect::<Vec<f64>>();
     let pick_s = |v: &[String]| rows.iter().map(|&i| v[i].clone()).collect::<Vec<String>>();
     let (y, score, p) = (pick(s.y), pick(s.score), pick(s.probability));
+    let days = s.days.map(pick);
+    let days = days.as_deref();
     let converted = y.iter().filter(|&&v| v > 0.5).count();
     let n = y.len();
     let pred: Vec<bool> = rows.iter().map(|&i| s.positive[i]).collect();
@@ -347,11 +376,11 @@ pub fn report(s: &Scores<'_>, rows: Option<&[usize]>, name: &str) -> Report {
         brier: brier(&y, &p),
         ece: ece(&y, &p, 10),
         reliability: reliability(&y, &p, 10),
-        deciles: deciles(&y, &score),
-        tiers: groups(&y, &pick_s(s.tiers.0), s.tiers.1),
+        deciles: deciles(&y, &score, days),
+        tiers: groups(&y, &pick_s(s.tiers.0), s.tiers.1, days),
         grades: s
             .grades
-            .map(|(g, names)| groups(&y, &pick_s(g), names))
+            .map(|(g, names)| groups(&y, &pick_s(g), names, days))
             .unwrap_or_default(),
         predicted_positive: pp,
         precision: (pp > 0).then(|| tp as f64 / pp as f64),
@@ -455,7 +484,7 @@ mod tests {
     fn deciles_find_the_converters() {
         let score: Vec<f64> = (0..100).map(|i| i as f64).collect();
         let y: Vec<f64> = (0..100).map(|i| (i >= 90) as u8 as f64).collect();
-        let d = deciles(&y, &score);
+        let d = deciles(&y, &score, None);
         assert_eq!(d.len(), 10);
         assert_eq!(d[0].converted, 10);
         assert_eq!(d[0].lift, 10.0);

@@ -27,24 +27,46 @@ fn f(x: Option<f64>) -> String {
     x.map_or("-".into(), |x| format!("{x:.4}"))
 }
 
+/// Whether the groups carry a time to conversion (the evaluation had dates).
+fn dated(g: &[Group]) -> bool {
+    g.iter().any(|x| x.median_days_to_convert.is_some())
+}
+
+/// The median days column: its header, or a group's value.
+fn days_cell(dated: bool, x: Option<&Group>) -> String {
+    match (dated, x) {
+        (false, _) => String::new(),
+        (true, None) => format!(" {:>12}", "median days"),
+        (true, Some(x)) => x
+            .median_days_to_convert
+            .map_or(format!(" {:>12}", "-"), |d| format!(" {d:>12.1}")),
+    }
+}
+
 fn groups_text(out: &mut String, title: &str, g: &[Group]) {
     if g.is_empty() {
         return;
     }
+    let d = dated(g);
     let _ = writeln!(
         out,
-        "  {title:<10} {:>8} {:>10} {:>8} {:>7}",
-        "leads", "converted", "rate", "lift"
+        "  {title:<10} {:>8} {:>10} {:>8} {:>7}{}",
+        "leads",
+        "converted",
+        "rate",
+        "lift",
+        days_cell(d, None)
     );
     for x in g {
         let _ = writeln!(
             out,
-            "  {:<10} {:>8} {:>10} {:>7.1}% {:>7.2}",
+            "  {:<10} {:>8} {:>10} {:>7.1}% {:>7.2}{}",
             x.name,
             x.count,
             x.converted,
             x.rate * 100.0,
-            x.lift
+            x.lift,
+            days_cell(d, Some(x))
         );
     }
 }
@@ -103,21 +125,28 @@ pub fn text(e: &Evaluation) -> String {
                 b.observed * 100.0
             );
         }
+        let dd = dated(&r.deciles);
         let _ = writeln!(
             out,
-            "  decile     {:>8} {:>10} {:>8} {:>7} {:>10}",
-            "leads", "converted", "rate", "lift", "cum.recall"
+            "  decile     {:>8} {:>10} {:>8} {:>7} {:>10}{}",
+            "leads",
+            "converted",
+            "rate",
+            "lift",
+            "cum.recall",
+            days_cell(dd, None)
         );
         for d in &r.deciles {
             let _ = writeln!(
                 out,
-                "  {:<10} {:>8} {:>10} {:>7.1}% {:>7.2} {:>9.1}%",
+                "  {:<10} {:>8} {:>10} {:>7.1}% {:>7.2} {:>9.1}%{}",
                 d.name,
                 d.count,
                 d.converted,
                 d.rate * 100.0,
                 d.lift,
-                d.cumulative_recall.unwrap_or(f64::NAN) * 100.0
+                d.cumulative_recall.unwrap_or(f64::NAN) * 100.0,
+                days_cell(dd, Some(d))
             );
         }
         groups_text(&mut out, "tier", &r.tiers);
@@ -279,15 +308,26 @@ fn groups_html(title: &str, g: &[Group]) -> String {
     if g.is_empty() {
         return String::new();
     }
+    let d = dated(g);
     let mut s = format!(
-        "<table><caption>{}</caption><tr><th>{}</th><th>leads</th><th>converted</th><th>rate</th><th>lift</th><th>cum. recall</th></tr>",
+        "<table><caption>{}</caption><tr><th>{}</th><th>leads</th><th>converted</th><th>rate</th><th>lift</th><th>cum. recall</th>{}</tr>",
         esc(title),
-        esc(title)
+        esc(title),
+        if d {
+            "<th>median days to convert</th>"
+        } else {
+            ""
+        }
     );
     for x in g {
+        let days = match (d, x.median_days_to_convert) {
+            (false, _) => String::new(),
+            (true, None) => "<td>-</td>".into(),
+            (true, Some(v)) => format!("<td>{v:.1}</td>"),
+        };
         let _ = write!(
             s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.2}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.2}</td><td>{}</td>{days}</tr>",
             esc(&x.name),
             x.count,
             x.converted,

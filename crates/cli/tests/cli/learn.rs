@@ -424,3 +424,106 @@ fn train_from_the_store_on_generated_data_and_predict_on_the_exported_table() {
     );
     assert_eq!(p.lines().count(), 401);
 }
+
+/// Twenty leads, `visits` 20 down to 1 (so ties in probability keep the order of visits);
+/// those with more than 10 visits converted, the more visits the sooner: created 2026-01-01,
+/// converted `21 - visits` days later.
+fn dated_leads(bad_line: Option<usize>) -> String {
+    let mut s = String::from("id,visits,created,converted_at,won\n");
+    for v in (1..=20).rev() {
+        let won = v > 10;
+        let mut at = if won {
+            format!("2026-01-{:02}", 1 + 21 - v)
+        } else {
+            String::new()
+        };
+        // Line 1 is the header: visits v is on line 22 - v.
+        if bad_line == Some(22 - v) {
+            at = "soon".into();
+        }
+        s += &format!(
+            "L{v},{v},2026-01-01,{at},{}\n",
+            if won { "yes" } else { "no" }
+        );
+    }
+    s
+}
+
+#[test]
+fn evaluate_reports_the_median_days_to_conversion_per_band() {
+    let dir = Dir::new();
+    let data = dir.write("dated.csv", dated_leads(None));
+    let m = dir.path("m.json");
+    leadscore(&[
+        "train",
+        "--data",
+        &data,
+        "--target",
+        "won",
+        "--id",
+        "id",
+        "--algo",
+        "logistic",
+        "--ignore",
+        "created",
+        "--ignore",
+        "converted_at",
+        "--out",
+        &m,
+    ])
+    .ok();
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "evaluate", "--model", &m, "--data", &data, "--target", "won",
+        ];
+        args.extend_from_slice(extra);
+        leadscore(&args)
+    };
+    let run = eval(&[
+        "--created",
+        "created",
+        "--converted-at",
+        "converted_at",
+        "--json",
+    ])
+    .ok();
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let d = &j["reports"][0]["deciles"];
+    // More visits, higher probability: decile 1 is visits 20 and 19 (1 and 2 days), decile 2
+    // visits 18 and 17 (3 and 4 days); deciles 6–10 have no conversion.
+    assert_eq!(d[0]["median_days_to_convert"], 1.5);
+    assert_eq!(d[1]["median_days_to_convert"], 3.5);
+    assert_eq!(d[4]["median_days_to_convert"], 9.5);
+    assert!(d[5].get("median_days_to_convert").is_none(), "{}", d[5]);
+    let text = eval(&["--created", "created", "--converted-at", "converted_at"]).ok();
+    assert!(text.stdout.contains("median days"), "{}", text.stdout);
+    // Without the dates there is no such column.
+    let plain = eval(&["--json"]).ok();
+    assert!(!plain.stdout.contains("median_days_to_convert"));
+    // Both dates or neither.
+    let run = eval(&["--created", "created"]);
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("--converted-at"), "{}", run.stderr);
+    // A date that is not one names the file, the line and the column.
+    let bad = dir.write("bad.csv", dated_leads(Some(14)));
+    let run = leadscore(&[
+        "evaluate",
+        "--model",
+        &m,
+        "--data",
+        &bad,
+        "--target",
+        "won",
+        "--created",
+        "created",
+        "--converted-at",
+        "converted_at",
+    ])
+    .failed();
+    assert!(
+        run.stderr
+            .contains("bad.csv:14: column `converted_at`: \"soon\" is not a date"),
+        "{}",
+        run.stderr
+    );
+}
