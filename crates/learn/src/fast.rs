@@ -337,15 +337,23 @@ fn cut(body: &[u8], block: usize) -> Result<Vec<usize>, GiveUp> {
     Ok(cuts)
 }
 
-/// Per-row scratch space, reused for every row of a block.
+/// Rows parsed before they are scored together (trees: each tree stays in cache for the
+/// whole batch instead of every row walking every tree).
+const BATCH: usize = 256;
+
+/// Scratch space for a batch of rows, reused for every batch of a block.
 struct Scratch {
-    /// Per column: the value (numbers, or the tree code of levels) and the bucket (levels).
+    /// Per row and column: the value (numbers, or the tree code of levels) and the bucket
+    /// (levels); `BATCH × columns`.
     value: Vec<f64>,
     bucket: Vec<u32>,
-    /// The row's logistic terms, in term order.
+    /// One row's logistic terms, in term order.
     terms: Vec<f64>,
-    /// Per-feature contributions (and the trees' base value last).
+    /// Per row, the per-feature contributions (and the trees' base value last);
+    /// `BATCH × (columns + 1)`.
     contrib: Vec<f64>,
+    /// Per row, the log-odds.
+    z: Vec<f64>,
     prob: String,
     factors: [String; 3],
 }
@@ -358,26 +366,31 @@ fn run(plan: &Plan, block: &[u8]) -> Result<Out, GiveUp> {
     }
     let nf = plan.columns.len();
     let mut s = Scratch {
-        value: vec![0.0; nf],
-        bucket: vec![0; nf],
+        value: vec![0.0; BATCH * nf],
+        bucket: vec![0; BATCH * nf],
         terms: Vec::with_capacity(nf),
-        contrib: vec![0.0; nf + 1],
+        contrib: vec![0.0; BATCH * (nf + 1)],
+        z: vec![0.0; BATCH],
         prob: String::new(),
         factors: Default::default(),
     };
     let mut w = csv::Writer::from_writer(Vec::with_capacity(block.len() * 2));
     let mut o = Out::default();
     if !text.contains('"') {
+        let mut lines: Vec<&str> = Vec::with_capacity(BATCH);
         let mut fields: Vec<&str> = Vec::with_capacity(plan.fields);
         for line in text.split_terminator('\n') {
             let line = line.strip_suffix('\r').unwrap_or(line);
             if line.is_empty() || line.contains('\r') {
                 return Err(GiveUp);
             }
-            fields.clear();
-            fields.extend(line.split(','));
-            row(plan, &fields, &mut s, &mut w, &mut o)?;
+            lines.push(line);
+            if lines.len() == BATCH {
+                batch(plan, &lines, &mut fields, &mut s, &mut w, &mut o)?;
+                lines.clear();
+            }
         }
+        batch(plan, &lines, &mut fields, &mut s, &mut w, &mut o)?;
     } else {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -391,7 +404,9 @@ fn run(plan: &Plan, block: &[u8]) -> Result<Out, GiveUp> {
                 Err(_) => return Err(GiveUp),
             }
             let fields: Vec<&str> = rec.iter().collect();
-            row(plan, &fields, &mut s, &mut w, &mut o)?;
+            parse(plan, &fields, &mut s, 0)?;
+            score(plan, &mut s, 1);
+            emit(plan, &fields, &mut s, 0, &mut w, &mut o)?;
         }
     }
     w.flush().map_err(|_| GiveUp)?;
@@ -399,23 +414,45 @@ fn run(plan: &Plan, block: &[u8]) -> Result<Out, GiveUp> {
     Ok(o)
 }
 
+/// Parses, scores and writes a batch of unquoted records (each line split twice: once to
+/// parse, once to write, so no fields are kept across the batch).
+fn batch<'a>(
+    plan: &Plan,
+    lines: &[&'a str],
+    fields: &mut Vec<&'a str>,
+    s: &mut Scratch,
+    w: &mut csv::Writer<Vec<u8>>,
+    o: &mut Out,
+) -> Result<(), GiveUp> {
+    for (i, line) in lines.iter().enumerate() {
+        fields.clear();
+        fields.extend(line.split(','));
+        parse(plan, fields, s, i)?;
+    }
+    score(plan, s, lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        fields.clear();
+        fields.extend(line.split(','));
+        emit(plan, fields, s, i, w, o)?;
+    }
+    Ok(())
+}
+
 /// The text a factor shows for a level: the trimmed value, empty when missing.
 fn level_text(raw: &str) -> &str {
     if is_missing(raw) { "" } else { raw.trim() }
 }
 
-/// Parses, scores and writes one record.
-fn row(
-    plan: &Plan,
-    fields: &[&str],
-    s: &mut Scratch,
-    w: &mut csv::Writer<Vec<u8>>,
-    o: &mut Out,
-) -> Result<(), GiveUp> {
+/// Parses record `fields` into row `i` of the batch.
+fn parse(plan: &Plan, fields: &[&str], s: &mut Scratch, i: usize) -> Result<(), GiveUp> {
     if fields.len() != plan.fields {
         return Err(GiveUp);
     }
     let nf = plan.columns.len();
+    let (value, bucket) = (
+        &mut s.value[i * nf..(i + 1) * nf],
+        &mut s.bucket[i * nf..(i + 1) * nf],
+    );
     for (c, col) in plan.columns.iter().enumerate() {
         let raw = fields[col.pos];
         match &col.reader {
@@ -431,7 +468,7 @@ fn row(
                     }
                     .unwrap_or(f64::NAN)
                 };
-                s.value[c] = v;
+                value[c] = v;
             }
             Reader::Levels {
                 map,
@@ -439,7 +476,7 @@ fn row(
                 missing,
                 ..
             } => {
-                s.bucket[c] = if is_missing(raw) {
+                bucket[c] = if is_missing(raw) {
                     *missing
                 } else {
                     map.get(raw.trim()).copied().unwrap_or(*fallback)
@@ -447,71 +484,124 @@ fn row(
             }
         }
     }
-    // Log-odds and per-feature contributions, computed as the general path does.
-    let z = match &plan.scorer {
+    Ok(())
+}
+
+/// Log-odds and per-feature contributions of the first `rows` rows of the batch, computed as
+/// the general path does (the same sums in the same order).
+fn score(plan: &Plan, s: &mut Scratch, rows: usize) {
+    let nf = plan.columns.len();
+    match &plan.scorer {
         Scorer::Logistic { intercept, offset } => {
-            s.terms.clear();
-            for (c, col) in plan.columns.iter().enumerate() {
-                let o = offset[c];
-                s.contrib[c] = match &col.reader {
-                    Reader::Number {
-                        low,
-                        high,
-                        mean,
-                        std,
-                        w,
-                        w_missing,
-                        ..
-                    } => {
-                        let x = s.value[c];
-                        if x.is_nan() {
-                            match w_missing {
-                                Some(wm) => {
-                                    s.terms.push(*wm);
-                                    -o + wm
-                                }
-                                None => -o,
-                            }
-                        } else {
-                            let v = (x.clamp(*low, *high) - mean) / std;
-                            if v != 0.0 {
-                                s.terms.push(w * v);
-                                -o + w * v
-                            } else {
-                                -o
-                            }
-                        }
-                    }
-                    Reader::Levels { w, .. } => {
-                        let b = s.bucket[c];
-                        if b != u32::MAX {
-                            s.terms.push(w[b as usize]);
-                            -o + w[b as usize]
-                        } else {
-                            -o
-                        }
-                    }
-                };
+            for i in 0..rows {
+                let value = &s.value[i * nf..(i + 1) * nf];
+                let bucket = &s.bucket[i * nf..(i + 1) * nf];
+                let contrib = &mut s.contrib[i * (nf + 1)..(i + 1) * (nf + 1)];
+                s.z[i] = logistic_row(
+                    plan,
+                    *intercept,
+                    offset,
+                    value,
+                    bucket,
+                    &mut s.terms,
+                    contrib,
+                );
             }
-            intercept + s.terms.iter().sum::<f64>()
         }
         Scorer::Gbm(trees) => {
-            for (c, col) in plan.columns.iter().enumerate() {
-                if let Reader::Levels { tree_code, .. } = &col.reader {
-                    let b = s.bucket[c];
-                    s.value[c] = if b == u32::MAX {
-                        f64::NAN
-                    } else {
-                        tree_code[b as usize]
-                    };
+            for i in 0..rows {
+                let value = &mut s.value[i * nf..(i + 1) * nf];
+                let bucket = &s.bucket[i * nf..(i + 1) * nf];
+                for (c, col) in plan.columns.iter().enumerate() {
+                    if let Reader::Levels { tree_code, .. } = &col.reader {
+                        let b = bucket[c];
+                        value[c] = if b == u32::MAX {
+                            f64::NAN
+                        } else {
+                            tree_code[b as usize]
+                        };
+                    }
                 }
             }
-            trees.row_contributions(&s.value, &mut s.contrib);
-            s.contrib.iter().sum::<f64>()
+            let w = nf + 1;
+            trees.block_contributions(&s.value[..rows * nf], nf, &mut s.contrib[..rows * w]);
+            for i in 0..rows {
+                s.z[i] = s.contrib[i * w..(i + 1) * w].iter().sum::<f64>();
+            }
         }
-    };
+    }
+}
+
+/// One row's logistic log-odds; `contrib` gets its per-feature parts.
+fn logistic_row(
+    plan: &Plan,
+    intercept: f64,
+    offset: &[f64],
+    value: &[f64],
+    bucket: &[u32],
+    terms: &mut Vec<f64>,
+    contrib: &mut [f64],
+) -> f64 {
+    terms.clear();
+    for (c, col) in plan.columns.iter().enumerate() {
+        let o = offset[c];
+        contrib[c] = match &col.reader {
+            Reader::Number {
+                low,
+                high,
+                mean,
+                std,
+                w,
+                w_missing,
+                ..
+            } => {
+                let x = value[c];
+                if x.is_nan() {
+                    match w_missing {
+                        Some(wm) => {
+                            terms.push(*wm);
+                            -o + wm
+                        }
+                        None => -o,
+                    }
+                } else {
+                    let v = (x.clamp(*low, *high) - mean) / std;
+                    if v != 0.0 {
+                        terms.push(w * v);
+                        -o + w * v
+                    } else {
+                        -o
+                    }
+                }
+            }
+            Reader::Levels { w, .. } => {
+                let b = bucket[c];
+                if b != u32::MAX {
+                    terms.push(w[b as usize]);
+                    -o + w[b as usize]
+                } else {
+                    -o
+                }
+            }
+        };
+    }
+    intercept + terms.iter().sum::<f64>()
+}
+
+/// Writes row `i` of the batch: its id or place, probability and three factors.
+fn emit(
+    plan: &Plan,
+    fields: &[&str],
+    s: &mut Scratch,
+    i: usize,
+    w: &mut csv::Writer<Vec<u8>>,
+    o: &mut Out,
+) -> Result<(), GiveUp> {
+    let nf = plan.columns.len();
+    let z = s.z[i];
+    let value = &s.value[i * nf..(i + 1) * nf];
     // The three largest contributions, ties to the earlier column (the general path's sort).
-    let c = &s.contrib[..nf];
+    let c = &s.contrib[i * (nf + 1)..i * (nf + 1) + nf];
     let before = |a: usize, b: usize| match c[b].abs().total_cmp(&c[a].abs()) {
         std::cmp::Ordering::Less => true,
         std::cmp::Ordering::Greater => false,
@@ -542,7 +632,7 @@ fn row(
         let shown;
         let value = match &col.reader {
             Reader::Number { .. } => {
-                let v = s.value[f];
+                let v = value[f];
                 if v.is_nan() {
                     MISSING_LEVEL
                 } else {

@@ -440,10 +440,13 @@ impl Gbm {
             z.par_chunks_mut(PREDICT_ROWS)
                 .enumerate()
                 .for_each(|(k, out)| {
-                    let mut row = vec![0.0; x.cols];
-                    for (i, z) in out.iter_mut().enumerate() {
-                        gather(x, k * PREDICT_ROWS + i, &mut row);
-                        *z = self.logit(&row);
+                    let rows = gather(x, k * PREDICT_ROWS, out.len());
+                    out.fill(self.base);
+                    // Tree by tree over the block: the same sum per row as `logit`.
+                    for t in &self.trees {
+                        for (z, row) in out.iter_mut().zip(rows.chunks_exact(x.cols.max(1))) {
+                            *z += t.leaf_value(row);
+                        }
                     }
                 })
         });
@@ -469,11 +472,8 @@ impl Gbm {
             c.par_chunks_mut(PREDICT_ROWS * w)
                 .enumerate()
                 .for_each(|(k, out)| {
-                    let mut row = vec![0.0; x.cols];
-                    for (i, contrib) in out.chunks_exact_mut(w).enumerate() {
-                        gather(x, k * PREDICT_ROWS + i, &mut row);
-                        self.row_contributions(&row, contrib);
-                    }
+                    let rows = gather(x, k * PREDICT_ROWS, out.len() / w);
+                    self.block_contributions(&rows, x.cols, out);
                 })
         });
         c
@@ -496,6 +496,32 @@ impl Gbm {
         }
     }
 
+    /// [`Gbm::row_contributions`] of many rows at once (`values`: rows × `nf`, row-major;
+    /// `contrib`: rows × (`nf` + 1)), tree by tree so each tree stays in cache for every row:
+    /// the same sums in the same order, so the same bits.
+    pub fn block_contributions(&self, values: &[f64], nf: usize, contrib: &mut [f64]) {
+        let w = nf + 1;
+        contrib.fill(0.0);
+        for c in contrib.chunks_exact_mut(w) {
+            c[nf] = self.base;
+        }
+        for t in &self.trees {
+            let root = t.nodes[0].value;
+            for (row, c) in values
+                .chunks_exact(nf.max(1))
+                .zip(contrib.chunks_exact_mut(w))
+            {
+                let mut i = 0;
+                c[nf] += root;
+                while let Some(k) = t.next(i, row) {
+                    let f = t.nodes[i].feature as usize;
+                    c[f] += t.nodes[k].value - t.nodes[i].value;
+                    i = k;
+                }
+            }
+        }
+    }
+
     /// Threads to predict with (the trained value is not carried across machines).
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
@@ -507,10 +533,16 @@ impl Gbm {
     }
 }
 
-fn gather(x: &Dense, r: usize, row: &mut [f64]) {
-    for (c, v) in row.iter_mut().enumerate() {
-        *v = x.data[c * x.rows + r];
+/// Rows `r0..r0 + n` of `x`, row-major.
+fn gather(x: &Dense, r0: usize, n: usize) -> Vec<f64> {
+    let mut rows = vec![0.0; n * x.cols];
+    for c in 0..x.cols {
+        let col = &x.data[c * x.rows + r0..c * x.rows + r0 + n];
+        for (i, &v) in col.iter().enumerate() {
+            rows[i * x.cols + c] = v;
+        }
     }
+    rows
 }
 
 /// Runs `f` on a pool of `threads` threads (inline when one).
@@ -581,14 +613,11 @@ fn boost(
     let binner = Binner::fit(x, p.bins);
     let bins = binner.apply(x);
     let mut columns = vec![0u8; bins.len()];
-    columns
-        .par_chunks_mut(n)
-        .enumerate()
-        .for_each(|(c, out)| {
-            for (r, b) in out.iter_mut().enumerate() {
-                *b = bins[r * cols + c];
-            }
-        });
+    columns.par_chunks_mut(n).enumerate().for_each(|(c, out)| {
+        for (r, b) in out.iter_mut().enumerate() {
+            *b = bins[r * cols + c];
+        }
+    });
     let grower = Grower {
         p,
         bins: &bins,
@@ -892,7 +921,13 @@ mod tests {
     fn a_big_partition_in_parts_is_the_stable_partition() {
         // 100,000 rows in parts (8 of 12,500), every fifth row missing.
         let col: Vec<u8> = (0..100_000u32)
-            .map(|r| if r % 5 == 0 { 0 } else { (r * 7919 % 251) as u8 + 1 })
+            .map(|r| {
+                if r % 5 == 0 {
+                    0
+                } else {
+                    (r * 7919 % 251) as u8 + 1
+                }
+            })
             .collect();
         for missing_left in [false, true] {
             let s = Split {
