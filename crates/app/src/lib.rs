@@ -69,6 +69,19 @@ pub enum AppError {
     /// A request that is wrong as a whole.
     #[error("{0}")]
     BadRequest(String),
+    /// A line of an imported file is wrong (`file:line: column `x`: …`): nothing of the file
+    /// is stored.
+    #[error("{file}:{line}: {}{message}", field.as_ref().map(|f| format!("column `{f}`: ")).unwrap_or_default())]
+    File {
+        /// The file's name as given.
+        file: String,
+        /// The line (1-based; the header is line 1 of a CSV file).
+        line: usize,
+        /// The column or field at fault, when one is.
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
     /// A model file that does not compile: every problem with its line and column.
     #[error("{0}")]
     Model(leadscore_core::ModelError),
@@ -224,6 +237,23 @@ pub fn new_key(kind: KeyKind) -> String {
         KeyKind::Read => "rk_",
     };
     format!("{prefix}{}", hex::encode(bytes))
+}
+
+impl AppError {
+    /// A bad line of file `file`, naming `field` when there is one.
+    pub fn file(
+        file: &str,
+        line: usize,
+        field: Option<&str>,
+        message: impl std::fmt::Display,
+    ) -> AppError {
+        AppError::File {
+            file: file.to_owned(),
+            line,
+            field: field.map(str::to_owned),
+            message: message.to_string(),
+        }
+    }
 }
 
 fn compile(src: &str, version: i64) -> Result<Model, AppError> {

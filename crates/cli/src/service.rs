@@ -309,11 +309,19 @@ pub struct ImportArgs {
     #[arg(long)]
     events: Option<PathBuf>,
     /// Outcomes file (CSV: `contact_id`, `kind`, optional `stage`, `amount`, `reason`,
-    /// `timestamp`, `id`; or the generator's `contact_id,converted,converted_at,amount`).
+    /// `timestamp`, `id`; or the generator's `contact_id,converted,converted_at,amount`; or
+    /// `.ndjson`/`.jsonl`, one `POST /api/v1/outcomes` object a line).
     #[arg(long)]
     outcomes: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
+}
+
+fn is_ndjson(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("ndjson" | "jsonl")
+    )
 }
 
 /// Imports files into a workspace's store.
@@ -335,10 +343,7 @@ pub fn import(a: ImportArgs) -> Result<()> {
             (Kind::Events, &a.events),
         ] {
             let Some(path) = path else { continue };
-            let ndjson = matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("ndjson" | "jsonl")
-            );
+            let ndjson = is_ndjson(path);
             let f = std::fs::File::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
             let name = path.display().to_string();
@@ -351,8 +356,9 @@ pub fn import(a: ImportArgs) -> Result<()> {
                 let f = std::fs::File::open(path)
                     .with_context(|| format!("cannot open {}", path.display()))?;
                 let name = path.display().to_string();
-                let list = leadscore_app::outcome::parse_csv(f, &name, svc.now_ms())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let list =
+                    leadscore_app::outcome::parse_file(is_ndjson(path), f, &name, svc.now_ms())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                 Some((name, list))
             }
             None => None,

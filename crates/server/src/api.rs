@@ -81,7 +81,7 @@ pub(crate) struct IngestResponse {
     accepted: usize,
     /// Messages whose messageId was stored before.
     duplicates: usize,
-    /// Contacts whose score, tier or status changed.
+    /// Contacts whose score, tier or status changed (0 for outcomes).
     rescored: usize,
 }
 
@@ -1043,7 +1043,7 @@ pub(crate) async fn outbox(
 
 #[derive(Deserialize, IntoParams)]
 pub(crate) struct ImportQuery {
-    /// `contacts`, `accounts` or `events`.
+    /// `contacts`, `accounts`, `events` or `outcomes`.
     kind: String,
     /// `csv` (default) or `ndjson`.
     format: Option<String>,
@@ -1051,11 +1051,19 @@ pub(crate) struct ImportQuery {
     name: Option<String>,
 }
 
-/// Bulk import of a contacts or events file (CSV or NDJSON, as the batch CLI reads), with the
-/// batch CLI's error reporting (`file:line: column `x`: …`); all or nothing.
+/// Bulk import of a contacts, accounts, events or outcomes file (CSV or NDJSON, as the batch
+/// CLI and `leadscore import` read), with the batch CLI's error reporting (`file:line: column
+/// `x`: …`; the 400 body has `code` `invalid_file`, `file`, `line` and `field`). The whole file
+/// is checked before anything is stored: all or nothing. Outcomes: CSV
+/// `contact_id,kind[,stage,amount,reason,timestamp,id]` (or the generator's
+/// `contact_id,converted,converted_at,amount`), NDJSON one `POST /api/v1/outcomes` object a
+/// line; a row without `id` gets one from its content, so importing a file again stores
+/// nothing twice (`duplicates`); `rescored` is 0.
 #[utoipa::path(post, path = "/api/v1/import", tag = "ingest", params(ImportQuery),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)), security(("write_key" = [])))]
+    responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("write_key" = [])))]
 pub(crate) async fn import(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -1065,13 +1073,14 @@ pub(crate) async fn import(
     let space = write_space(&st, &headers, None).await?;
     let bytes = body_bytes(body)?;
     let kind = match q.kind.as_str() {
-        "contacts" => leadscore_app::import::Kind::Contacts,
-        "accounts" => leadscore_app::import::Kind::Accounts,
-        "events" => leadscore_app::import::Kind::Events,
+        "contacts" => Some(leadscore_app::import::Kind::Contacts),
+        "accounts" => Some(leadscore_app::import::Kind::Accounts),
+        "events" => Some(leadscore_app::import::Kind::Events),
+        "outcomes" => None,
         o => {
             return Err(bad(
                 "kind",
-                format!("`{o}`: expected contacts, accounts or events"),
+                format!("`{o}`: expected contacts, accounts, events or outcomes"),
             ));
         }
     };
@@ -1083,6 +1092,16 @@ pub(crate) async fn import(
     let name = q
         .name
         .unwrap_or_else(|| format!("{}.{}", q.kind, if ndjson { "ndjson" } else { "csv" }));
+    let Some(kind) = kind else {
+        let list = leadscore_app::outcome::parse_file(ndjson, &bytes[..], &name, st.svc.now_ms())?;
+        let r = st.svc.record_outcomes(&space, &list).await?;
+        return Ok(Json(IngestResponse {
+            success: true,
+            accepted: r.accepted,
+            duplicates: r.duplicates,
+            rescored: 0,
+        }));
+    };
     let r = leadscore_app::import::import(&st.svc, &space, kind, ndjson, &bytes[..], &name).await?;
     Ok(Json(IngestResponse {
         success: true,

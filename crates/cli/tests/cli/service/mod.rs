@@ -6,7 +6,8 @@
 //! - `crash`: kill -9 while a client sends batches; nothing acknowledged is lost or doubled.
 //! - `endpoints`: `/openapi.json`, `/healthz`, `/metrics`, unknown paths.
 //! - `harness`: [`Server`](harness::Server), the test model, `both!`, HTTP helpers.
-//! - `import`: `leadscore import` into a stopped server, and `POST /api/v1/import`.
+//! - `import`: `leadscore import` into a stopped server, and `POST /api/v1/import` (contacts,
+//!   events and outcomes files).
 //! - `ingest`: Segment ingestion (batch, single calls, gzip, RudderStack shapes, duplicates,
 //!   anonymous ids).
 //! - `leads`: the leads list: filters, sorts, cursor pagination.
