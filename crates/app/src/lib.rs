@@ -256,6 +256,12 @@ impl AppError {
     }
 }
 
+fn baseline_tiers(
+    b: &leadscore_store::shadow::Baseline,
+) -> Result<std::collections::BTreeMap<String, shadow::TierCount>, AppError> {
+    Ok(serde_json::from_str(&b.tiers).map_err(|e| StoreError::Json("drift_baselines.tiers", e))?)
+}
+
 fn compile(src: &str, version: i64) -> Result<Model, AppError> {
     Model::from_toml(src, &format!("model v{version}")).map_err(AppError::Model)
 }
@@ -659,7 +665,7 @@ impl Service {
         let job = store
             .start_job(&space.id, version, cause, total, self.now_ms())
             .await?;
-        self.run_job(space, job, cause).await
+        self.run_job(space, job, version, cause).await
     }
 
     /// Rebuilds the workspace's ranking from the stored scores: live scores then get their
@@ -679,10 +685,14 @@ impl Service {
         Ok(())
     }
 
+    /// Re-scores every contact in chunks for job `job` (started for model `version`); at the
+    /// end, `version`'s drift baseline is recorded if it has none or an empty one (conversion
+    /// per tier once every contact has this version's tier).
     async fn run_job(
         &self,
         space: &Arc<Space>,
         job: i64,
+        version: i64,
         cause: &str,
     ) -> Result<JobRecord, AppError> {
         let store = &self.inner.store;
@@ -702,6 +712,14 @@ impl Service {
             // Rank the new population: from now on live scores get their percentile and
             // top-N% routing against it (the next full re-score uses it too).
             self.refresh_ranking(space).await?;
+            if space.active().version == version
+                && let Err(e) = self
+                    .record_baseline(space, version, &format!("rescore: {cause}"))
+                    .await
+            {
+                // The re-score itself is done; the next one records the baseline.
+                tracing::warn!("drift baseline of v{version}: {e}");
+            }
             Ok(())
         }
         .await;
@@ -779,15 +797,12 @@ impl Service {
             .start_job(&space.id, version, &format!("model v{version}"), total, now)
             .await?;
         let (svc, sp) = (self.clone(), space.clone());
+        // The re-score ends by recording the drift baseline: conversion per tier once every
+        // contact has this version's tier (a version activated before keeps its first one).
         tokio::spawn(async move {
-            if let Err(e) = svc.run_job(&sp, job, &format!("model v{version}")).await {
+            let cause = format!("model v{version}");
+            if let Err(e) = svc.run_job(&sp, job, version, &cause).await {
                 tracing::warn!("re-score after activating v{version}: {e}");
-                return;
-            }
-            // The drift baseline: conversion per tier once every contact has this version's
-            // tier (a version activated before keeps its first baseline).
-            if let Err(e) = svc.record_baseline(&sp, version).await {
-                tracing::warn!("drift baseline of v{version}: {e}");
             }
         });
         Ok(store
@@ -859,7 +874,9 @@ impl Service {
     }
 
     /// Conversion per tier now against the active version's baseline; without a baseline this
-    /// records one (so the first call reports no drift).
+    /// records one (so the first call reports no drift). An empty baseline (recorded before any
+    /// won/lost outcome) is not replaced here but at the end of the next full re-score, when
+    /// every contact has this version's tier at one time.
     pub async fn drift_report(
         &self,
         space: &Space,
@@ -874,32 +891,52 @@ impl Service {
         let version = space.active().version;
         let store = &self.inner.store;
         let current = shadow::conversion(&store.outcome_rows(&space.id).await?);
-        let baseline = match store.drift_baseline(&space.id, version).await? {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| StoreError::Json("drift_baselines.tiers", e))?,
+        let stored = match store.drift_baseline(&space.id, version).await? {
+            Some(b) => Some(b),
             None => {
-                self.record_baseline(space, version).await?;
-                let text = store.drift_baseline(&space.id, version).await?;
-                match text {
-                    Some(t) => serde_json::from_str(&t)
-                        .map_err(|e| StoreError::Json("drift_baselines.tiers", e))?,
-                    None => current.clone(),
-                }
+                self.record_baseline(space, version, "drift request")
+                    .await?;
+                store.drift_baseline(&space.id, version).await?
             }
         };
-        Ok(shadow::drift(
-            version, &baseline, &current, tolerance, min_n,
-        ))
+        let (baseline, info) = match stored {
+            Some(b) => {
+                let tiers = baseline_tiers(&b)?;
+                let info = shadow::BaselineInfo::new(&tiers, b.recorded_at, &b.source);
+                (tiers, Some(info))
+            }
+            None => (current.clone(), None),
+        };
+        let mut d = shadow::drift(version, &baseline, &current, tolerance, min_n);
+        d.baseline = info;
+        Ok(d)
     }
 
-    /// Records `version`'s drift baseline from the stored tiers now, unless it has one.
-    async fn record_baseline(&self, space: &Space, version: i64) -> Result<bool, AppError> {
+    /// Records `version`'s drift baseline from the stored tiers now, unless it has one; an
+    /// empty one (no won/lost outcome when it was recorded) is recorded again once there are
+    /// outcomes. Returns whether one was stored.
+    async fn record_baseline(
+        &self,
+        space: &Space,
+        version: i64,
+        source: &str,
+    ) -> Result<bool, AppError> {
         let store = &self.inner.store;
         let tiers = shadow::conversion(&store.outcome_rows(&space.id).await?);
-        let text = serde_json::to_string(&tiers).unwrap_or_else(|_| "{}".into());
-        Ok(store
-            .record_drift_baseline(&space.id, version, &text, self.now_ms())
-            .await?)
+        let new = leadscore_store::shadow::Baseline {
+            tiers: serde_json::to_string(&tiers).unwrap_or_else(|_| "{}".into()),
+            recorded_at: self.now_ms(),
+            source: source.to_owned(),
+        };
+        match store.drift_baseline(&space.id, version).await? {
+            None => Ok(store
+                .record_drift_baseline(&space.id, version, &new)
+                .await?),
+            Some(old) if !tiers.is_empty() && baseline_tiers(&old)?.is_empty() => Ok(store
+                .replace_drift_baseline(&space.id, version, &old, &new)
+                .await?),
+            Some(_) => Ok(false),
+        }
     }
 
     /// A stored version with its compiled model; `NotFound` when the workspace has no such one.

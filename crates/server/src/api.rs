@@ -931,8 +931,10 @@ pub(crate) struct DriftQuery {
 }
 
 /// Conversion per tier (contacts with a won/lost outcome) against the active version's
-/// baseline, recorded when it was activated (or by the first call): `alert` when a tier with
-/// enough contacts moved more than the tolerance.
+/// baseline, recorded when its activation re-score finished (or by the first call): `alert`
+/// when a tier with enough contacts moved more than the tolerance; `baseline` says when
+/// (`recorded_at`), by what (`source`) and from how many contacts (`contacts`, `won`) it was
+/// recorded. An empty baseline (no outcome then) is recorded again by the next full re-score.
 #[utoipa::path(get, path = "/api/v1/model/drift", tag = "model", params(DriftQuery),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody)), security(("read_key" = [])))]
 pub(crate) async fn get_drift(

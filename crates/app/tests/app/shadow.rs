@@ -3,6 +3,7 @@
 //! by hand; drift per tier alerts only past the tolerance and with enough contacts.
 
 use crate::common::{MODEL, PATIENCE, TestApp, fast_hooks, identify, spawn_app, start, wait_until};
+use leadscore_app::Clock;
 use leadscore_app::message::Message;
 use leadscore_store::Outcome;
 
@@ -208,8 +209,34 @@ async fn win(app: &TestApp, prefix: &str, range: std::ops::Range<usize>) {
         .expect("record");
 }
 
+/// Uploads [`MODEL`] as version 2 and activates it; returns once its re-score recorded its
+/// drift baseline.
+async fn activate_v2(app: &TestApp) {
+    let (svc, space) = (&app.svc, &app.space);
+    let src = MODEL.replace("version = \"1\"", "version = \"2\"");
+    let v2 = svc.upload_model(space, &src, "test", "v2").await.unwrap();
+    svc.activate(space, v2.version, "test", "v2").await.unwrap();
+    let store = svc.store();
+    assert!(
+        wait_until(
+            async || store.drift_baseline(&space.id, 2).await.unwrap().is_some(),
+            PATIENCE
+        )
+        .await,
+        "v2's baseline recorded after its re-score"
+    );
+}
+
 /// A tier's drift as `(tier, baseline, current, n, drifted)`.
 type TierRow<'a> = (&'a str, Option<f64>, Option<f64>, usize, bool);
+
+/// Every tier of a drift report as a [`TierRow`].
+fn tier_rows(d: &leadscore_app::shadow::Drift) -> Vec<TierRow<'_>> {
+    d.tiers
+        .iter()
+        .map(|t| (t.tier.as_str(), t.baseline, t.current, t.n, t.drifted))
+        .collect()
+}
 
 #[tokio::test]
 async fn drift_alerts_when_a_tier_with_enough_outcomes_moves_past_the_tolerance() {
@@ -229,13 +256,13 @@ async fn drift_alerts_when_a_tier_with_enough_outcomes_moves_past_the_tolerance(
     );
     let d = svc.drift_report(space, 0.1, 20).await.expect("drift");
     assert!(!d.alert);
-    let tiers: Vec<TierRow<'_>> = d
-        .tiers
-        .iter()
-        .map(|t| (t.tier.as_str(), t.baseline, t.current, t.n, t.drifted))
-        .collect();
+    let b = d.baseline.clone().expect("baseline info");
     assert_eq!(
-        tiers,
+        (b.source.as_str(), b.contacts, b.won),
+        ("drift request", 30, 12)
+    );
+    assert_eq!(
+        tier_rows(&d),
         [
             ("hot", Some(0.5), Some(0.5), 20, false),
             ("warm", Some(0.2), Some(0.2), 10, false)
@@ -264,33 +291,137 @@ async fn activating_a_version_records_its_baseline_after_the_re_score() {
     // hot 20 (5 won: 0.25), warm 20 (4 won: 0.2).
     tier_with_outcomes(&app, 1000, "h", 60, 20, 5).await;
     tier_with_outcomes(&app, 2000, "w", 30, 20, 4).await;
-    let src = MODEL.replace("version = \"1\"", "version = \"2\"");
-    let v2 = svc.upload_model(space, &src, "test", "v2").await.unwrap();
-    svc.activate(space, v2.version, "test", "v2").await.unwrap();
-    let store = svc.store();
-    assert!(
-        wait_until(
-            async || store.drift_baseline(&space.id, 2).await.unwrap().is_some(),
-            PATIENCE
-        )
-        .await,
-        "v2's baseline recorded"
-    );
+    activate_v2(&app).await;
     // warm: 4/20 → 9/20 = 0.45, a move of 0.25.
     win(&app, "w", 4..9).await;
     let d = svc.drift_report(space, 0.2, 20).await.expect("drift");
+    let b = baseline_of(&d);
+    assert_eq!((b.1.as_str(), b.2, b.3), ("rescore: model v2", 40, 9));
     assert_eq!(d.version, 2);
-    let tiers: Vec<TierRow<'_>> = d
-        .tiers
-        .iter()
-        .map(|t| (t.tier.as_str(), t.baseline, t.current, t.n, t.drifted))
-        .collect();
     assert_eq!(
-        tiers,
+        tier_rows(&d),
         [
             ("hot", Some(0.25), Some(0.25), 20, false),
             ("warm", Some(0.2), Some(0.45), 20, true)
         ]
     );
     assert!(d.alert);
+}
+
+/// A drift report's baseline as `(recorded_at, source, contacts, won)`.
+fn baseline_of(d: &leadscore_app::shadow::Drift) -> (String, String, usize, usize) {
+    let b = d.baseline.clone().expect("baseline info");
+    (b.recorded_at, b.source, b.contacts, b.won)
+}
+
+/// RFC 3339 (milliseconds, `Z`) of `ms`, as the drift report gives times.
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .expect("a time")
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+// Regression: a version activated before any outcome existed kept an empty baseline for ever,
+// so its drift never had anything to compare with.
+#[tokio::test]
+async fn an_empty_baseline_is_recorded_again_by_the_next_full_re_score_once_outcomes_exist() {
+    let app = spawn_app().await;
+    let (svc, space, store) = (&app.svc, &app.space, app.svc.store());
+    // hot: h0..h9 at 60; warm: w0..w9 at 30. No outcome yet.
+    let hot: Vec<String> = (0..10).map(|i| format!("h{i}")).collect();
+    let warm: Vec<String> = (0..10).map(|i| format!("w{i}")).collect();
+    let leads: Vec<(&str, u32)> = hot
+        .iter()
+        .map(|u| (u.as_str(), 60))
+        .chain(warm.iter().map(|u| (u.as_str(), 30)))
+        .collect();
+    set_all(&app, 1000, &leads).await;
+    activate_v2(&app).await;
+    let first = store.drift_baseline(&space.id, 2).await.unwrap().unwrap();
+    assert_eq!(
+        (first.tiers.as_str(), first.source.as_str()),
+        ("{}", "rescore: model v2"),
+        "empty: no outcome then"
+    );
+
+    // Outcomes arrive: hot 6 of 10 won, warm 2 of 10.
+    let outcomes: Vec<Outcome> = hot
+        .iter()
+        .chain(&warm)
+        .enumerate()
+        .map(|(i, u)| {
+            let won = i < 6 || (10..12).contains(&i);
+            outcome(&format!("o{i}"), u, if won { "won" } else { "lost" })
+        })
+        .collect();
+    svc.record_outcomes(space, &outcomes).await.unwrap();
+
+    // A drift request does not replace it: the report says what the baseline is.
+    let d = svc.drift_report(space, 0.1, 10).await.unwrap();
+    assert_eq!(
+        baseline_of(&d),
+        (rfc3339(first.recorded_at), "rescore: model v2".into(), 0, 0)
+    );
+    assert_eq!(
+        tier_rows(&d),
+        [
+            ("hot", None, Some(0.6), 10, false),
+            ("warm", None, Some(0.2), 10, false)
+        ]
+    );
+    assert!(!d.alert);
+    assert_eq!(
+        store.drift_baseline(&space.id, 2).await.unwrap(),
+        Some(first.clone())
+    );
+
+    // A day later the periodic re-score (what the scheduler runs) records it from the outcomes.
+    app.clock.advance(std::time::Duration::from_secs(86_400));
+    let before = app.clock.now_ms();
+    let job = svc.rescore_all(space, "schedule").await.unwrap();
+    let after = app.clock.now_ms();
+    assert_eq!((job.state.as_str(), job.done, job.total), ("done", 20, 20));
+    let second = store.drift_baseline(&space.id, 2).await.unwrap().unwrap();
+    assert_eq!(
+        (second.tiers.as_str(), second.source.as_str()),
+        (
+            r#"{"hot":{"n":10,"won":6},"warm":{"n":10,"won":2}}"#,
+            "rescore: schedule"
+        )
+    );
+    assert!(
+        (before..=after).contains(&second.recorded_at)
+            && second.recorded_at >= first.recorded_at + 86_400_000,
+        "recorded by the re-score a day later: {} not in {before}..={after}",
+        second.recorded_at
+    );
+
+    // warm: 2/10 → 5/10, a move of 0.3 against the new baseline.
+    win(&app, "w", 2..5).await;
+    let d = svc.drift_report(space, 0.2, 10).await.unwrap();
+    assert_eq!(
+        baseline_of(&d),
+        (
+            rfc3339(second.recorded_at),
+            "rescore: schedule".into(),
+            20,
+            8
+        )
+    );
+    assert_eq!(
+        tier_rows(&d),
+        [
+            ("hot", Some(0.6), Some(0.6), 10, false),
+            ("warm", Some(0.2), Some(0.5), 10, true)
+        ]
+    );
+    assert!(d.alert);
+
+    // A baseline with outcomes stays: the next re-score does not move it.
+    app.clock.advance(std::time::Duration::from_secs(86_400));
+    svc.rescore_all(space, "manual").await.unwrap();
+    assert_eq!(
+        store.drift_baseline(&space.id, 2).await.unwrap(),
+        Some(second)
+    );
 }

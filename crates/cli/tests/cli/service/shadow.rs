@@ -1,6 +1,7 @@
 //! Champion/challenger and drift over HTTP on both backends: setting, reading and removing the
 //! challenger (`/api/v1/model/challenger`), the comparison on won/lost outcomes with the AUC
-//! worked out by hand, and `/api/v1/model/drift` against the baseline recorded on activation.
+//! worked out by hand, and `/api/v1/model/drift` against the baseline recorded on activation
+//! (empty without outcomes, then recorded again by the next full re-score).
 
 use super::harness::{MODEL, both};
 use serde_json::json;
@@ -11,9 +12,15 @@ both! {
         let (st, v) = srv.put_model(&MODEL.replace("points = 3\n", "points = 30\n").replace("1.0.0", "2.0.0"));
         assert_eq!(st, 200, "{v}");
         srv.wait_job(v["job"]["id"].as_i64().unwrap());
-        // v2's baseline, recorded once its re-score is done (or by this call): no outcomes yet.
+        // v2's baseline, recorded once its re-score is done: no outcomes yet.
         let d = srv.get_ok("/api/v1/model/drift");
         assert_eq!((d["version"].as_i64(), &d["tiers"], &d["alert"]), (Some(2), &json!([]), &json!(false)), "{d}");
+        assert_eq!(
+            (&d["baseline"]["source"], &d["baseline"]["contacts"], &d["baseline"]["won"]),
+            (&json!("rescore: model v2"), &json!(0), &json!(0)),
+            "{d}"
+        );
+        let first_recorded = d["baseline"]["recorded_at"].clone();
         let (st, v) = srv.get("/api/v1/model/challenger");
         assert_eq!(st, 404, "no challenger yet: {v}");
         let (st, v) = srv.post_read("/api/v1/model/challenger", &json!({ "version": 9 }));
@@ -53,10 +60,49 @@ both! {
             { "tier": "cold", "baseline": null, "current": 0.0, "n": 1, "drifted": false },
             { "tier": "hot", "baseline": null, "current": 0.5, "n": 2, "drifted": false },
         ]), "{d}");
+        assert_eq!((&d["baseline"]["recorded_at"], &d["baseline"]["contacts"]), (&first_recorded, &json!(0)), "{d}");
+
+        // The next full re-score records the empty baseline again, from the outcomes now.
+        let (st, v) = srv.post_read("/api/v1/rescore", &json!({}));
+        assert_eq!(st, 202, "{v}");
+        let job = srv.wait_job(manual_job(&srv));
+        assert_eq!((&job["state"], &job["done"]), (&json!("done"), &json!(3)), "{job}");
+        let d = srv.get_ok("/api/v1/model/drift?tolerance=0.1&min_n=1");
+        assert_eq!(d["tiers"], json!([
+            { "tier": "cold", "baseline": 0.0, "current": 0.0, "n": 1, "drifted": false },
+            { "tier": "hot", "baseline": 0.5, "current": 0.5, "n": 2, "drifted": false },
+        ]), "{d}");
+        assert_eq!(
+            (&d["baseline"]["source"], &d["baseline"]["contacts"], &d["baseline"]["won"]),
+            (&json!("rescore: manual"), &json!(3), &json!(1)),
+            "{d}"
+        );
+        assert_ne!(d["baseline"]["recorded_at"], first_recorded, "{d}");
 
         let (st, v) = srv.delete("/api/v1/model/challenger");
         assert_eq!((st, v["removed"].as_i64()), (200, Some(1)), "{v}");
         let (st, _) = srv.get("/api/v1/model/challenger");
         assert_eq!(st, 404);
+    }
+}
+
+/// The id of the workspace's `manual` re-score job, once `POST /api/v1/rescore` has started it.
+fn manual_job(srv: &super::harness::Server) -> i64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let jobs = srv.get_ok("/api/v1/jobs");
+        if let Some(j) = jobs["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["cause"] == "manual")
+        {
+            return j["id"].as_i64().unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no manual job: {jobs}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
