@@ -218,6 +218,11 @@ struct Inner {
     _stop_hooks: watch::Sender<()>,
 }
 
+/// The kind of job that re-scores every contact with the active model.
+const RESCORE: &str = "rescore";
+/// The kind of job that scores every contact with the challenger only.
+const BACKFILL: &str = "backfill";
+
 /// The longest id (`userId`, `messageId`, …) or event name taken, in bytes: well inside
 /// PostgreSQL's limit for an index entry.
 pub const MAX_ID_BYTES: usize = 1024;
@@ -302,16 +307,26 @@ impl Service {
         }
         // A re-score that a stopped process left half-done (a model activation's, say) runs
         // again: the workspace would otherwise keep the old model's scores under the new one.
+        // A challenger back-fill goes on after the last chunk it did, if the challenger is
+        // still the one it scores with.
         for space in svc.spaces() {
-            if let Some(job) = store.jobs(&space.id, 1).await?.into_iter().next()
+            let jobs = store.jobs(&space.id, 50).await?;
+            if let Some(job) = jobs.iter().find(|j| j.kind == RESCORE)
                 && job.state == "interrupted"
             {
-                let s = svc.clone();
+                let (s, space, cause) = (svc.clone(), space.clone(), job.cause.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = s.rescore_all(&space, &job.cause).await {
+                    if let Err(e) = s.rescore_all(&space, &cause).await {
                         tracing::warn!("resumed re-score of {}: {e}", space.name);
                     }
                 });
+            }
+            if let Some(job) = jobs.into_iter().find(|j| j.kind == BACKFILL)
+                && job.state == "interrupted"
+                && space.challenger().map(|c| c.version) == Some(job.model_version)
+            {
+                store.resume_job(job.id).await?;
+                svc.spawn_job(&space, job);
             }
         }
         tokio::spawn(hooks::deliver_forever(
@@ -640,11 +655,24 @@ impl Service {
         ids: Vec<String>,
         cause: &str,
     ) -> Result<IngestReport, AppError> {
+        self.rescore_some(space, ids, cause, false).await
+    }
+
+    /// Re-scores some contacts in one transaction; with `shadow_only`, only the challenger
+    /// scores them (a back-fill).
+    async fn rescore_some(
+        &self,
+        space: &Arc<Space>,
+        ids: Vec<String>,
+        cause: &str,
+        shadow_only: bool,
+    ) -> Result<IngestReport, AppError> {
         let (reply, rx) = oneshot::channel();
         self.submit(Job::Rescore {
             space: space.clone(),
             ids,
             cause: cause.to_owned(),
+            shadow_only,
             reply,
         })
         .await?;
@@ -659,15 +687,48 @@ impl Service {
         space: &Arc<Space>,
         cause: &str,
     ) -> Result<JobRecord, AppError> {
-        let store = &self.inner.store;
-        let total = store.stats(&space.id).await?.contacts;
         let version = space.active().version;
-        let job = store
-            .start_job(&space.id, version, cause, total, self.now_ms())
-            .await?;
-        self.run_job(space, job, version, cause).await
+        let job = self.start_job(space, RESCORE, version, cause).await?;
+        self.run_job(space, job).await
     }
 
+    /// Records a new job of `kind` for model `version` over every contact now.
+    async fn start_job(
+        &self,
+        space: &Space,
+        kind: &str,
+        version: i64,
+        cause: &str,
+    ) -> Result<JobRecord, AppError> {
+        let store = &self.inner.store;
+        let total = store.stats(&space.id).await?.contacts;
+        let id = store
+            .start_job(&space.id, kind, version, cause, total, self.now_ms())
+            .await?;
+        self.job(space, id).await
+    }
+
+    /// Job `id` of the workspace as stored.
+    async fn job(&self, space: &Space, id: i64) -> Result<JobRecord, AppError> {
+        self.inner
+            .store
+            .jobs(&space.id, 50)
+            .await?
+            .into_iter()
+            .find(|j| j.id == id)
+            .ok_or_else(|| AppError::NotFound(format!("job {id}")))
+    }
+
+    /// Runs `job` in the background.
+    fn spawn_job(&self, space: &Arc<Space>, job: JobRecord) {
+        let (svc, sp) = (self.clone(), space.clone());
+        tokio::spawn(async move {
+            let (id, cause) = (job.id, job.cause.clone());
+            if let Err(e) = svc.run_job(&sp, job).await {
+                tracing::warn!("job {id} ({cause}) of {}: {e}", sp.name);
+            }
+        });
+    }
     /// Rebuilds the workspace's ranking from the stored scores: live scores then get their
     /// percentile and top-N% routing against this population until the next full re-score.
     pub async fn refresh_ranking(&self, space: &Space) -> Result<(), AppError> {
@@ -685,29 +746,36 @@ impl Service {
         Ok(())
     }
 
-    /// Re-scores every contact in chunks for job `job` (started for model `version`); at the
-    /// end, `version`'s drift baseline is recorded if it has none or an empty one (conversion
-    /// per tier once every contact has this version's tier).
-    async fn run_job(
-        &self,
-        space: &Arc<Space>,
-        job: i64,
-        version: i64,
-        cause: &str,
-    ) -> Result<JobRecord, AppError> {
+    /// Runs `job` over every contact in id order, in chunks through the writer, from the one
+    /// after `resume_after` (empty: the first). A re-score (`rescore`) ends by ranking the new
+    /// population and recording the version's drift baseline if it has none or an empty one
+    /// (conversion per tier once every contact has this version's tier). A back-fill
+    /// (`backfill`) has only the challenger score them, and stops (`cancelled`) once the
+    /// challenger is no longer its version.
+    async fn run_job(&self, space: &Arc<Space>, job: JobRecord) -> Result<JobRecord, AppError> {
         let store = &self.inner.store;
-        let mut after = String::new();
-        let mut done = 0i64;
+        let backfill = job.kind == BACKFILL;
+        let (version, cause) = (job.model_version, job.cause.as_str());
+        let mut after = job.resume_after.clone();
+        let mut done = job.done;
+        let mut cancelled = false;
         let chunk = self.inner.settings.rescore_chunk as i64;
         let result: Result<(), AppError> = async {
             loop {
+                if backfill && space.challenger().map(|c| c.version) != Some(version) {
+                    cancelled = true;
+                    return Ok(());
+                }
                 let ids = store.contact_ids(&space.id, &after, chunk).await?;
                 let Some(last) = ids.last() else { break };
                 after = last.clone();
                 let n = ids.len() as i64;
-                self.rescore(space, ids, cause).await?;
+                self.rescore_some(space, ids, cause, backfill).await?;
                 done += n;
-                store.job_progress(job, done, None).await?;
+                store.job_progress(job.id, done, &after, None).await?;
+            }
+            if backfill {
+                return Ok(());
             }
             // Rank the new population: from now on live scores get their percentile and
             // top-N% routing against it (the next full re-score uses it too).
@@ -723,17 +791,16 @@ impl Service {
             Ok(())
         }
         .await;
-        let state = if result.is_ok() { "done" } else { "failed" };
+        let state = match (&result, cancelled) {
+            (Err(_), _) => "failed",
+            (Ok(()), true) => "cancelled",
+            (Ok(()), false) => "done",
+        };
         store
-            .job_progress(job, done, Some((state, self.now_ms())))
+            .job_progress(job.id, done, &after, Some((state, self.now_ms())))
             .await?;
         result?;
-        store
-            .jobs(&space.id, 50)
-            .await?
-            .into_iter()
-            .find(|j| j.id == job)
-            .ok_or_else(|| AppError::NotFound(format!("job {job}")))
+        self.job(space, job.id).await
     }
 
     /// Compiles a model file without storing it.
@@ -792,25 +859,13 @@ impl Service {
             model,
             record: rec,
         });
-        let total = store.stats(&space.id).await?.contacts;
-        let job = store
-            .start_job(&space.id, version, &format!("model v{version}"), total, now)
-            .await?;
-        let (svc, sp) = (self.clone(), space.clone());
         // The re-score ends by recording the drift baseline: conversion per tier once every
         // contact has this version's tier (a version activated before keeps its first one).
-        tokio::spawn(async move {
-            let cause = format!("model v{version}");
-            if let Err(e) = svc.run_job(&sp, job, version, &cause).await {
-                tracing::warn!("re-score after activating v{version}: {e}");
-            }
-        });
-        Ok(store
-            .jobs(&space.id, 50)
-            .await?
-            .into_iter()
-            .find(|j| j.id == job)
-            .expect("the job just started"))
+        let job = self
+            .start_job(space, RESCORE, version, &format!("model v{version}"))
+            .await?;
+        self.spawn_job(space, job.clone());
+        Ok(job)
     }
 
     /// Activates the version that was active before the current one.
@@ -831,12 +886,14 @@ impl Service {
     }
 
     /// Makes stored version `version` the workspace's challenger: from now on the writer scores
-    /// every contact it touches with it too (same transaction), for [`Service::challenger_report`].
+    /// every contact it touches with it too (same transaction), for [`Service::challenger_report`],
+    /// and a background job (returned) back-fills every existing contact's challenger score,
+    /// leaving their stored scores alone.
     pub async fn set_challenger(
         &self,
-        space: &Space,
+        space: &Arc<Space>,
         version: i64,
-    ) -> Result<ModelRecord, AppError> {
+    ) -> Result<(ModelRecord, JobRecord), AppError> {
         let store = &self.inner.store;
         let (rec, model) = self.stored_model(space, version).await?;
         store
@@ -847,7 +904,11 @@ impl Service {
             model,
             record: rec.clone(),
         }));
-        Ok(rec)
+        let job = self
+            .start_job(space, BACKFILL, version, &format!("challenger v{version}"))
+            .await?;
+        self.spawn_job(space, job.clone());
+        Ok((rec, job))
     }
 
     /// Removes the workspace's challenger (its stored scores stay, unused); `NotFound` without

@@ -834,7 +834,7 @@ pub(crate) async fn rescore(
     Ok((StatusCode::ACCEPTED, Json(json!({ "started": true }))).into_response())
 }
 
-/// Re-score jobs with their progress, newest first.
+/// Background jobs (re-scores and challenger back-fills) with their progress, newest first.
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "model",
     responses((status = 200, body = Object)), security(("read_key" = [])))]
 pub(crate) async fn jobs(
@@ -851,7 +851,8 @@ pub(crate) async fn jobs(
     Ok(Json(json!({ "jobs": jobs })))
 }
 
-/// One re-score job: `total`, `done`, `state` (running, done, failed, interrupted).
+/// One background job: `kind` (`rescore`, `backfill`), `cause`, `total`, `done`, `state`
+/// (running, done, failed, interrupted, cancelled).
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "model", params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("read_key" = [])))]
 pub(crate) async fn job(
@@ -882,7 +883,9 @@ pub(crate) struct ChallengerBody {
 }
 
 /// Sets the challenger: a stored version the writer scores every touched contact with too, in
-/// shadow (never routed on), for comparison on outcomes.
+/// shadow (never routed on), for comparison on outcomes. Every existing contact is scored with
+/// it by a background job (`job`; progress at `/api/v1/jobs/{id}`, kind `backfill`), which
+/// leaves stored scores, history and webhooks alone.
 #[utoipa::path(post, path = "/api/v1/model/challenger", tag = "model", request_body = ChallengerBody,
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("read_key" = [])))]
 pub(crate) async fn set_challenger(
@@ -892,8 +895,10 @@ pub(crate) async fn set_challenger(
 ) -> Result<Json<Value>, ApiError> {
     let space = read_space(&st, &headers).await?;
     let Json(b) = body.map_err(|e| bad("body", e.body_text()))?;
-    let rec = st.svc.set_challenger(&space, b.version).await?;
-    Ok(Json(json!({ "challenger": model_json(&rec, false) })))
+    let (rec, job) = st.svc.set_challenger(&space, b.version).await?;
+    Ok(Json(
+        json!({ "challenger": model_json(&rec, false), "job": job }),
+    ))
 }
 
 /// Removes the challenger.

@@ -587,20 +587,22 @@ impl Store {
 
     // ---- re-score jobs ---------------------------------------------------------------------
 
-    /// Records a new re-score job and returns its id.
+    /// Records a new job of `kind` (`rescore`, `backfill`) and returns its id.
     pub async fn start_job(
         &self,
         ws: &str,
+        kind: &str,
         model_version: i64,
         cause: &str,
         total: i64,
         now: i64,
     ) -> Result<i64> {
         Ok(sqlx::query(
-            "INSERT INTO rescore_jobs (workspace_id, model_version, cause, total, done, state, started_at)
-             VALUES ($1, $2, $3, $4, 0, 'running', $5) RETURNING seq",
+            "INSERT INTO rescore_jobs (workspace_id, kind, model_version, cause, total, done, state, started_at)
+             VALUES ($1, $2, $3, $4, $5, 0, 'running', $6) RETURNING seq",
         )
         .bind(ws)
+        .bind(kind)
         .bind(model_version)
         .bind(cause)
         .bind(total)
@@ -610,25 +612,31 @@ impl Store {
         .get(0))
     }
 
-    /// Updates a job's progress; `finished` with a final state (`done`, `failed`) ends it.
+    /// Updates a job's progress: `done` contacts, the last one `after`; `finished` with a
+    /// final state (`done`, `failed`, `cancelled`) ends it.
     pub async fn job_progress(
         &self,
         job: i64,
         done: i64,
+        after: &str,
         finished: Option<(&str, i64)>,
     ) -> Result<()> {
+        // No NULL is bound (sqlx's `Any` driver types a NULL by its own choice).
         match finished {
             None => {
-                sqlx::query("UPDATE rescore_jobs SET done = $1 WHERE seq = $2")
+                sqlx::query("UPDATE rescore_jobs SET done = $1, resume_after = $2 WHERE seq = $3")
                     .bind(done)
+                    .bind(after)
                     .bind(job)
                     .execute(&self.pool)
                     .await?
             }
             Some((state, at)) => sqlx::query(
-                "UPDATE rescore_jobs SET done = $1, state = $2, finished_at = $3 WHERE seq = $4",
+                "UPDATE rescore_jobs SET done = $1, resume_after = $2, state = $3, finished_at = $4
+                 WHERE seq = $5",
             )
             .bind(done)
+            .bind(after)
             .bind(state)
             .bind(at)
             .bind(job)
@@ -638,10 +646,20 @@ impl Store {
         Ok(())
     }
 
-    /// A workspace's re-score jobs, newest first.
+    /// Marks an `interrupted` job `running` again (a back-fill going on after a restart).
+    pub async fn resume_job(&self, job: i64) -> Result<()> {
+        sqlx::query("UPDATE rescore_jobs SET state = 'running', finished_at = NULL WHERE seq = $1")
+            .bind(job)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A workspace's jobs, newest first.
     pub async fn jobs(&self, ws: &str, limit: i64) -> Result<Vec<JobRecord>> {
         let rows = sqlx::query(
-            "SELECT seq, model_version, cause, total, done, state, started_at, finished_at
+            "SELECT seq, kind, model_version, cause, total, done, state, started_at, finished_at,
+                    resume_after
              FROM rescore_jobs WHERE workspace_id = $1 ORDER BY seq DESC LIMIT $2",
         )
         .bind(ws)
@@ -652,13 +670,15 @@ impl Store {
             .into_iter()
             .map(|r| JobRecord {
                 id: r.get(0),
-                model_version: r.get(1),
-                cause: r.get(2),
-                total: r.get(3),
-                done: r.get(4),
-                state: r.get(5),
-                started_at: r.get(6),
-                finished_at: r.get(7),
+                kind: r.get(1),
+                model_version: r.get(2),
+                cause: r.get(3),
+                total: r.get(4),
+                done: r.get(5),
+                state: r.get(6),
+                started_at: r.get(7),
+                finished_at: r.get(8),
+                resume_after: r.get(9),
             })
             .collect())
     }

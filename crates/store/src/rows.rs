@@ -307,20 +307,27 @@ pub struct Alias {
 pub struct JobRecord {
     /// Job id.
     pub id: i64,
-    /// Model version scoring.
+    /// `rescore` (every contact by the active model) or `backfill` (every contact scored in
+    /// shadow by the challenger).
+    pub kind: String,
+    /// Model version scoring (the challenger's for a back-fill).
     pub model_version: i64,
-    /// `activation`, `schedule`, …
+    /// `model v2` (activation), `schedule`, `manual`, `challenger v3` (back-fill), …
     pub cause: String,
     /// Contacts to score.
     pub total: i64,
     /// Contacts scored so far.
     pub done: i64,
-    /// `running`, `done`, `failed`, `interrupted`.
+    /// `running`, `done`, `failed`, `interrupted`, `cancelled` (a back-fill whose challenger
+    /// was changed or removed).
     pub state: String,
     /// Start (ms).
     pub started_at: i64,
     /// End (ms).
     pub finished_at: Option<i64>,
+    /// The last contact id done (ids are taken in order; empty before the first chunk).
+    #[serde(skip)]
+    pub resume_after: String,
 }
 
 /// An outcome of a contact (SPEC D4): what sales saw happen, for closed-loop learning.
