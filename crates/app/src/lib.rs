@@ -10,6 +10,7 @@
 //! - [`hooks`]: webhook triggers (with hysteresis), signing and the delivery worker;
 //! - [`outcome`]: outcomes (won, lost, …) from the API, files and Segment track events;
 //! - [`training`]: the training table (traits, event windows, label) built from the store;
+//! - [`predict`]: retraining a predictive model from the store, each contact's probability;
 //! - [`shadow`]: champion/challenger comparison and drift per tier (pure functions; the
 //!   service methods `set_challenger`, `challenger_report`, `drift_report` are here).
 
@@ -17,6 +18,7 @@ pub mod hooks;
 pub mod import;
 pub mod message;
 pub mod outcome;
+pub mod predict;
 pub mod score;
 pub mod shadow;
 pub mod training;
@@ -100,6 +102,9 @@ pub enum AppError {
     /// An unexpected store error.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Training or predicting failed.
+    #[error("learn: {0}")]
+    Learn(String),
 }
 
 /// The model a workspace scores with.
@@ -168,6 +173,11 @@ pub struct Settings {
     pub queue_wait: Duration,
     /// Webhook delivery settings.
     pub hooks: hooks::DeliverySettings,
+    /// How often every workspace's predictive model is retrained from its store; `None`
+    /// (the default) = never.
+    pub retrain_every: Option<Duration>,
+    /// How a retrain trains.
+    pub retrain: predict::RetrainSettings,
 }
 
 impl Default for Settings {
@@ -179,6 +189,8 @@ impl Default for Settings {
             rescore_chunk: 500,
             queue_wait: Duration::from_secs(2),
             hooks: hooks::DeliverySettings::default(),
+            retrain_every: None,
+            retrain: predict::RetrainSettings::default(),
         }
     }
 }
@@ -349,22 +361,40 @@ impl Service {
                 }
             }
         });
+        if let Some(every) = settings.retrain_every {
+            svc.every(every, "retrain", |s, space| async move {
+                s.retrain(&space).await
+            });
+        }
         if let Some(every) = settings.rescore_every {
-            let s = svc.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(every);
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    for space in s.spaces() {
-                        if let Err(e) = s.rescore_all(&space, "schedule").await {
-                            tracing::warn!("scheduled re-score of {}: {e}", space.name);
-                        }
-                    }
-                }
+            svc.every(every, "re-score", |s, space| async move {
+                s.rescore_all(&space, "schedule").await
             });
         }
         Ok(svc)
+    }
+
+    /// Runs `job` on every workspace every `every`, the first time one period after start
+    /// (the task holds a clone of the service).
+    fn every<F, Fut>(&self, every: Duration, what: &'static str, job: F)
+    where
+        F: Fn(Service, Arc<Space>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<JobRecord, AppError>> + Send,
+    {
+        let s = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                for space in s.spaces() {
+                    let name = space.name.clone();
+                    if let Err(e) = job(s.clone(), space).await {
+                        tracing::warn!("scheduled {what} of {name}: {e}");
+                    }
+                }
+            }
+        });
     }
 
     /// The store.

@@ -86,7 +86,9 @@ impl From<AppError> for ApiError {
                     ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", msg)
                 }
             }
-            AppError::Store(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg),
+            AppError::Store(_) | AppError::Learn(_) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg)
+            }
         }
     }
 }

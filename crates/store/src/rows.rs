@@ -118,12 +118,14 @@ pub enum LeadSort {
     UpdatedDesc,
     /// By id.
     Id,
+    /// Highest predicted probability first (leads without one last).
+    ProbabilityDesc,
 }
 
 /// Where the previous page ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cursor {
-    /// After (score, id).
+    /// After (score, id), or (probability, id) with -1 for none.
     Score(f64, String),
     /// After (updated_at, id).
     Int(i64, String),
@@ -307,8 +309,8 @@ pub struct Alias {
 pub struct JobRecord {
     /// Job id.
     pub id: i64,
-    /// `rescore` (every contact by the active model) or `backfill` (every contact scored in
-    /// shadow by the challenger).
+    /// `rescore` (every contact by the active model), `backfill` (every contact scored in
+    /// shadow by the challenger) or `retrain` (a predictive model trained from the store).
     pub kind: String,
     /// Model version scoring (the challenger's for a back-fill).
     pub model_version: i64,
@@ -319,7 +321,7 @@ pub struct JobRecord {
     /// Contacts scored so far.
     pub done: i64,
     /// `running`, `done`, `failed`, `interrupted`, `cancelled` (a back-fill whose challenger
-    /// was changed or removed).
+    /// was changed or removed), `skipped` (a retrain with too few outcomes).
     pub state: String,
     /// Start (ms).
     pub started_at: i64,
@@ -328,6 +330,8 @@ pub struct JobRecord {
     /// The last contact id done (ids are taken in order; empty before the first chunk).
     #[serde(skip)]
     pub resume_after: String,
+    /// What the job did, or why it did nothing (a retrain with too few outcomes).
+    pub note: String,
 }
 
 /// An outcome of a contact (SPEC D4): what sales saw happen, for closed-loop learning.

@@ -2,7 +2,7 @@
 //! score per contact (written in the ingestion transaction), the rows the comparison reads
 //! (contacts with a won/lost outcome, with both scores), and per-version drift baselines.
 
-use crate::{Ph, Result, Store, Tx, dynamic};
+use crate::{Result, Store, Tx, insert_rows};
 use sqlx::Row;
 
 /// Rows per multi-row insert (7 parameters each).
@@ -61,30 +61,26 @@ impl Tx {
         ws: &str,
         rows: &[ChallengerScore],
     ) -> Result<()> {
-        for chunk in rows.chunks(CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO challenger_scores (workspace_id, contact_id, version, score, tier, status, scored_at) VALUES ",
-            );
-            let mut ph = Ph::for_conn(self.conn());
-            sql.push_str(&ph.rows(chunk.len(), &[false; 7], ""));
-            sql.push_str(
-                " ON CONFLICT (workspace_id, contact_id) DO UPDATE SET version = excluded.version,
-                  score = excluded.score, tier = excluded.tier, status = excluded.status,
-                  scored_at = excluded.scored_at",
-            );
-            let mut q = dynamic(sql);
-            for r in chunk {
-                q = q
-                    .bind(ws)
-                    .bind(&r.contact_id)
+        insert_rows(
+            self.conn(),
+            ws,
+            "INSERT INTO challenger_scores (workspace_id, contact_id, version, score, tier, status, scored_at)",
+            &[false; 6],
+            "ON CONFLICT (workspace_id, contact_id) DO UPDATE SET version = excluded.version,
+             score = excluded.score, tier = excluded.tier, status = excluded.status,
+             scored_at = excluded.scored_at",
+            rows,
+            CHUNK,
+            |q, r| {
+                q.bind(&r.contact_id)
                     .bind(r.version)
                     .bind(r.score)
                     .bind(&r.tier)
                     .bind(&r.status)
-                    .bind(r.scored_at);
-            }
-            q.execute(self.conn()).await?;
-        }
+                    .bind(r.scored_at)
+            },
+        )
+        .await?;
         Ok(())
     }
 }

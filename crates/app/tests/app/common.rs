@@ -389,6 +389,18 @@ pub async fn wait_until(mut cond: impl AsyncFnMut() -> bool, timeout: Duration) 
     }
 }
 
+/// A job as `(kind, cause, state, model_version, total, done)`.
+pub fn job_of(j: &leadscore_store::JobRecord) -> (&str, &str, &str, i64, i64, i64) {
+    (
+        j.kind.as_str(),
+        j.cause.as_str(),
+        j.state.as_str(),
+        j.model_version,
+        j.total,
+        j.done,
+    )
+}
+
 /// Waits until job `id` of workspace `ws` is no longer `running`; returns it.
 pub async fn finished_job(svc: &Service, ws: &str, id: i64) -> leadscore_store::JobRecord {
     let mut last = None;

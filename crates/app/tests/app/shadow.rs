@@ -3,7 +3,7 @@
 //! by hand; drift per tier alerts only past the tolerance and with enough contacts.
 
 use crate::common::{
-    MODEL, PATIENCE, TestApp, fast_hooks, finished_job, identify, settings, spawn_app,
+    MODEL, PATIENCE, TestApp, fast_hooks, finished_job, identify, job_of, settings, spawn_app,
     spawn_app_settings, start, wait_until,
 };
 use leadscore_app::Clock;
@@ -207,13 +207,8 @@ async fn setting_a_challenger_back_fills_every_existing_contact_in_shadow() {
     let (rec, job) = svc.set_challenger(space, v2.version).await.unwrap();
     assert_eq!(rec.version, 2);
     assert_eq!(
-        (
-            job.kind.as_str(),
-            job.cause.as_str(),
-            job.model_version,
-            job.total
-        ),
-        ("backfill", "challenger v2", 2, 7)
+        job_of(&job),
+        ("backfill", "challenger v2", "running", 2, 7, 0)
     );
     let job = finished_job(svc, &space.id, job.id).await;
     assert_eq!((job.state.as_str(), job.done, job.total), ("done", 7, 7));

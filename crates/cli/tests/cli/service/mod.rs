@@ -13,6 +13,8 @@
 //! - `leads`: the leads list: filters, sorts, cursor pagination.
 //! - `models`: `as_of`, model upload and re-score jobs, history, rollback, bad models.
 //! - `outcomes`: `POST /api/v1/outcomes`, Segment `Deal Won` tracks as outcomes, lead detail.
+//! - `predict`: `--retrain-every` and `POST /api/v1/model/retrain`: predictions in the lead
+//!   detail and list, `sort=probability`, a `skipped` retrain on thin data.
 //! - `shadow`: the challenger endpoints (set, compare on outcomes, remove) and drift.
 //! - `refusals`: 400/401/413/503 with their JSON bodies; a refused batch stores nothing.
 
@@ -26,5 +28,6 @@ mod ingest;
 mod leads;
 mod models;
 mod outcomes;
+mod predict;
 mod refusals;
 mod shadow;
