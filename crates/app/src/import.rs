@@ -1,5 +1,6 @@
-//! Bulk import of contacts and events files (CSV or NDJSON, the shapes the batch CLI reads)
-//! into a workspace, as identify and track messages.
+//! Bulk import of contacts, accounts and events files (CSV or NDJSON, the shapes the batch CLI
+//! reads) into a workspace, as identify, group and track messages (outcomes files are read by
+//! `outcome::parse_file`, with the same line reading and errors).
 //!
 //! The whole file is read and checked first, so a bad line stops the import before anything is
 //! stored, with `file:line: column `x`: …` as in the batch CLI. Each row's message id is a hash
@@ -25,7 +26,7 @@ pub enum Kind {
 }
 
 fn bad(name: &str, line: usize, column: &str, msg: impl std::fmt::Display) -> AppError {
-    AppError::BadRequest(format!("{name}:{line}: column `{column}`: {msg}"))
+    AppError::file(name, line, Some(column), msg)
 }
 
 fn message_id(kind: Kind, content: &str) -> String {
@@ -58,13 +59,8 @@ pub fn parse(
             if line.trim().is_empty() {
                 continue;
             }
-            let v: Value = serde_json::from_str(line)
-                .map_err(|e| AppError::BadRequest(format!("{name}:{}: not JSON: {e}", i + 1)))?;
-            let Value::Object(o) = v else {
-                return Err(AppError::BadRequest(format!(
-                    "{name}:{}: not a JSON object",
-                    i + 1
-                )));
+            let Value::Object(o) = json_line(name, i + 1, line)? else {
+                return Err(AppError::file(name, i + 1, None, "not a JSON object"));
             };
             let mut fields = Vec::new();
             for (k, v) in o {
@@ -83,14 +79,10 @@ pub fn parse(
             .from_reader(text.as_bytes());
         let headers = rdr
             .headers()
-            .map_err(|e| AppError::BadRequest(format!("{name}:1: {e}")))?
+            .map_err(|e| AppError::file(name, 1, None, e))?
             .clone();
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| {
-                let line = e.position().map_or(0, |p| p.line() as usize);
-                AppError::BadRequest(format!("{name}:{line}: {e}"))
-            })?;
-            let line = rec.position().map_or(0, |p| p.line() as usize);
+            let (line, rec) = csv_record(name, rec)?;
             let fields = headers
                 .iter()
                 .zip(rec.iter())
@@ -107,6 +99,24 @@ pub fn parse(
         }
     }
     Ok(out)
+}
+
+/// One NDJSON line as JSON, or the file error naming it.
+pub(crate) fn json_line(name: &str, line: usize, text: &str) -> Result<Value, AppError> {
+    serde_json::from_str(text)
+        .map_err(|e| AppError::file(name, line, None, format!("not JSON: {e}")))
+}
+
+/// A CSV record with its line, or the file error naming the line.
+pub(crate) fn csv_record(
+    name: &str,
+    rec: Result<csv::StringRecord, csv::Error>,
+) -> Result<(usize, csv::StringRecord), AppError> {
+    let rec = rec.map_err(|e| {
+        let line = e.position().map_or(0, |p| p.line() as usize);
+        AppError::file(name, line, None, e)
+    })?;
+    Ok((rec.position().map_or(0, |p| p.line() as usize), rec))
 }
 
 fn take(fields: &mut Vec<(String, Value)>, names: &[&str]) -> Option<Value> {
@@ -243,11 +253,12 @@ pub fn prepare(
         message,
     }) = svc.check(space, &messages)
     {
-        return Err(AppError::BadRequest(format!(
-            "{name}:{}: column `{}`: {message}",
+        return Err(AppError::file(
+            name,
             lines[index],
-            field.split_once('.').map_or(field.as_str(), |(_, f)| f)
-        )));
+            Some(field.split_once('.').map_or(field.as_str(), |(_, f)| f)),
+            message,
+        ));
     }
     Ok(messages)
 }

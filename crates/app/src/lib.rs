@@ -10,6 +10,7 @@
 //! - [`hooks`]: webhook triggers (with hysteresis), signing and the delivery worker;
 //! - [`outcome`]: outcomes (won, lost, …) from the API, files and Segment track events;
 //! - [`training`]: the training table (traits, event windows, label) built from the store;
+//! - [`predict`]: retraining a predictive model from the store, each contact's probability;
 //! - [`shadow`]: champion/challenger comparison and drift per tier (pure functions; the
 //!   service methods `set_challenger`, `challenger_report`, `drift_report` are here).
 
@@ -17,6 +18,7 @@ pub mod hooks;
 pub mod import;
 pub mod message;
 pub mod outcome;
+pub mod predict;
 pub mod score;
 pub mod shadow;
 pub mod training;
@@ -69,6 +71,19 @@ pub enum AppError {
     /// A request that is wrong as a whole.
     #[error("{0}")]
     BadRequest(String),
+    /// A line of an imported file is wrong (`file:line: column `x`: …`): nothing of the file
+    /// is stored.
+    #[error("{file}:{line}: {}{message}", field.as_ref().map(|f| format!("column `{f}`: ")).unwrap_or_default())]
+    File {
+        /// The file's name as given.
+        file: String,
+        /// The line (1-based; the header is line 1 of a CSV file).
+        line: usize,
+        /// The column or field at fault, when one is.
+        field: Option<String>,
+        /// What is wrong.
+        message: String,
+    },
     /// A model file that does not compile: every problem with its line and column.
     #[error("{0}")]
     Model(leadscore_core::ModelError),
@@ -87,6 +102,9 @@ pub enum AppError {
     /// An unexpected store error.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Training or predicting failed.
+    #[error("learn: {0}")]
+    Learn(String),
 }
 
 /// The model a workspace scores with.
@@ -155,6 +173,11 @@ pub struct Settings {
     pub queue_wait: Duration,
     /// Webhook delivery settings.
     pub hooks: hooks::DeliverySettings,
+    /// How often every workspace's predictive model is retrained from its store; `None`
+    /// (the default) = never.
+    pub retrain_every: Option<Duration>,
+    /// How a retrain trains.
+    pub retrain: predict::RetrainSettings,
 }
 
 impl Default for Settings {
@@ -166,6 +189,8 @@ impl Default for Settings {
             rescore_chunk: 500,
             queue_wait: Duration::from_secs(2),
             hooks: hooks::DeliverySettings::default(),
+            retrain_every: None,
+            retrain: predict::RetrainSettings::default(),
         }
     }
 }
@@ -205,6 +230,11 @@ struct Inner {
     _stop_hooks: watch::Sender<()>,
 }
 
+/// The kind of job that re-scores every contact with the active model.
+const RESCORE: &str = "rescore";
+/// The kind of job that scores every contact with the challenger only.
+const BACKFILL: &str = "backfill";
+
 /// The longest id (`userId`, `messageId`, …) or event name taken, in bytes: well inside
 /// PostgreSQL's limit for an index entry.
 pub const MAX_ID_BYTES: usize = 1024;
@@ -224,6 +254,29 @@ pub fn new_key(kind: KeyKind) -> String {
         KeyKind::Read => "rk_",
     };
     format!("{prefix}{}", hex::encode(bytes))
+}
+
+impl AppError {
+    /// A bad line of file `file`, naming `field` when there is one.
+    pub fn file(
+        file: &str,
+        line: usize,
+        field: Option<&str>,
+        message: impl std::fmt::Display,
+    ) -> AppError {
+        AppError::File {
+            file: file.to_owned(),
+            line,
+            field: field.map(str::to_owned),
+            message: message.to_string(),
+        }
+    }
+}
+
+fn baseline_tiers(
+    b: &leadscore_store::shadow::Baseline,
+) -> Result<std::collections::BTreeMap<String, shadow::TierCount>, AppError> {
+    Ok(serde_json::from_str(&b.tiers).map_err(|e| StoreError::Json("drift_baselines.tiers", e))?)
 }
 
 fn compile(src: &str, version: i64) -> Result<Model, AppError> {
@@ -266,16 +319,26 @@ impl Service {
         }
         // A re-score that a stopped process left half-done (a model activation's, say) runs
         // again: the workspace would otherwise keep the old model's scores under the new one.
+        // A challenger back-fill goes on after the last chunk it did, if the challenger is
+        // still the one it scores with.
         for space in svc.spaces() {
-            if let Some(job) = store.jobs(&space.id, 1).await?.into_iter().next()
+            let jobs = store.jobs(&space.id, 50).await?;
+            if let Some(job) = jobs.iter().find(|j| j.kind == RESCORE)
                 && job.state == "interrupted"
             {
-                let s = svc.clone();
+                let (s, space, cause) = (svc.clone(), space.clone(), job.cause.clone());
                 tokio::spawn(async move {
-                    if let Err(e) = s.rescore_all(&space, &job.cause).await {
+                    if let Err(e) = s.rescore_all(&space, &cause).await {
                         tracing::warn!("resumed re-score of {}: {e}", space.name);
                     }
                 });
+            }
+            if let Some(job) = jobs.into_iter().find(|j| j.kind == BACKFILL)
+                && job.state == "interrupted"
+                && space.challenger().map(|c| c.version) == Some(job.model_version)
+            {
+                store.resume_job(job.id).await?;
+                svc.spawn_job(&space, job);
             }
         }
         tokio::spawn(hooks::deliver_forever(
@@ -298,22 +361,40 @@ impl Service {
                 }
             }
         });
+        if let Some(every) = settings.retrain_every {
+            svc.every(every, "retrain", |s, space| async move {
+                s.retrain(&space).await
+            });
+        }
         if let Some(every) = settings.rescore_every {
-            let s = svc.clone();
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(every);
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    for space in s.spaces() {
-                        if let Err(e) = s.rescore_all(&space, "schedule").await {
-                            tracing::warn!("scheduled re-score of {}: {e}", space.name);
-                        }
-                    }
-                }
+            svc.every(every, "re-score", |s, space| async move {
+                s.rescore_all(&space, "schedule").await
             });
         }
         Ok(svc)
+    }
+
+    /// Runs `job` on every workspace every `every`, the first time one period after start
+    /// (the task holds a clone of the service).
+    fn every<F, Fut>(&self, every: Duration, what: &'static str, job: F)
+    where
+        F: Fn(Service, Arc<Space>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<JobRecord, AppError>> + Send,
+    {
+        let s = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                for space in s.spaces() {
+                    let name = space.name.clone();
+                    if let Err(e) = job(s.clone(), space).await {
+                        tracing::warn!("scheduled {what} of {name}: {e}");
+                    }
+                }
+            }
+        });
     }
 
     /// The store.
@@ -604,11 +685,24 @@ impl Service {
         ids: Vec<String>,
         cause: &str,
     ) -> Result<IngestReport, AppError> {
+        self.rescore_some(space, ids, cause, false).await
+    }
+
+    /// Re-scores some contacts in one transaction; with `shadow_only`, only the challenger
+    /// scores them (a back-fill).
+    async fn rescore_some(
+        &self,
+        space: &Arc<Space>,
+        ids: Vec<String>,
+        cause: &str,
+        shadow_only: bool,
+    ) -> Result<IngestReport, AppError> {
         let (reply, rx) = oneshot::channel();
         self.submit(Job::Rescore {
             space: space.clone(),
             ids,
             cause: cause.to_owned(),
+            shadow_only,
             reply,
         })
         .await?;
@@ -623,15 +717,48 @@ impl Service {
         space: &Arc<Space>,
         cause: &str,
     ) -> Result<JobRecord, AppError> {
-        let store = &self.inner.store;
-        let total = store.stats(&space.id).await?.contacts;
         let version = space.active().version;
-        let job = store
-            .start_job(&space.id, version, cause, total, self.now_ms())
-            .await?;
-        self.run_job(space, job, cause).await
+        let job = self.start_job(space, RESCORE, version, cause).await?;
+        self.run_job(space, job).await
     }
 
+    /// Records a new job of `kind` for model `version` over every contact now.
+    async fn start_job(
+        &self,
+        space: &Space,
+        kind: &str,
+        version: i64,
+        cause: &str,
+    ) -> Result<JobRecord, AppError> {
+        let store = &self.inner.store;
+        let total = store.stats(&space.id).await?.contacts;
+        let id = store
+            .start_job(&space.id, kind, version, cause, total, self.now_ms())
+            .await?;
+        self.job(space, id).await
+    }
+
+    /// Job `id` of the workspace as stored.
+    async fn job(&self, space: &Space, id: i64) -> Result<JobRecord, AppError> {
+        self.inner
+            .store
+            .jobs(&space.id, 50)
+            .await?
+            .into_iter()
+            .find(|j| j.id == id)
+            .ok_or_else(|| AppError::NotFound(format!("job {id}")))
+    }
+
+    /// Runs `job` in the background.
+    fn spawn_job(&self, space: &Arc<Space>, job: JobRecord) {
+        let (svc, sp) = (self.clone(), space.clone());
+        tokio::spawn(async move {
+            let (id, cause) = (job.id, job.cause.clone());
+            if let Err(e) = svc.run_job(&sp, job).await {
+                tracing::warn!("job {id} ({cause}) of {}: {e}", sp.name);
+            }
+        });
+    }
     /// Rebuilds the workspace's ranking from the stored scores: live scores then get their
     /// percentile and top-N% routing against this population until the next full re-score.
     pub async fn refresh_ranking(&self, space: &Space) -> Result<(), AppError> {
@@ -649,43 +776,61 @@ impl Service {
         Ok(())
     }
 
-    async fn run_job(
-        &self,
-        space: &Arc<Space>,
-        job: i64,
-        cause: &str,
-    ) -> Result<JobRecord, AppError> {
+    /// Runs `job` over every contact in id order, in chunks through the writer, from the one
+    /// after `resume_after` (empty: the first). A re-score (`rescore`) ends by ranking the new
+    /// population and recording the version's drift baseline if it has none or an empty one
+    /// (conversion per tier once every contact has this version's tier). A back-fill
+    /// (`backfill`) has only the challenger score them, and stops (`cancelled`) once the
+    /// challenger is no longer its version.
+    async fn run_job(&self, space: &Arc<Space>, job: JobRecord) -> Result<JobRecord, AppError> {
         let store = &self.inner.store;
-        let mut after = String::new();
-        let mut done = 0i64;
+        let backfill = job.kind == BACKFILL;
+        let (version, cause) = (job.model_version, job.cause.as_str());
+        let mut after = job.resume_after.clone();
+        let mut done = job.done;
+        let mut cancelled = false;
         let chunk = self.inner.settings.rescore_chunk as i64;
         let result: Result<(), AppError> = async {
             loop {
+                if backfill && space.challenger().map(|c| c.version) != Some(version) {
+                    cancelled = true;
+                    return Ok(());
+                }
                 let ids = store.contact_ids(&space.id, &after, chunk).await?;
                 let Some(last) = ids.last() else { break };
                 after = last.clone();
                 let n = ids.len() as i64;
-                self.rescore(space, ids, cause).await?;
+                self.rescore_some(space, ids, cause, backfill).await?;
                 done += n;
-                store.job_progress(job, done, None).await?;
+                store.job_progress(job.id, done, &after, None).await?;
+            }
+            if backfill {
+                return Ok(());
             }
             // Rank the new population: from now on live scores get their percentile and
             // top-N% routing against it (the next full re-score uses it too).
             self.refresh_ranking(space).await?;
+            if space.active().version == version
+                && let Err(e) = self
+                    .record_baseline(space, version, &format!("rescore: {cause}"))
+                    .await
+            {
+                // The re-score itself is done; the next one records the baseline.
+                tracing::warn!("drift baseline of v{version}: {e}");
+            }
             Ok(())
         }
         .await;
-        let state = if result.is_ok() { "done" } else { "failed" };
+        let state = match (&result, cancelled) {
+            (Err(_), _) => "failed",
+            (Ok(()), true) => "cancelled",
+            (Ok(()), false) => "done",
+        };
         store
-            .job_progress(job, done, Some((state, self.now_ms())))
+            .job_progress(job.id, done, &after, Some((state, self.now_ms())))
             .await?;
         result?;
-        store
-            .jobs(&space.id, 50)
-            .await?
-            .into_iter()
-            .find(|j| j.id == job)
-            .ok_or_else(|| AppError::NotFound(format!("job {job}")))
+        self.job(space, job.id).await
     }
 
     /// Compiles a model file without storing it.
@@ -744,28 +889,13 @@ impl Service {
             model,
             record: rec,
         });
-        let total = store.stats(&space.id).await?.contacts;
-        let job = store
-            .start_job(&space.id, version, &format!("model v{version}"), total, now)
+        // The re-score ends by recording the drift baseline: conversion per tier once every
+        // contact has this version's tier (a version activated before keeps its first one).
+        let job = self
+            .start_job(space, RESCORE, version, &format!("model v{version}"))
             .await?;
-        let (svc, sp) = (self.clone(), space.clone());
-        tokio::spawn(async move {
-            if let Err(e) = svc.run_job(&sp, job, &format!("model v{version}")).await {
-                tracing::warn!("re-score after activating v{version}: {e}");
-                return;
-            }
-            // The drift baseline: conversion per tier once every contact has this version's
-            // tier (a version activated before keeps its first baseline).
-            if let Err(e) = svc.record_baseline(&sp, version).await {
-                tracing::warn!("drift baseline of v{version}: {e}");
-            }
-        });
-        Ok(store
-            .jobs(&space.id, 50)
-            .await?
-            .into_iter()
-            .find(|j| j.id == job)
-            .expect("the job just started"))
+        self.spawn_job(space, job.clone());
+        Ok(job)
     }
 
     /// Activates the version that was active before the current one.
@@ -786,12 +916,14 @@ impl Service {
     }
 
     /// Makes stored version `version` the workspace's challenger: from now on the writer scores
-    /// every contact it touches with it too (same transaction), for [`Service::challenger_report`].
+    /// every contact it touches with it too (same transaction), for [`Service::challenger_report`],
+    /// and a background job (returned) back-fills every existing contact's challenger score,
+    /// leaving their stored scores alone.
     pub async fn set_challenger(
         &self,
-        space: &Space,
+        space: &Arc<Space>,
         version: i64,
-    ) -> Result<ModelRecord, AppError> {
+    ) -> Result<(ModelRecord, JobRecord), AppError> {
         let store = &self.inner.store;
         let (rec, model) = self.stored_model(space, version).await?;
         store
@@ -802,7 +934,11 @@ impl Service {
             model,
             record: rec.clone(),
         }));
-        Ok(rec)
+        let job = self
+            .start_job(space, BACKFILL, version, &format!("challenger v{version}"))
+            .await?;
+        self.spawn_job(space, job.clone());
+        Ok((rec, job))
     }
 
     /// Removes the workspace's challenger (its stored scores stay, unused); `NotFound` without
@@ -829,7 +965,9 @@ impl Service {
     }
 
     /// Conversion per tier now against the active version's baseline; without a baseline this
-    /// records one (so the first call reports no drift).
+    /// records one (so the first call reports no drift). An empty baseline (recorded before any
+    /// won/lost outcome) is not replaced here but at the end of the next full re-score, when
+    /// every contact has this version's tier at one time.
     pub async fn drift_report(
         &self,
         space: &Space,
@@ -844,32 +982,52 @@ impl Service {
         let version = space.active().version;
         let store = &self.inner.store;
         let current = shadow::conversion(&store.outcome_rows(&space.id).await?);
-        let baseline = match store.drift_baseline(&space.id, version).await? {
-            Some(text) => serde_json::from_str(&text)
-                .map_err(|e| StoreError::Json("drift_baselines.tiers", e))?,
+        let stored = match store.drift_baseline(&space.id, version).await? {
+            Some(b) => Some(b),
             None => {
-                self.record_baseline(space, version).await?;
-                let text = store.drift_baseline(&space.id, version).await?;
-                match text {
-                    Some(t) => serde_json::from_str(&t)
-                        .map_err(|e| StoreError::Json("drift_baselines.tiers", e))?,
-                    None => current.clone(),
-                }
+                self.record_baseline(space, version, "drift request")
+                    .await?;
+                store.drift_baseline(&space.id, version).await?
             }
         };
-        Ok(shadow::drift(
-            version, &baseline, &current, tolerance, min_n,
-        ))
+        let (baseline, info) = match stored {
+            Some(b) => {
+                let tiers = baseline_tiers(&b)?;
+                let info = shadow::BaselineInfo::new(&tiers, b.recorded_at, &b.source);
+                (tiers, Some(info))
+            }
+            None => (current.clone(), None),
+        };
+        let mut d = shadow::drift(version, &baseline, &current, tolerance, min_n);
+        d.baseline = info;
+        Ok(d)
     }
 
-    /// Records `version`'s drift baseline from the stored tiers now, unless it has one.
-    async fn record_baseline(&self, space: &Space, version: i64) -> Result<bool, AppError> {
+    /// Records `version`'s drift baseline from the stored tiers now, unless it has one; an
+    /// empty one (no won/lost outcome when it was recorded) is recorded again once there are
+    /// outcomes. Returns whether one was stored.
+    async fn record_baseline(
+        &self,
+        space: &Space,
+        version: i64,
+        source: &str,
+    ) -> Result<bool, AppError> {
         let store = &self.inner.store;
         let tiers = shadow::conversion(&store.outcome_rows(&space.id).await?);
-        let text = serde_json::to_string(&tiers).unwrap_or_else(|_| "{}".into());
-        Ok(store
-            .record_drift_baseline(&space.id, version, &text, self.now_ms())
-            .await?)
+        let new = leadscore_store::shadow::Baseline {
+            tiers: serde_json::to_string(&tiers).unwrap_or_else(|_| "{}".into()),
+            recorded_at: self.now_ms(),
+            source: source.to_owned(),
+        };
+        match store.drift_baseline(&space.id, version).await? {
+            None => Ok(store
+                .record_drift_baseline(&space.id, version, &new)
+                .await?),
+            Some(old) if !tiers.is_empty() && baseline_tiers(&old)?.is_empty() => Ok(store
+                .replace_drift_baseline(&space.id, version, &old, &new)
+                .await?),
+            Some(_) => Ok(false),
+        }
     }
 
     /// A stored version with its compiled model; `NotFound` when the workspace has no such one.

@@ -1,7 +1,8 @@
 //! Outcomes (SPEC D4): what sales saw happen to a contact — stage changes, opportunities,
 //! deals won or lost — for closed-loop learning. They come from `POST /api/v1/outcomes`
-//! ([`parse`]), from an outcomes file ([`parse_csv`], the shape `leadscore generate` writes
-//! too), or from Segment track events the writer maps in its transaction ([`from_track`]).
+//! ([`parse`]), from an outcomes file ([`parse_file`]: CSV, the shape `leadscore generate`
+//! writes too, or NDJSON, the API's objects a line; `leadscore import --outcomes` and
+//! `POST /api/v1/import?kind=outcomes`), or from Segment track events the writer maps in its transaction ([`from_track`]).
 
 use crate::message::{Call, Message};
 use crate::{AppError, MAX_ID_BYTES, Service, Space};
@@ -81,21 +82,26 @@ fn invalid(index: usize, field: &str, message: impl Into<String>) -> AppError {
     }
 }
 
-fn id_text(index: usize, field: &str, v: &str) -> Result<String, AppError> {
-    if v.trim().is_empty() {
-        return Err(invalid(index, field, "must not be empty"));
+/// What is wrong with an id or a text field, if anything: PostgreSQL text holds no NUL and its
+/// indexes no long entry, so such a value would fail the insert after the file was accepted.
+fn text_problem(v: &str, id: bool) -> Option<String> {
+    if id && v.trim().is_empty() {
+        return Some("must not be empty".into());
     }
     if v.contains('\0') {
-        return Err(invalid(index, field, "must not contain a NUL character"));
+        return Some("must not contain a NUL character".into());
     }
-    if v.len() > MAX_ID_BYTES {
-        return Err(invalid(
-            index,
-            field,
-            format!("must be at most {MAX_ID_BYTES} bytes long"),
-        ));
+    if id && v.len() > MAX_ID_BYTES {
+        return Some(format!("must be at most {MAX_ID_BYTES} bytes long"));
     }
-    Ok(v.to_owned())
+    None
+}
+
+fn id_text(index: usize, field: &str, v: &str) -> Result<String, AppError> {
+    match text_problem(v, true) {
+        Some(p) => Err(invalid(index, field, p)),
+        None => Ok(v.to_owned()),
+    }
 }
 
 fn parse_ms(s: &str) -> Option<i64> {
@@ -103,6 +109,13 @@ fn parse_ms(s: &str) -> Option<i64> {
         .ok()
         .map(|t| t.timestamp_millis())
         .or_else(|| leadscore_core::value::parse_time(s).map(|t| t.saturating_mul(1000)))
+}
+
+/// An outcome id made from `content` (a file's row or line): importing a file again stores
+/// nothing twice.
+fn content_id(content: &str) -> String {
+    let h = Sha256::digest(format!("o\u{1f}{content}").as_bytes());
+    format!("import-o-{}", hex::encode(&h[..16]))
 }
 
 /// Parses `{"outcomes": [{contact_id, kind, stage?, amount?, reason?, timestamp?, id?}]}`
@@ -115,72 +128,127 @@ pub fn parse(body: &Value, now: i64) -> Result<Vec<Outcome>, AppError> {
     let Value::Array(items) = list else {
         return Err(invalid(0, "outcomes", "must be an array"));
     };
-    let mut out = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let Value::Object(o) = item else {
-            return Err(invalid(i, "outcomes", "each outcome must be an object"));
-        };
-        let str_field = |name: &str| -> Result<Option<String>, AppError> {
-            match o.get(name) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(invalid(i, name, "must be a string")),
-            }
-        };
-        let contact = match str_field("contact_id")? {
-            Some(c) => id_text(i, "contact_id", &c)?,
-            None => return Err(invalid(i, "contact_id", "is required")),
-        };
-        let kind = match str_field("kind")? {
-            Some(k) if KINDS.contains(&k.as_str()) => k,
-            Some(k) => {
-                return Err(invalid(
-                    i,
-                    "kind",
-                    format!("`{k}`: expected one of {}", KINDS.join(", ")),
-                ));
-            }
-            None => return Err(invalid(i, "kind", "is required")),
-        };
-        let stage = str_field("stage")?;
-        let reason = str_field("reason")?;
-        let amount = match o.get("amount") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => match n.as_f64() {
-                Some(x) if x.is_finite() => Some(x),
-                _ => return Err(invalid(i, "amount", "must be a finite number")),
-            },
-            Some(_) => return Err(invalid(i, "amount", "must be a number")),
-        };
-        let at = match str_field("timestamp")? {
-            Some(t) => parse_ms(&t)
-                .ok_or_else(|| invalid(i, "timestamp", format!("`{t}` is not an RFC 3339 time")))?,
-            None => now,
-        };
-        let id = match str_field("id")? {
-            Some(id) => id_text(i, "id", &id)?,
-            None => {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            parse_one(i, item, now, || {
                 let h = Sha256::digest(format!("{item}\u{1f}{now}").as_bytes());
                 format!("outcome-{}", hex::encode(&h[..16]))
-            }
-        };
-        for (field, v) in [("stage", &stage), ("reason", &reason)] {
-            if let Some(v) = v
-                && v.contains('\0')
-            {
-                return Err(invalid(i, field, "must not contain a NUL character"));
-            }
+            })
+        })
+        .collect()
+}
+
+/// One outcome object of the API (also one line of an NDJSON outcomes file); `default_id`
+/// gives its id when it has none.
+fn parse_one(
+    i: usize,
+    item: &Value,
+    now: i64,
+    default_id: impl FnOnce() -> String,
+) -> Result<Outcome, AppError> {
+    let Value::Object(o) = item else {
+        return Err(invalid(i, "outcomes", "each outcome must be an object"));
+    };
+    let str_field = |name: &str| -> Result<Option<String>, AppError> {
+        match o.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(invalid(i, name, "must be a string")),
         }
-        out.push(Outcome {
-            message_id: id,
-            contact_id: contact,
-            kind,
-            stage,
-            amount,
-            reason,
-            at,
-            received_at: now,
-        });
+    };
+    let contact = match str_field("contact_id")? {
+        Some(c) => id_text(i, "contact_id", &c)?,
+        None => return Err(invalid(i, "contact_id", "is required")),
+    };
+    let kind = match str_field("kind")? {
+        Some(k) if KINDS.contains(&k.as_str()) => k,
+        Some(k) => {
+            return Err(invalid(
+                i,
+                "kind",
+                format!("`{k}`: expected one of {}", KINDS.join(", ")),
+            ));
+        }
+        None => return Err(invalid(i, "kind", "is required")),
+    };
+    let stage = str_field("stage")?;
+    let reason = str_field("reason")?;
+    let amount = match o.get("amount") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(x) if x.is_finite() => Some(x),
+            _ => return Err(invalid(i, "amount", "must be a finite number")),
+        },
+        Some(_) => return Err(invalid(i, "amount", "must be a number")),
+    };
+    let at = match str_field("timestamp")? {
+        Some(t) => parse_ms(&t)
+            .ok_or_else(|| invalid(i, "timestamp", format!("`{t}` is not an RFC 3339 time")))?,
+        None => now,
+    };
+    let id = match str_field("id")? {
+        Some(id) => id_text(i, "id", &id)?,
+        None => default_id(),
+    };
+    for (field, v) in [("stage", &stage), ("reason", &reason)] {
+        if let Some(p) = v.as_deref().and_then(|v| text_problem(v, false)) {
+            return Err(invalid(i, field, p));
+        }
+    }
+    Ok(Outcome {
+        message_id: id,
+        contact_id: contact,
+        kind,
+        stage,
+        amount,
+        reason,
+        at,
+        received_at: now,
+    })
+}
+
+/// Reads an outcomes file, checking all of it: NDJSON (one [`parse`] outcome object a line)
+/// or CSV ([`parse_csv`]). Errors name `file:line` and the column.
+pub fn parse_file(
+    ndjson: bool,
+    input: impl Read,
+    name: &str,
+    now: i64,
+) -> Result<Vec<Outcome>, AppError> {
+    if ndjson {
+        parse_ndjson(input, name, now)
+    } else {
+        parse_csv(input, name, now)
+    }
+}
+
+/// Reads an NDJSON outcomes file: one object a line with the fields of [`parse`]'s outcomes.
+/// Without an `id`, a line's id is a hash of the line, so importing a file again stores nothing
+/// twice.
+pub fn parse_ndjson(mut input: impl Read, name: &str, now: i64) -> Result<Vec<Outcome>, AppError> {
+    let mut text = String::new();
+    input
+        .read_to_string(&mut text)
+        .map_err(|e| AppError::BadRequest(format!("{name}: {e}")))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v = crate::import::json_line(name, i + 1, line)?;
+        let o = parse_one(i, &v, now, || content_id(line)).map_err(|e| match e {
+            AppError::Invalid { field, .. } if field == "outcomes" => {
+                AppError::file(name, i + 1, None, "not a JSON object")
+            }
+            AppError::Invalid { field, message, .. } => {
+                AppError::file(name, i + 1, Some(&field), message)
+            }
+            e => e,
+        })?;
+        out.push(o);
     }
     Ok(out)
 }
@@ -190,13 +258,11 @@ pub fn parse(body: &Value, now: i64) -> Result<Vec<Outcome>, AppError> {
 /// `converted_at` with `amount`; 0 → no outcome). A row's id is, without an `id` column, a hash
 /// of its content, so importing a file again stores nothing twice. Errors name `file:line`.
 pub fn parse_csv(input: impl Read, name: &str, now: i64) -> Result<Vec<Outcome>, AppError> {
-    let bad = |line: u64, col: &str, msg: String| {
-        AppError::BadRequest(format!("{name}:{line}: column `{col}`: {msg}"))
-    };
+    let bad = |line: usize, col: &str, msg: String| AppError::file(name, line, Some(col), msg);
     let mut rdr = csv::Reader::from_reader(input);
     let headers: Vec<String> = rdr
         .headers()
-        .map_err(|e| AppError::BadRequest(format!("{name}:1: {e}")))?
+        .map_err(|e| AppError::file(name, 1, None, e))?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_owned())
         .collect();
@@ -217,11 +283,7 @@ pub fn parse_csv(input: impl Read, name: &str, now: i64) -> Result<Vec<Outcome>,
         (col("stage"), col("amount"), col("reason"), col("id"));
     let mut out = Vec::new();
     for rec in rdr.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            AppError::BadRequest(format!("{name}:{line}: {e}"))
-        })?;
-        let line = rec.position().map_or(0, |p| p.line());
+        let (line, rec) = crate::import::csv_record(name, rec)?;
         let get = |c: Option<usize>| {
             c.and_then(|c| rec.get(c))
                 .map(str::trim)
@@ -262,12 +324,18 @@ pub fn parse_csv(input: impl Read, name: &str, now: i64) -> Result<Vec<Outcome>,
         };
         let id = match get(c_id) {
             Some(id) => id.to_owned(),
-            None => {
-                let raw = rec.iter().collect::<Vec<_>>().join("\u{1f}");
-                let h = Sha256::digest(format!("o\u{1f}{raw}").as_bytes());
-                format!("import-o-{}", hex::encode(&h[..16]))
-            }
+            None => content_id(&rec.iter().collect::<Vec<_>>().join("\u{1f}")),
         };
+        for (field, v, is_id) in [
+            ("contact_id", Some(contact.as_str()), true),
+            ("id", Some(id.as_str()), true),
+            ("stage", get(c_stage), false),
+            ("reason", get(c_reason), false),
+        ] {
+            if let Some(p) = v.and_then(|v| text_problem(v, is_id)) {
+                return Err(bad(line, field, p));
+            }
+        }
         out.push(Outcome {
             message_id: id,
             contact_id: contact,

@@ -167,11 +167,43 @@ pub struct TierDrift {
     pub drifted: bool,
 }
 
+/// When and from what a baseline was recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BaselineInfo {
+    /// When (RFC 3339).
+    pub recorded_at: String,
+    /// What recorded it: `rescore: <cause>`, the end of a full re-score of the version
+    /// (`model v2` after its activation, `schedule`, `manual`), or `drift request` (the first
+    /// drift call, for a version never re-scored).
+    pub source: String,
+    /// Contacts with a won/lost outcome it was computed from. 0: there were none; it is
+    /// recorded again at the end of the next full re-score once there are.
+    pub contacts: usize,
+    /// Of them, won.
+    pub won: usize,
+}
+
+impl BaselineInfo {
+    /// The description of `tiers` recorded at `recorded_at` (ms) by `source`.
+    pub fn new(tiers: &BTreeMap<String, TierCount>, recorded_at: i64, source: &str) -> Self {
+        BaselineInfo {
+            recorded_at: chrono::DateTime::from_timestamp_millis(recorded_at)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                .unwrap_or_default(),
+            source: source.to_owned(),
+            contacts: tiers.values().map(|t| t.n).sum(),
+            won: tiers.values().map(|t| t.won).sum(),
+        }
+    }
+}
+
 /// Conversion per tier now against a baseline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Drift {
     /// The model version.
     pub version: i64,
+    /// When and from what the baseline was recorded (set by the service).
+    pub baseline: Option<BaselineInfo>,
     /// Largest absolute move allowed.
     pub tolerance: f64,
     /// Fewest contacts for a tier to count.
@@ -213,6 +245,7 @@ pub fn drift(
         .collect();
     Drift {
         version,
+        baseline: None,
         tolerance,
         min_n,
         alert: tiers.iter().any(|t| t.drifted),

@@ -43,6 +43,14 @@ impl Target {
         }
     }
 
+    /// `won` or `converted`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Won => "won",
+            Target::Converted => "converted",
+        }
+    }
+
     fn positive(self, kind: &str) -> bool {
         match self {
             Target::Won => kind == "won",
@@ -107,6 +115,27 @@ impl Service {
         as_of: i64,
         target: Target,
     ) -> Result<TrainingTable, AppError> {
+        self.table(space, as_of, target, true).await
+    }
+
+    /// The same columns with every contact's features at `as_of` (no cut-off at a positive
+    /// outcome): what a model trained on [`Service::training_table`] predicts from now.
+    pub async fn feature_table(
+        &self,
+        space: &Space,
+        as_of: i64,
+        target: Target,
+    ) -> Result<TrainingTable, AppError> {
+        self.table(space, as_of, target, false).await
+    }
+
+    async fn table(
+        &self,
+        space: &Space,
+        as_of: i64,
+        target: Target,
+        cut_at_outcome: bool,
+    ) -> Result<TrainingTable, AppError> {
         let store = self.store();
         let ws = space.id.as_str();
 
@@ -136,7 +165,10 @@ impl Service {
             .collect();
         let cutoff: Vec<i64> = contacts
             .iter()
-            .map(|c| first_positive.get(&c.id).copied().unwrap_or(as_of))
+            .map(|c| match first_positive.get(&c.id) {
+                Some(&at) if cut_at_outcome => at,
+                _ => as_of,
+            })
             .collect();
 
         // Events, page by page: only the aggregates stay in memory.

@@ -41,6 +41,9 @@ pub(crate) enum Job {
         space: Arc<Space>,
         ids: Vec<String>,
         cause: String,
+        /// Only the challenger scores them (a back-fill): their stored score, history and
+        /// webhooks are left alone, unless something else in the transaction touches them.
+        shadow_only: bool,
         reply: oneshot::Sender<Result<IngestReport, AppError>>,
     },
 }
@@ -221,6 +224,9 @@ impl Writer {
         }
         let mut msgs: Vec<(usize, &Message)> = Vec::new();
         let mut forced: Vec<(&str, &str)> = Vec::new();
+        // Contacts of back-fill jobs: scored by the challenger only, unless something else
+        // in this transaction needs the champion's score of them too.
+        let mut shadow_ids: Vec<&str> = Vec::new();
         // The jobs that touched each contact (and each account's traits): a batch grouped with
         // others reports the contacts it re-scored, as it would alone.
         let mut touched_by: FxHashMap<String, FxHashSet<usize>> = FxHashMap::default();
@@ -228,6 +234,9 @@ impl Writer {
         for &i in idx {
             match &jobs[i] {
                 Job::Ingest { messages, .. } => msgs.extend(messages.iter().map(|m| (i, m))),
+                Job::Rescore {
+                    ids, shadow_only, ..
+                } if *shadow_only => shadow_ids.extend(ids.iter().map(String::as_str)),
                 Job::Rescore { ids, cause, .. } => {
                     for id in ids {
                         touched_by.entry(id.clone()).or_default().insert(i);
@@ -298,6 +307,12 @@ impl Writer {
         }
         let forced_cause: FxHashMap<&str, &str> = forced.iter().copied().collect();
         affected.extend(forced.iter().map(|(id, _)| (*id).to_owned()));
+        let shadow_only: FxHashSet<String> = shadow_ids
+            .iter()
+            .filter(|id| !affected.contains(**id))
+            .map(|id| (*id).to_owned())
+            .collect();
+        affected.extend(shadow_only.iter().cloned());
         let affected: Vec<String> = affected.into_iter().collect();
 
         // 3. Lock them and bring each into memory at its stored version.
@@ -317,7 +332,8 @@ impl Writer {
                     stored.insert(id.clone());
                     misses.push(id.clone());
                 }
-                (None, _) if forced_cause.contains_key(id.as_str()) => {}
+                (None, _) if forced_cause.contains_key(id.as_str()) || shadow_only.contains(id) => {
+                }
                 (None, _) => {
                     work.insert(id.clone(), new_contact(id, now, active.version));
                 }
@@ -498,6 +514,9 @@ impl Writer {
         let mut history = Vec::new();
         let mut changes_old: Vec<(String, Option<ScoreColumns>, String)> = Vec::new();
         for c in work.values_mut() {
+            if shadow_only.contains(&c.rec.id) && !dirty.contains(&c.rec.id) {
+                continue;
+            }
             let acc = c.rec.account_id.as_ref().and_then(|a| accounts.get(a));
             let contact =
                 score::contact(model, &c.rec.id, c.rec.account_id.as_deref(), &c.rec.traits);

@@ -71,6 +71,22 @@ pub struct ServeArgs {
     /// `90s`, or `off`.
     #[arg(long, default_value = "24h")]
     rescore_every: String,
+    /// How often every workspace's predictive model is retrained from its store (the training
+    /// table of `train --from-store`): `24h`, `30m`, `90s`, or `off` (the default). Each lead
+    /// then has a calibrated `probability` and top factors in the API.
+    #[arg(long, default_value = "off")]
+    retrain_every: String,
+    /// The label a retrain learns: `won`, or `converted` (won or an opportunity created).
+    #[arg(long, default_value = "won", value_parser = ["won", "converted"])]
+    retrain_target: String,
+    /// The learner of a retrain: `auto` (both, the lower cross-validated log-loss kept),
+    /// `logistic` or `gbm`.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "logistic", "gbm"])]
+    retrain_algo: String,
+    /// Fewest contacts with a positive outcome, and fewest without, for a retrain to train
+    /// (otherwise its job is `skipped`, saying so).
+    #[arg(long, default_value_t = 20)]
+    retrain_min_outcomes: usize,
     /// Largest request body in bytes (after gzip); larger gets 413.
     #[arg(long, default_value_t = 4 << 20)]
     body_limit: usize,
@@ -80,20 +96,20 @@ pub struct ServeArgs {
     sample: Option<usize>,
 }
 
-fn parse_every(s: &str) -> Result<Option<Duration>> {
+fn parse_every(flag: &str, s: &str) -> Result<Option<Duration>> {
     if s == "off" || s == "0" {
         return Ok(None);
     }
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = num
         .parse()
-        .with_context(|| format!("--rescore-every: `{s}` is not like 24h, 30m, 90s or off"))?;
+        .with_context(|| format!("{flag}: `{s}` is not like 24h, 30m, 90s or off"))?;
     let secs = match unit {
         "h" => n * 3600,
         "m" => n * 60,
         "s" | "" => n,
         "d" => n * 86400,
-        _ => bail!("--rescore-every: unknown unit in `{s}` (use s, m, h or d)"),
+        _ => bail!("{flag}: unknown unit in `{s}` (use s, m, h or d)"),
     };
     Ok(Some(Duration::from_secs(secs.max(1))))
 }
@@ -128,12 +144,28 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let every = parse_every(&a.rescore_every)?;
+    let every = parse_every("--rescore-every", &a.rescore_every)?;
+    let retrain_every = parse_every("--retrain-every", &a.retrain_every)?;
+    let retrain = leadscore_app::predict::RetrainSettings {
+        target: leadscore_app::training::Target::parse(&a.retrain_target)
+            .context("--retrain-target: expected won or converted")?,
+        algo: match a.retrain_algo.as_str() {
+            "logistic" => leadscore_learn::Algo::Logistic,
+            "gbm" => leadscore_learn::Algo::Gbm,
+            _ => leadscore_learn::Algo::Auto,
+        },
+        min_positives: a.retrain_min_outcomes,
+        min_negatives: a.retrain_min_outcomes,
+        threads: crate::learn::threads(None),
+        ..Default::default()
+    };
     let (model_src, model_name) = read_model(a.model.as_deref())?;
     runtime()?.block_on(async move {
         let store = a.store.open().await?;
         let settings = Settings {
             rescore_every: every,
+            retrain_every,
+            retrain,
             ..Settings::default()
         };
         let svc = Service::start(store, Arc::new(SystemClock), settings)
@@ -309,11 +341,19 @@ pub struct ImportArgs {
     #[arg(long)]
     events: Option<PathBuf>,
     /// Outcomes file (CSV: `contact_id`, `kind`, optional `stage`, `amount`, `reason`,
-    /// `timestamp`, `id`; or the generator's `contact_id,converted,converted_at,amount`).
+    /// `timestamp`, `id`; or the generator's `contact_id,converted,converted_at,amount`; or
+    /// `.ndjson`/`.jsonl`, one `POST /api/v1/outcomes` object a line).
     #[arg(long)]
     outcomes: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
+}
+
+fn is_ndjson(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("ndjson" | "jsonl")
+    )
 }
 
 /// Imports files into a workspace's store.
@@ -335,10 +375,7 @@ pub fn import(a: ImportArgs) -> Result<()> {
             (Kind::Events, &a.events),
         ] {
             let Some(path) = path else { continue };
-            let ndjson = matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("ndjson" | "jsonl")
-            );
+            let ndjson = is_ndjson(path);
             let f = std::fs::File::open(path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
             let name = path.display().to_string();
@@ -351,8 +388,9 @@ pub fn import(a: ImportArgs) -> Result<()> {
                 let f = std::fs::File::open(path)
                     .with_context(|| format!("cannot open {}", path.display()))?;
                 let name = path.display().to_string();
-                let list = leadscore_app::outcome::parse_csv(f, &name, svc.now_ms())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                let list =
+                    leadscore_app::outcome::parse_file(is_ndjson(path), f, &name, svc.now_ms())
+                        .map_err(|e| anyhow::anyhow!("{e}"))?;
                 Some((name, list))
             }
             None => None,

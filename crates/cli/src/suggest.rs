@@ -12,11 +12,12 @@ use leadscore_core::{Model, ModelError, num};
 use leadscore_learn::backtest::{Side, backtest as compare, side, sides_text};
 use leadscore_learn::encode::Sparse;
 use leadscore_learn::evaluate::RuleScores;
+use leadscore_learn::suggest::Flag;
 use leadscore_learn::suggest::{
     SuggestParams, Threshold, suggest_points, threshold_for_precision, threshold_for_share,
 };
 use leadscore_learn::{TableOptions, read_table};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -220,6 +221,98 @@ pub(crate) struct SuggestArgs {
     /// Flag rules whose coefficient is within this many standard errors of 0.
     #[arg(long, default_value_t = 2.0)]
     min_z: f64,
+    /// Print the proposal as JSON (rules, thresholds, comparison, diff hunks, warnings)
+    /// instead of text; warnings still go to stderr too.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `suggest --json`: the whole proposal.
+#[derive(Serialize)]
+struct ProposalJson<'a> {
+    /// The history file.
+    data: &'a str,
+    /// Leads.
+    rows: usize,
+    /// Of them, converted.
+    converted: usize,
+    base_rate: f64,
+    /// The L2 strength used.
+    lambda: f64,
+    intercept: f64,
+    /// Log-odds per point of the proposed points.
+    log_odds_per_point: f64,
+    /// One entry per rule definition, in file order.
+    rules: Vec<RuleJson<'a>>,
+    /// One entry per tier threshold proposed.
+    thresholds: Vec<ThresholdJson<'a>>,
+    /// The current and the proposed model on the same history.
+    comparison: ComparisonJson,
+    diff: DiffJson,
+    warnings: &'a [String],
+    /// The file written (`--out`), if any.
+    wrote: Option<String>,
+}
+
+#[derive(Serialize)]
+struct RuleJson<'a> {
+    rule: &'a str,
+    /// The segment of a `[[segment.rule]]`; null for a default rule.
+    segment: Option<&'a str>,
+    /// The line of its `points` in the model file.
+    line: usize,
+    points: i64,
+    proposed: i64,
+    /// Log-odds per unit of the rule's feature (per firing for a plain rule).
+    log_odds: f64,
+    std_error: f64,
+    z: f64,
+    /// Leads that fired it.
+    fired: usize,
+    rate_fired: Option<f64>,
+    rate_not_fired: Option<f64>,
+    flags: &'a [Flag],
+}
+
+#[derive(Serialize)]
+struct ThresholdJson<'a> {
+    /// The segment whose tiers these are; null for the default tiers.
+    segment: Option<&'a str>,
+    tier: &'a str,
+    /// `min` (score ≥) or `above` (score >).
+    key: &'static str,
+    current: Option<f64>,
+    proposed: f64,
+    note: &'a str,
+}
+
+#[derive(Serialize)]
+struct ComparisonJson {
+    current: Side,
+    proposed: Side,
+}
+
+#[derive(Serialize)]
+struct DiffJson {
+    /// The model file.
+    old: String,
+    /// The proposed file's name (`--out`, else `proposed.toml`).
+    new: String,
+    /// One hunk per changed line, in file order.
+    hunks: Vec<HunkJson>,
+    /// The unified diff (empty when nothing changes).
+    text: String,
+}
+
+#[derive(Serialize)]
+struct HunkJson {
+    line: usize,
+    /// The rule or tier the line belongs to.
+    what: String,
+    old: String,
+    new: String,
+    /// The hunk as it stands in the unified diff.
+    hunk: String,
 }
 
 fn check_share(flag: &str, v: Option<f64>) -> Result<()> {
@@ -488,6 +581,16 @@ fn pct(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v))
 }
 
+/// Writes the proposed model to `p` (under a temporary name, renamed when complete).
+fn write_proposed(p: &Path, src: &str) -> Result<()> {
+    let pending = Pending::create(p)?;
+    let mut f = pending.writer()?;
+    f.write_all(src.as_bytes())?;
+    f.flush()?;
+    drop(f);
+    pending.commit()
+}
+
 pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
     check_share("--sales-share", a.sales_share)?;
     check_share("--precision", a.precision)?;
@@ -606,6 +709,90 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
         side(&label(&model), y, &rule_scores(&text, &old)),
         side(&label(&proposed), y, &rule_scores(&proposed_text, &new)),
     );
+    if a.json {
+        let rules = text
+            .rules
+            .iter()
+            .zip(&s.rules)
+            .map(|(r, e)| RuleJson {
+                rule: &r.id,
+                segment: r.segment.as_deref(),
+                line: r.line,
+                points: e.points,
+                proposed: e.proposed,
+                log_odds: e.coefficient,
+                std_error: e.std_error,
+                z: e.z,
+                fired: e.fired,
+                rate_fired: e.rate_fired,
+                rate_not_fired: e.rate_not_fired,
+                flags: &e.flags,
+            })
+            .collect();
+        let thresholds = tiers
+            .iter()
+            .map(|t| {
+                let set = &text.tier_sets[t.set];
+                let site = &set.tiers[t.tier];
+                ThresholdJson {
+                    segment: set.segment.as_deref(),
+                    tier: &site.name,
+                    key: if site.strict { "above" } else { "min" },
+                    current: site.threshold,
+                    proposed: t.value,
+                    note: &t.note,
+                }
+            })
+            .collect();
+        let hunks = text
+            .changes()
+            .into_iter()
+            .map(|c| HunkJson {
+                hunk: c.hunk(),
+                line: c.line,
+                what: c.what,
+                old: c.old,
+                new: c.new,
+            })
+            .collect();
+        let wrote = match &a.out {
+            Some(p) => {
+                write_proposed(p, &proposed_src)?;
+                Some(p.display().to_string())
+            }
+            None => None,
+        };
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+        let j = ProposalJson {
+            data: &hist.name,
+            rows: s.rows,
+            converted: hist.y.iter().filter(|&&v| v > 0.5).count(),
+            base_rate: s.base_rate,
+            lambda: a.lambda,
+            intercept: s.intercept,
+            log_odds_per_point: s.log_odds_per_point,
+            rules,
+            thresholds,
+            comparison: ComparisonJson {
+                current: a_side,
+                proposed: b_side,
+            },
+            diff: DiffJson {
+                old: a.model.display().to_string(),
+                text: text.unified_diff(&out_name),
+                new: out_name,
+                hunks,
+            },
+            warnings: &warnings,
+            wrote,
+        };
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &j)?;
+        writeln!(out)?;
+        return Ok(());
+    }
     let _ = writeln!(o, "\non the same data (sales-ready = status qualified):");
     o.push_str(&sides_text(&a_side, &b_side, ("current", "proposed")));
     let diff = text.unified_diff(&out_name);
@@ -615,12 +802,7 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
         let _ = writeln!(o, "\n{diff}");
     }
     if let Some(p) = &a.out {
-        let pending = Pending::create(p)?;
-        let mut f = pending.writer()?;
-        f.write_all(proposed_src.as_bytes())?;
-        f.flush()?;
-        drop(f);
-        pending.commit()?;
+        write_proposed(p, &proposed_src)?;
         let _ = writeln!(o, "wrote {}", p.display());
     }
     for w in &warnings {

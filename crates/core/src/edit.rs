@@ -89,6 +89,16 @@ pub struct LineChange {
     pub new: String,
 }
 
+impl LineChange {
+    /// This change as a unified-diff hunk with no context: `@@ -l +l @@ what`, `-old`, `+new`.
+    pub fn hunk(&self) -> String {
+        format!(
+            "@@ -{0} +{0} @@ {1}\n-{2}\n+{3}\n",
+            self.line, self.what, self.old, self.new
+        )
+    }
+}
+
 impl ModelText {
     /// Reads a model file's text; it must compile (every problem is reported as
     /// [`crate::Model::from_toml`] reports it).
@@ -269,10 +279,7 @@ impl ModelText {
         }
         let mut s = format!("--- {}\n+++ {new_name}\n", self.file);
         for c in changes {
-            s.push_str(&format!(
-                "@@ -{0} +{0} @@ {1}\n-{2}\n+{3}\n",
-                c.line, c.what, c.old, c.new
-            ));
+            s.push_str(&c.hunk());
         }
         s
     }

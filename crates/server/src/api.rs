@@ -48,6 +48,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         delete_challenger,
         get_challenger,
         get_drift,
+        get_learned,
+        retrain,
         rescore,
         jobs,
         job,
@@ -81,7 +83,7 @@ pub(crate) struct IngestResponse {
     accepted: usize,
     /// Messages whose messageId was stored before.
     duplicates: usize,
-    /// Contacts whose score, tier or status changed.
+    /// Contacts whose score, tier or status changed (0 for outcomes).
     rescored: usize,
 }
 
@@ -125,6 +127,9 @@ pub(crate) struct LeadSummary {
     updated_at: String,
     scored_at: String,
     model_version: i64,
+    /// Calibrated probability by the workspace's latest learned model (`null` before the
+    /// first retrain).
+    probability: Option<f64>,
 }
 
 /// A page of leads.
@@ -151,8 +156,9 @@ fn time_text(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn summary(c: &leadscore_store::ContactRecord) -> LeadSummary {
+fn summary(c: &leadscore_store::ContactRecord, probability: Option<f64>) -> LeadSummary {
     LeadSummary {
+        probability,
         id: c.id.clone(),
         account_id: c.account_id.clone(),
         score: c.score.score,
@@ -362,7 +368,8 @@ pub(crate) struct LeadQuery {
     max_score: Option<f64>,
     /// RFC 3339 time.
     updated_since: Option<String>,
-    /// `score` (best first, default), `-score`, `updated`, `id`.
+    /// `score` (best first, default), `score_asc`, `updated`, `id`, `probability` (highest
+    /// predicted probability first, leads without one last).
     sort: Option<String>,
     /// 1–1000, default 50.
     limit: Option<i64>,
@@ -425,10 +432,11 @@ pub(crate) async fn list_leads(
         Some("+score") | Some("score_asc") => LeadSort::ScoreAsc,
         Some("updated") | Some("-updated") => LeadSort::UpdatedDesc,
         Some("id") => LeadSort::Id,
+        Some("probability") | Some("-probability") => LeadSort::ProbabilityDesc,
         Some(o) => {
             return Err(bad(
                 "sort",
-                format!("unknown sort `{o}` (score, score_asc, updated, id)"),
+                format!("unknown sort `{o}` (score, score_asc, updated, id, probability)"),
             ));
         }
     };
@@ -471,17 +479,18 @@ pub(crate) async fn list_leads(
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last())
         .flatten()
-        .map(|c| {
+        .map(|(c, p)| {
             encode_cursor(&match sort {
                 LeadSort::ScoreDesc | LeadSort::ScoreAsc => {
                     Cursor::Score(c.score.score, c.id.clone())
                 }
                 LeadSort::UpdatedDesc => Cursor::Int(c.updated_at, c.id.clone()),
                 LeadSort::Id => Cursor::Id(c.id.clone()),
+                LeadSort::ProbabilityDesc => Cursor::Score(p.unwrap_or(-1.0), c.id.clone()),
             })
         });
     Ok(Json(LeadPage {
-        leads: rows.iter().map(summary).collect(),
+        leads: rows.iter().map(|(c, p)| summary(c, *p)).collect(),
         next_cursor,
     }))
 }
@@ -493,7 +502,9 @@ pub(crate) struct AsOfQuery {
 }
 
 /// One lead: score, tier, grade, status, every rule that fired, attributes, score history and
-/// recent events. With `as_of`, the score is recomputed as it was then.
+/// recent events, and `prediction` (calibrated `probability` and top `factors` by the latest
+/// learned model, or null). With `as_of`, the score is recomputed as it was then (the
+/// prediction is the latest one).
 #[utoipa::path(get, path = "/api/v1/leads/{id}", tag = "leads", params(("id" = String, Path), AsOfQuery),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)),
     security(("read_key" = [])))]
@@ -513,6 +524,7 @@ pub(crate) async fn get_lead(
         None => None,
     };
     let lead = st.svc.lead(&space, &id, as_of).await?;
+    let prediction = st.svc.prediction(&space, &id).await?;
     let s = &lead.scored;
     let reasons: Vec<Value> = s
         .contributions
@@ -551,7 +563,11 @@ pub(crate) async fn get_lead(
         "disqualified_by": s.disqualified_by,
         "last_interesting_moment": s.last_interesting_moment,
         "attributes": record.map(|r| Value::Object(r.traits.clone())),
-        "stored": record.map(summary),
+        "stored": record.map(|r| summary(r, prediction.as_ref().map(|p| p.probability))),
+        "prediction": prediction.as_ref().map(|p| json!({
+            "probability": p.probability, "factors": p.factors, "model_version": p.model_version,
+            "predicted_at": time_text(p.predicted_at),
+        })),
         "history": lead.history.iter().map(|h| json!({
             "at": time_text(h.at), "old_score": h.old_score, "new_score": h.new_score,
             "old_tier": h.old_tier, "new_tier": h.new_tier, "old_status": h.old_status,
@@ -628,7 +644,12 @@ pub(crate) async fn get_account(
         .await
         .map_err(AppError::from)?;
     let mut v = serde_json::to_value(&acc).unwrap_or(Value::Null);
-    v["contacts_list"] = json!(contacts.iter().map(summary).collect::<Vec<_>>());
+    v["contacts_list"] = json!(
+        contacts
+            .iter()
+            .map(|(c, p)| summary(c, *p))
+            .collect::<Vec<_>>()
+    );
     Ok(Json(v))
 }
 
@@ -834,7 +855,7 @@ pub(crate) async fn rescore(
     Ok((StatusCode::ACCEPTED, Json(json!({ "started": true }))).into_response())
 }
 
-/// Re-score jobs with their progress, newest first.
+/// Background jobs (re-scores and challenger back-fills) with their progress, newest first.
 #[utoipa::path(get, path = "/api/v1/jobs", tag = "model",
     responses((status = 200, body = Object)), security(("read_key" = [])))]
 pub(crate) async fn jobs(
@@ -851,7 +872,8 @@ pub(crate) async fn jobs(
     Ok(Json(json!({ "jobs": jobs })))
 }
 
-/// One re-score job: `total`, `done`, `state` (running, done, failed, interrupted).
+/// One background job: `kind` (`rescore`, `backfill`), `cause`, `total`, `done`, `state`
+/// (running, done, failed, interrupted, cancelled).
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "model", params(("id" = i64, Path)),
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("read_key" = [])))]
 pub(crate) async fn job(
@@ -882,7 +904,9 @@ pub(crate) struct ChallengerBody {
 }
 
 /// Sets the challenger: a stored version the writer scores every touched contact with too, in
-/// shadow (never routed on), for comparison on outcomes.
+/// shadow (never routed on), for comparison on outcomes. Every existing contact is scored with
+/// it by a background job (`job`; progress at `/api/v1/jobs/{id}`, kind `backfill`), which
+/// leaves stored scores, history and webhooks alone.
 #[utoipa::path(post, path = "/api/v1/model/challenger", tag = "model", request_body = ChallengerBody,
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("read_key" = [])))]
 pub(crate) async fn set_challenger(
@@ -892,8 +916,10 @@ pub(crate) async fn set_challenger(
 ) -> Result<Json<Value>, ApiError> {
     let space = read_space(&st, &headers).await?;
     let Json(b) = body.map_err(|e| bad("body", e.body_text()))?;
-    let rec = st.svc.set_challenger(&space, b.version).await?;
-    Ok(Json(json!({ "challenger": model_json(&rec, false) })))
+    let (rec, job) = st.svc.set_challenger(&space, b.version).await?;
+    Ok(Json(
+        json!({ "challenger": model_json(&rec, false), "job": job }),
+    ))
 }
 
 /// Removes the challenger.
@@ -931,8 +957,10 @@ pub(crate) struct DriftQuery {
 }
 
 /// Conversion per tier (contacts with a won/lost outcome) against the active version's
-/// baseline, recorded when it was activated (or by the first call): `alert` when a tier with
-/// enough contacts moved more than the tolerance.
+/// baseline, recorded when its activation re-score finished (or by the first call): `alert`
+/// when a tier with enough contacts moved more than the tolerance; `baseline` says when
+/// (`recorded_at`), by what (`source`) and from how many contacts (`contacts`, `won`) it was
+/// recorded. An empty baseline (no outcome then) is recorded again by the next full re-score.
 #[utoipa::path(get, path = "/api/v1/model/drift", tag = "model", params(DriftQuery),
     responses((status = 200, body = Object), (status = 400, body = ErrorBody)), security(("read_key" = [])))]
 pub(crate) async fn get_drift(
@@ -946,6 +974,48 @@ pub(crate) async fn get_drift(
         .drift_report(&space, q.tolerance.unwrap_or(0.1), q.min_n.unwrap_or(20))
         .await?;
     Ok(Json(json!(d)))
+}
+
+// ---- predictive model ---------------------------------------------------------------------
+
+/// The workspace's latest learned model (trained from the store by a retrain): `version`,
+/// `target`, `algo`, `rows`, `positives`, `hash`, `trained_at`, and from the model file the
+/// out-of-fold metrics of each learner tried (`candidates`), `threshold`, `grades`, `warnings`.
+#[utoipa::path(get, path = "/api/v1/model/learned", tag = "model",
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("read_key" = [])))]
+pub(crate) async fn get_learned(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let space = read_space(&st, &headers).await?;
+    let m = st
+        .svc
+        .store()
+        .latest_learned_model(&space.id)
+        .await
+        .map_err(AppError::from)?
+        .ok_or_else(|| AppError::NotFound("a learned model (no retrain has trained one)".into()))?;
+    let file: Value = serde_json::from_str(&m.model).unwrap_or(Value::Null);
+    Ok(Json(json!({
+        "version": m.version, "target": m.target, "algo": m.algo, "rows": m.rows,
+        "positives": m.positives, "hash": m.hash, "trained_at": time_text(m.trained_at),
+        "candidates": file["candidates"], "threshold": file["threshold"],
+        "grades": file["grades"], "warnings": file["warnings"],
+    })))
+}
+
+/// Retrains the predictive model from the store now, in the background (as
+/// `serve --retrain-every` does): a job of kind `retrain`, `skipped` with a note when there are
+/// too few outcomes; when done, every lead has a `prediction`.
+#[utoipa::path(post, path = "/api/v1/model/retrain", tag = "model",
+    responses((status = 202, body = Object)), security(("read_key" = [])))]
+pub(crate) async fn retrain(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let space = read_space(&st, &headers).await?;
+    let job = st.svc.start_retrain(&space).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))).into_response())
 }
 
 // ---- webhooks --------------------------------------------------------------------------------
@@ -1043,7 +1113,7 @@ pub(crate) async fn outbox(
 
 #[derive(Deserialize, IntoParams)]
 pub(crate) struct ImportQuery {
-    /// `contacts`, `accounts` or `events`.
+    /// `contacts`, `accounts`, `events` or `outcomes`.
     kind: String,
     /// `csv` (default) or `ndjson`.
     format: Option<String>,
@@ -1051,11 +1121,19 @@ pub(crate) struct ImportQuery {
     name: Option<String>,
 }
 
-/// Bulk import of a contacts or events file (CSV or NDJSON, as the batch CLI reads), with the
-/// batch CLI's error reporting (`file:line: column `x`: …`); all or nothing.
+/// Bulk import of a contacts, accounts, events or outcomes file (CSV or NDJSON, as the batch
+/// CLI and `leadscore import` read), with the batch CLI's error reporting (`file:line: column
+/// `x`: …`; the 400 body has `code` `invalid_file`, `file`, `line` and `field`). The whole file
+/// is checked before anything is stored: all or nothing. Outcomes: CSV
+/// `contact_id,kind[,stage,amount,reason,timestamp,id]` (or the generator's
+/// `contact_id,converted,converted_at,amount`), NDJSON one `POST /api/v1/outcomes` object a
+/// line; a row without `id` gets one from its content, so importing a file again stores
+/// nothing twice (`duplicates`); `rescored` is 0.
 #[utoipa::path(post, path = "/api/v1/import", tag = "ingest", params(ImportQuery),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody)), security(("write_key" = [])))]
+    responses((status = 200, body = IngestResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody)),
+    security(("write_key" = [])))]
 pub(crate) async fn import(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -1065,13 +1143,14 @@ pub(crate) async fn import(
     let space = write_space(&st, &headers, None).await?;
     let bytes = body_bytes(body)?;
     let kind = match q.kind.as_str() {
-        "contacts" => leadscore_app::import::Kind::Contacts,
-        "accounts" => leadscore_app::import::Kind::Accounts,
-        "events" => leadscore_app::import::Kind::Events,
+        "contacts" => Some(leadscore_app::import::Kind::Contacts),
+        "accounts" => Some(leadscore_app::import::Kind::Accounts),
+        "events" => Some(leadscore_app::import::Kind::Events),
+        "outcomes" => None,
         o => {
             return Err(bad(
                 "kind",
-                format!("`{o}`: expected contacts, accounts or events"),
+                format!("`{o}`: expected contacts, accounts, events or outcomes"),
             ));
         }
     };
@@ -1083,6 +1162,16 @@ pub(crate) async fn import(
     let name = q
         .name
         .unwrap_or_else(|| format!("{}.{}", q.kind, if ndjson { "ndjson" } else { "csv" }));
+    let Some(kind) = kind else {
+        let list = leadscore_app::outcome::parse_file(ndjson, &bytes[..], &name, st.svc.now_ms())?;
+        let r = st.svc.record_outcomes(&space, &list).await?;
+        return Ok(Json(IngestResponse {
+            success: true,
+            accepted: r.accepted,
+            duplicates: r.duplicates,
+            rescored: 0,
+        }));
+    };
     let r = leadscore_app::import::import(&st.svc, &space, kind, ndjson, &bytes[..], &name).await?;
     Ok(Json(IngestResponse {
         success: true,

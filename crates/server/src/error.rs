@@ -60,6 +60,12 @@ impl From<AppError> for ApiError {
                 message,
             } => ApiError::invalid(index, &field, &message),
             AppError::BadRequest(_) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", msg),
+            AppError::File {
+                file, line, field, ..
+            } => ApiError {
+                details: json!({ "file": file, "line": line, "field": field }),
+                ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_file", msg)
+            },
             AppError::Model(m) => ApiError {
                 details: json!({
                     "diagnostics": m.diagnostics.iter().map(|d| json!({
@@ -80,7 +86,9 @@ impl From<AppError> for ApiError {
                     ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", msg)
                 }
             }
-            AppError::Store(_) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg),
+            AppError::Store(_) | AppError::Learn(_) => {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", msg)
+            }
         }
     }
 }

@@ -7,7 +7,8 @@
 //! - [`tx`]: [`Tx`], the ingestion transaction (events, aliases, contacts, history, outbox);
 //! - [`hooks`]: webhook subscriptions, hysteresis state, outbox and delivery log;
 //! - `outcomes`: outcomes (won, lost, …) and the reads behind the training table;
-//! - [`shadow`]: the challenger, its scores, the rows the comparison reads, drift baselines.
+//! - [`shadow`]: the challenger, its scores, the rows the comparison reads, drift baselines;
+//! - [`learned`]: models trained from the store (versioned) and each contact's prediction.
 //!
 //! Every table is keyed by workspace and every query names it, so one workspace can never
 //! read another's rows. Times are Unix milliseconds. The SQL is written once in the subset both
@@ -15,6 +16,7 @@
 //! at run time is row locking (`FOR UPDATE`), which SQLite does not need (one writer at a time).
 
 pub mod hooks;
+pub mod learned;
 mod outcomes;
 mod rows;
 pub mod shadow;
@@ -380,8 +382,17 @@ impl Store {
     }
 
     /// A page of contacts matching `f`, in the order `f.sort` asks, after `f.after`.
-    pub async fn list_contacts(&self, ws: &str, f: &LeadFilter) -> Result<Vec<ContactRecord>> {
-        let mut sql = format!("{CONTACT_COLUMNS} FROM contacts WHERE workspace_id = $1");
+    pub async fn list_contacts(
+        &self,
+        ws: &str,
+        f: &LeadFilter,
+    ) -> Result<Vec<(ContactRecord, Option<f64>)>> {
+        // Every column but `workspace_id` is named once in the two tables.
+        let mut sql = format!(
+            "{CONTACT_COLUMNS}, p.probability FROM contacts c
+             LEFT JOIN predictions p ON p.workspace_id = c.workspace_id AND p.contact_id = c.id
+             WHERE c.workspace_id = $1"
+        );
         let mut args = Args::new(ws);
         if let Some(t) = &f.tier {
             sql += &format!(" AND tier = {}", args.text(t));
@@ -425,17 +436,24 @@ impl Store {
             (LeadSort::Id, Some(Cursor::Id(id))) => {
                 sql += &format!(" AND id > {}", args.text(id));
             }
+            (LeadSort::ProbabilityDesc, Some(Cursor::Score(p, id))) => {
+                let (a, b, c) = (args.real(*p), args.real(*p), args.text(id));
+                sql += &format!(" AND ({PROBABILITY} < {a} OR ({PROBABILITY} = {b} AND id > {c}))");
+            }
             _ => {}
         }
-        sql += match f.sort {
-            LeadSort::ScoreDesc => " ORDER BY score DESC, id",
-            LeadSort::ScoreAsc => " ORDER BY score ASC, id",
-            LeadSort::UpdatedDesc => " ORDER BY updated_at DESC, id",
-            LeadSort::Id => " ORDER BY id",
+        sql += &match f.sort {
+            LeadSort::ScoreDesc => " ORDER BY score DESC, id".to_owned(),
+            LeadSort::ScoreAsc => " ORDER BY score ASC, id".to_owned(),
+            LeadSort::UpdatedDesc => " ORDER BY updated_at DESC, id".to_owned(),
+            LeadSort::Id => " ORDER BY id".to_owned(),
+            LeadSort::ProbabilityDesc => format!(" ORDER BY {PROBABILITY} DESC, id"),
         };
         sql += &format!(" LIMIT {}", f.limit.clamp(1, 1000));
         let rows = args.bind_all(dynamic(sql)).fetch_all(&self.pool).await?;
-        rows.iter().map(contact_record).collect()
+        rows.iter()
+            .map(|r| Ok((contact_record(r)?, r.get(17))))
+            .collect()
     }
 
     /// One contact.
@@ -587,20 +605,22 @@ impl Store {
 
     // ---- re-score jobs ---------------------------------------------------------------------
 
-    /// Records a new re-score job and returns its id.
+    /// Records a new job of `kind` (`rescore`, `backfill`) and returns its id.
     pub async fn start_job(
         &self,
         ws: &str,
+        kind: &str,
         model_version: i64,
         cause: &str,
         total: i64,
         now: i64,
     ) -> Result<i64> {
         Ok(sqlx::query(
-            "INSERT INTO rescore_jobs (workspace_id, model_version, cause, total, done, state, started_at)
-             VALUES ($1, $2, $3, $4, 0, 'running', $5) RETURNING seq",
+            "INSERT INTO rescore_jobs (workspace_id, kind, model_version, cause, total, done, state, started_at)
+             VALUES ($1, $2, $3, $4, $5, 0, 'running', $6) RETURNING seq",
         )
         .bind(ws)
+        .bind(kind)
         .bind(model_version)
         .bind(cause)
         .bind(total)
@@ -610,25 +630,31 @@ impl Store {
         .get(0))
     }
 
-    /// Updates a job's progress; `finished` with a final state (`done`, `failed`) ends it.
+    /// Updates a job's progress: `done` contacts, the last one `after`; `finished` with a
+    /// final state (`done`, `failed`, `cancelled`) ends it.
     pub async fn job_progress(
         &self,
         job: i64,
         done: i64,
+        after: &str,
         finished: Option<(&str, i64)>,
     ) -> Result<()> {
+        // No NULL is bound (sqlx's `Any` driver types a NULL by its own choice).
         match finished {
             None => {
-                sqlx::query("UPDATE rescore_jobs SET done = $1 WHERE seq = $2")
+                sqlx::query("UPDATE rescore_jobs SET done = $1, resume_after = $2 WHERE seq = $3")
                     .bind(done)
+                    .bind(after)
                     .bind(job)
                     .execute(&self.pool)
                     .await?
             }
             Some((state, at)) => sqlx::query(
-                "UPDATE rescore_jobs SET done = $1, state = $2, finished_at = $3 WHERE seq = $4",
+                "UPDATE rescore_jobs SET done = $1, resume_after = $2, state = $3, finished_at = $4
+                 WHERE seq = $5",
             )
             .bind(done)
+            .bind(after)
             .bind(state)
             .bind(at)
             .bind(job)
@@ -638,10 +664,46 @@ impl Store {
         Ok(())
     }
 
-    /// A workspace's re-score jobs, newest first.
+    /// Ends a job with `state` and a `note` saying what it did; `model_version` is what it
+    /// produced (a retrain's learned model version; 0 for none).
+    pub async fn finish_job(
+        &self,
+        job: i64,
+        model_version: i64,
+        done: i64,
+        state: &str,
+        note: &str,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE rescore_jobs SET model_version = $1, done = $2, state = $3, note = $4, finished_at = $5
+             WHERE seq = $6",
+        )
+        .bind(model_version)
+        .bind(done)
+        .bind(state)
+        .bind(note)
+        .bind(now)
+        .bind(job)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks an `interrupted` job `running` again (a back-fill going on after a restart).
+    pub async fn resume_job(&self, job: i64) -> Result<()> {
+        sqlx::query("UPDATE rescore_jobs SET state = 'running', finished_at = NULL WHERE seq = $1")
+            .bind(job)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A workspace's jobs, newest first.
     pub async fn jobs(&self, ws: &str, limit: i64) -> Result<Vec<JobRecord>> {
         let rows = sqlx::query(
-            "SELECT seq, model_version, cause, total, done, state, started_at, finished_at
+            "SELECT seq, kind, model_version, cause, total, done, state, started_at, finished_at,
+                    resume_after, note
              FROM rescore_jobs WHERE workspace_id = $1 ORDER BY seq DESC LIMIT $2",
         )
         .bind(ws)
@@ -652,13 +714,16 @@ impl Store {
             .into_iter()
             .map(|r| JobRecord {
                 id: r.get(0),
-                model_version: r.get(1),
-                cause: r.get(2),
-                total: r.get(3),
-                done: r.get(4),
-                state: r.get(5),
-                started_at: r.get(6),
-                finished_at: r.get(7),
+                kind: r.get(1),
+                model_version: r.get(2),
+                cause: r.get(3),
+                total: r.get(4),
+                done: r.get(5),
+                state: r.get(6),
+                started_at: r.get(7),
+                finished_at: r.get(8),
+                resume_after: r.get(9),
+                note: r.get(10),
             })
             .collect())
     }
@@ -694,6 +759,9 @@ fn model_record(r: &sqlx::any::AnyRow) -> ModelRecord {
         note: r.get(7),
     }
 }
+
+/// A listed lead's probability as a sort key: leads without a prediction sort last.
+const PROBABILITY: &str = "COALESCE(p.probability, -1.0)";
 
 pub(crate) const CONTACT_COLUMNS: &str = "SELECT id, account_id, traits, version, events, first_seen, updated_at, score, tier, grade, priority, status, segment, reasons, moment, model_version, scored_at";
 
@@ -875,6 +943,36 @@ pub async fn ping(url: &str) -> Result<()> {
 /// format"); a NaN float8 goes through on both engines (SQLite stores NaN as NULL anyway).
 pub(crate) fn nullable(x: Option<f64>) -> f64 {
     x.unwrap_or(f64::NAN)
+}
+
+/// A query of [`dynamic`] text, with values bound that live for `'q`.
+pub(crate) type DynQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Inserts `rows` of workspace `ws` with multi-row statements of `chunk` rows each:
+/// `{head} VALUES (…), … {tail}`, the first column `workspace_id` and `cols` the others (as for
+/// [`Ph::rows`]); `bind` binds one row's values after `ws`, in column order.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert_rows<'q, R>(
+    conn: &mut AnyConnection,
+    ws: &'q str,
+    head: &str,
+    cols: &[bool],
+    tail: &str,
+    rows: &'q [R],
+    chunk: usize,
+    bind: impl Fn(DynQuery<'q>, &'q R) -> DynQuery<'q>,
+) -> Result<()> {
+    for part in rows.chunks(chunk) {
+        let mut ph = Ph::for_conn(conn);
+        let all: Vec<bool> = std::iter::once(false).chain(cols.iter().copied()).collect();
+        let sql = format!("{head} VALUES {} {tail}", ph.rows(part.len(), &all, ""));
+        let mut q = dynamic(sql);
+        for r in part {
+            q = bind(q.bind(ws), r);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// A query whose text is built at run time. Only placeholders and fixed column names are ever

@@ -118,12 +118,14 @@ pub enum LeadSort {
     UpdatedDesc,
     /// By id.
     Id,
+    /// Highest predicted probability first (leads without one last).
+    ProbabilityDesc,
 }
 
 /// Where the previous page ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cursor {
-    /// After (score, id).
+    /// After (score, id), or (probability, id) with -1 for none.
     Score(f64, String),
     /// After (updated_at, id).
     Int(i64, String),
@@ -307,20 +309,29 @@ pub struct Alias {
 pub struct JobRecord {
     /// Job id.
     pub id: i64,
-    /// Model version scoring.
+    /// `rescore` (every contact by the active model), `backfill` (every contact scored in
+    /// shadow by the challenger) or `retrain` (a predictive model trained from the store).
+    pub kind: String,
+    /// Model version scoring (the challenger's for a back-fill).
     pub model_version: i64,
-    /// `activation`, `schedule`, …
+    /// `model v2` (activation), `schedule`, `manual`, `challenger v3` (back-fill), …
     pub cause: String,
     /// Contacts to score.
     pub total: i64,
     /// Contacts scored so far.
     pub done: i64,
-    /// `running`, `done`, `failed`, `interrupted`.
+    /// `running`, `done`, `failed`, `interrupted`, `cancelled` (a back-fill whose challenger
+    /// was changed or removed), `skipped` (a retrain with too few outcomes).
     pub state: String,
     /// Start (ms).
     pub started_at: i64,
     /// End (ms).
     pub finished_at: Option<i64>,
+    /// The last contact id done (ids are taken in order; empty before the first chunk).
+    #[serde(skip)]
+    pub resume_after: String,
+    /// What the job did, or why it did nothing (a retrain with too few outcomes).
+    pub note: String,
 }
 
 /// An outcome of a contact (SPEC D4): what sales saw happen, for closed-loop learning.

@@ -2,7 +2,7 @@
 //! score per contact (written in the ingestion transaction), the rows the comparison reads
 //! (contacts with a won/lost outcome, with both scores), and per-version drift baselines.
 
-use crate::{Ph, Result, Store, Tx, dynamic};
+use crate::{Result, Store, Tx, insert_rows};
 use sqlx::Row;
 
 /// Rows per multi-row insert (7 parameters each).
@@ -43,6 +43,17 @@ pub struct OutcomeRow {
     pub challenger: Option<ChallengerScore>,
 }
 
+/// A version's drift baseline as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Baseline {
+    /// Conversion per tier, JSON (`{tier: {n, won}}`).
+    pub tiers: String,
+    /// When it was recorded (ms).
+    pub recorded_at: i64,
+    /// What recorded it (`rescore: <cause>`, `drift request`).
+    pub source: String,
+}
+
 impl Tx {
     /// Writes challenger scores (insert or replace, one row per contact).
     pub async fn upsert_challenger_scores(
@@ -50,30 +61,26 @@ impl Tx {
         ws: &str,
         rows: &[ChallengerScore],
     ) -> Result<()> {
-        for chunk in rows.chunks(CHUNK) {
-            let mut sql = String::from(
-                "INSERT INTO challenger_scores (workspace_id, contact_id, version, score, tier, status, scored_at) VALUES ",
-            );
-            let mut ph = Ph::for_conn(self.conn());
-            sql.push_str(&ph.rows(chunk.len(), &[false; 7], ""));
-            sql.push_str(
-                " ON CONFLICT (workspace_id, contact_id) DO UPDATE SET version = excluded.version,
-                  score = excluded.score, tier = excluded.tier, status = excluded.status,
-                  scored_at = excluded.scored_at",
-            );
-            let mut q = dynamic(sql);
-            for r in chunk {
-                q = q
-                    .bind(ws)
-                    .bind(&r.contact_id)
+        insert_rows(
+            self.conn(),
+            ws,
+            "INSERT INTO challenger_scores (workspace_id, contact_id, version, score, tier, status, scored_at)",
+            &[false; 6],
+            "ON CONFLICT (workspace_id, contact_id) DO UPDATE SET version = excluded.version,
+             score = excluded.score, tier = excluded.tier, status = excluded.status,
+             scored_at = excluded.scored_at",
+            rows,
+            CHUNK,
+            |q, r| {
+                q.bind(&r.contact_id)
                     .bind(r.version)
                     .bind(r.score)
                     .bind(&r.tier)
                     .bind(&r.status)
-                    .bind(r.scored_at);
-            }
-            q.execute(self.conn()).await?;
-        }
+                    .bind(r.scored_at)
+            },
+        )
+        .await?;
         Ok(())
     }
 }
@@ -157,35 +164,66 @@ impl Store {
             .collect())
     }
 
-    /// The drift baseline recorded for a model version (JSON text), if any.
-    pub async fn drift_baseline(&self, ws: &str, version: i64) -> Result<Option<String>> {
+    /// The drift baseline recorded for a model version, if any.
+    pub async fn drift_baseline(&self, ws: &str, version: i64) -> Result<Option<Baseline>> {
         Ok(sqlx::query(
-            "SELECT tiers FROM drift_baselines WHERE workspace_id = $1 AND version = $2",
+            "SELECT tiers, recorded_at, source FROM drift_baselines
+             WHERE workspace_id = $1 AND version = $2",
         )
         .bind(ws)
         .bind(version)
         .fetch_optional(self.pool())
         .await?
-        .map(|r| r.get(0)))
+        .map(|r| Baseline {
+            tiers: r.get(0),
+            recorded_at: r.get(1),
+            source: r.get(2),
+        }))
     }
 
-    /// Records a version's drift baseline (JSON text) unless it has one: the first one stays.
-    /// Returns whether this one was stored.
+    /// Records a version's drift baseline unless it has one: the first one stays. Returns
+    /// whether this one was stored.
     pub async fn record_drift_baseline(
         &self,
         ws: &str,
         version: i64,
-        tiers: &str,
-        now: i64,
+        b: &Baseline,
     ) -> Result<bool> {
         let r = sqlx::query(
-            "INSERT INTO drift_baselines (workspace_id, version, tiers, recorded_at) VALUES ($1, $2, $3, $4)
+            "INSERT INTO drift_baselines (workspace_id, version, tiers, recorded_at, source)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (workspace_id, version) DO NOTHING",
         )
         .bind(ws)
         .bind(version)
-        .bind(tiers)
-        .bind(now)
+        .bind(&b.tiers)
+        .bind(b.recorded_at)
+        .bind(&b.source)
+        .execute(self.pool())
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Replaces a version's baseline `old` with `new`, only if the stored one is still `old`
+    /// (another node may have replaced it first). Returns whether it was replaced.
+    pub async fn replace_drift_baseline(
+        &self,
+        ws: &str,
+        version: i64,
+        old: &Baseline,
+        new: &Baseline,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE drift_baselines SET tiers = $1, recorded_at = $2, source = $3
+             WHERE workspace_id = $4 AND version = $5 AND tiers = $6 AND recorded_at = $7",
+        )
+        .bind(&new.tiers)
+        .bind(new.recorded_at)
+        .bind(&new.source)
+        .bind(ws)
+        .bind(version)
+        .bind(&old.tiers)
+        .bind(old.recorded_at)
         .execute(self.pool())
         .await?;
         Ok(r.rows_affected() > 0)

@@ -126,16 +126,25 @@ pub struct TestApp {
     seq: AtomicU64,
 }
 
-/// Starts a service on `dir` with `clock`.
-pub async fn start(dir: &Path, clock: Arc<TestClock>, hooks: DeliverySettings) -> Service {
-    let store = Store::open_dir(dir, Durability::Normal)
-        .await
-        .expect("open the store");
-    let settings = Settings {
+/// The settings of the tests' services: no periodic re-score, `hooks`.
+pub fn settings(hooks: DeliverySettings) -> Settings {
+    Settings {
         rescore_every: None,
         hooks,
         ..Settings::default()
-    };
+    }
+}
+
+/// Starts a service on `dir` with `clock`.
+pub async fn start(dir: &Path, clock: Arc<TestClock>, hooks: DeliverySettings) -> Service {
+    start_with(dir, clock, settings(hooks)).await
+}
+
+/// Starts a service on `dir` with `clock` and `settings`.
+pub async fn start_with(dir: &Path, clock: Arc<TestClock>, settings: Settings) -> Service {
+    let store = Store::open_dir(dir, Durability::Normal)
+        .await
+        .expect("open the store");
     Service::start(store, clock, settings)
         .await
         .expect("start the service")
@@ -143,9 +152,14 @@ pub async fn start(dir: &Path, clock: Arc<TestClock>, hooks: DeliverySettings) -
 
 /// A fresh service and workspace.
 pub async fn spawn_app_with(hooks: DeliverySettings) -> TestApp {
+    spawn_app_settings(settings(hooks)).await
+}
+
+/// A fresh service (with `settings`) and workspace.
+pub async fn spawn_app_settings(settings: Settings) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let clock = Arc::new(TestClock::default());
-    let svc = start(dir.path(), clock.clone(), hooks).await;
+    let svc = start_with(dir.path(), clock.clone(), settings).await;
     let (space, _, _) = svc
         .create_workspace("acme", MODEL)
         .await
@@ -373,6 +387,34 @@ pub async fn wait_until(mut cond: impl AsyncFnMut() -> bool, timeout: Duration) 
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A job as `(kind, cause, state, model_version, total, done)`.
+pub fn job_of(j: &leadscore_store::JobRecord) -> (&str, &str, &str, i64, i64, i64) {
+    (
+        j.kind.as_str(),
+        j.cause.as_str(),
+        j.state.as_str(),
+        j.model_version,
+        j.total,
+        j.done,
+    )
+}
+
+/// Waits until job `id` of workspace `ws` is no longer `running`; returns it.
+pub async fn finished_job(svc: &Service, ws: &str, id: i64) -> leadscore_store::JobRecord {
+    let mut last = None;
+    let done = wait_until(
+        async || {
+            let j = svc.store().jobs(ws, 50).await.expect("read the jobs");
+            last = j.into_iter().find(|j| j.id == id);
+            last.as_ref().is_some_and(|j| j.state != "running")
+        },
+        PATIENCE,
+    )
+    .await;
+    assert!(done, "job {id} still running: {last:?}");
+    last.expect("the job")
 }
 
 /// How long a test waits for a delivery before it fails.

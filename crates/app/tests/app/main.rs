@@ -6,6 +6,8 @@
 //!   merges, account traits, top-N% routing, workspace isolation.
 //! - `outcomes`: outcomes (API, Segment `Deal Won` tracks, duplicates) and the training table
 //!   (exact window counts, recency, labels, no events after a positive's cut-off).
+//! - `predict`: retraining a predictive model from the store (thin data skipped with a note,
+//!   the stored model and every prediction exactly those of training on the exported table).
 //! - `shadow`: champion/challenger (shadow scores on live events, the comparison on won/lost
 //!   outcomes computed by hand) and drift per tier against a version's baseline.
 //! - `webhooks`: triggers (tier change, sales-ready hysteresis, disqualification, velocity),
@@ -15,6 +17,7 @@
 
 mod common;
 mod outcomes;
+mod predict;
 mod service;
 mod shadow;
 mod webhooks;

@@ -1,7 +1,8 @@
-//! `suggest` and `backtest` on a hand-made history with one predictive rule and one noise
-//! rule, on the real X Education leads, and on bad input.
+//! `suggest` (text and `--json`) and `backtest` on a hand-made history with one predictive
+//! rule and one noise rule, on the real X Education leads, and on bad input.
 
 use crate::common::{Dir, example, leadscore, root};
+use serde_json::json;
 
 /// 200 leads in 50 blocks of four: (channel, newsletter) = (demo, yes), (web, yes),
 /// (demo, no), (web, no). Demo leads convert when `block % 10 < 7` (70 of 100), web leads
@@ -151,6 +152,155 @@ fn suggest_gives_the_predictive_rule_the_points_and_flags_the_noise_rule() {
     assert_eq!(row("recall"), "recall 50.0% 77.8%");
     // AUC by pairs: now 6200 of 90 × 110 pairs in order (ties half), then 7450.
     assert_eq!(row("ROC-AUC"), "ROC-AUC 0.6263 0.7525");
+}
+
+#[test]
+fn suggest_json_gives_every_rule_threshold_and_hunk_of_the_proposal() {
+    let dir = Dir::new();
+    let model = dir.write("two-rules.toml", TWO_RULES);
+    let run = leadscore(&suggest_args(&dir, &model, &["--json"])).ok();
+    let j: serde_json::Value = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.stdout));
+    assert_eq!(
+        (
+            &j["data"],
+            &j["rows"],
+            &j["converted"],
+            &j["base_rate"],
+            &j["lambda"]
+        ),
+        (
+            &json!(dir.path("history.csv")),
+            &json!(200),
+            &json!(90),
+            &json!(0.45),
+            &json!(1.0)
+        ),
+        "{j}"
+    );
+    let rules = j["rules"].as_array().unwrap();
+    assert_eq!(rules.len(), 2, "{j}");
+    let (demo, news) = (&rules[0], &rules[1]);
+    // The same numbers as the text table: demo 5 → 20, fired by 100, 70% against 20%.
+    assert_eq!(
+        (
+            &demo["rule"],
+            &demo["segment"],
+            &demo["line"],
+            &demo["points"],
+            &demo["proposed"]
+        ),
+        (
+            &json!("demo"),
+            &json!(null),
+            &json!(13),
+            &json!(5),
+            &json!(20)
+        )
+    );
+    assert_eq!(
+        (
+            &demo["fired"],
+            &demo["rate_fired"],
+            &demo["rate_not_fired"],
+            &demo["flags"]
+        ),
+        (&json!(100), &json!(0.7), &json!(0.2), &json!([]))
+    );
+    // The strongest rule maps to 20 points: its log-odds are 20 × the log-odds per point.
+    let (lo, per) = (
+        demo["log_odds"].as_f64().unwrap(),
+        j["log_odds_per_point"].as_f64().unwrap(),
+    );
+    assert!((lo - 20.0 * per).abs() < 1e-12, "{lo} vs 20 × {per}");
+    assert_eq!(format!("{lo:.3}"), "2.018");
+    assert!(demo["z"].as_f64().unwrap() > 2.0, "{demo}");
+    // The newsletter says nothing: log-odds 0 (to rounding), 20 → 0, both flags.
+    assert_eq!(
+        (
+            &news["rule"],
+            &news["points"],
+            &news["proposed"],
+            &news["fired"]
+        ),
+        (&json!("newsletter"), &json!(20), &json!(0), &json!(100))
+    );
+    assert!(news["log_odds"].as_f64().unwrap().abs() < 1e-12, "{news}");
+    assert_eq!(
+        (&news["rate_fired"], &news["rate_not_fired"]),
+        (&json!(0.45), &json!(0.45))
+    );
+    let flags = &news["flags"];
+    assert_eq!(
+        (&flags[0]["flag"], &flags[1], flags.as_array().map(Vec::len)),
+        (
+            &json!("not_significant"),
+            &json!({ "flag": "no_better_than_base" }),
+            Some(2)
+        ),
+        "{news}"
+    );
+    assert!(
+        news["flags"][0]["z"].as_f64().unwrap().abs() < 1e-12,
+        "{news}"
+    );
+
+    assert_eq!(
+        j["thresholds"],
+        json!([{
+            "segment": null, "tier": "hot", "key": "min", "current": 20.0, "proposed": 20.0,
+            "note": "sales-ready floor: keeps 50.0% sales-ready: 100 of 200 leads (50.0%) at or above 20, 70.0% convert",
+        }])
+    );
+    // Precision 45% → 70%, recall 45/90 → 70/90, AUC 6200 → 7450 of 9900 pairs.
+    let c = &j["comparison"];
+    assert_eq!(
+        (
+            &c["current"]["qualified"],
+            &c["current"]["precision"],
+            &c["current"]["recall"]
+        ),
+        (&json!(100), &json!(0.45), &json!(0.5))
+    );
+    assert_eq!(
+        (
+            &c["proposed"]["qualified"],
+            &c["proposed"]["precision"],
+            &c["proposed"]["converted"]
+        ),
+        (&json!(100), &json!(0.7), &json!(70))
+    );
+    for (side, pairs) in [("current", 6200.0), ("proposed", 7450.0)] {
+        let auc = c[side]["roc_auc"].as_f64().unwrap();
+        assert!((auc - pairs / 9900.0).abs() < 1e-12, "{side}: {auc}");
+    }
+    let recall = c["proposed"]["recall"].as_f64().unwrap();
+    assert!((recall - 70.0 / 90.0).abs() < 1e-12, "{recall}");
+
+    let path = dir.path("proposed.toml");
+    let demo_old = "points = 5          # came in through a demo request";
+    let demo_new = "points = 20          # came in through a demo request";
+    assert_eq!(
+        j["diff"]["hunks"],
+        json!([
+            { "line": 13, "what": "rule demo", "old": demo_old, "new": demo_new,
+              "hunk": format!("@@ -13 +13 @@ rule demo\n-{demo_old}\n+{demo_new}\n") },
+            { "line": 19, "what": "rule newsletter", "old": "points = 20", "new": "points = 0",
+              "hunk": "@@ -19 +19 @@ rule newsletter\n-points = 20\n+points = 0\n" },
+        ])
+    );
+    assert_eq!(
+        (&j["diff"]["old"], &j["diff"]["new"]),
+        (&json!(model), &json!(path))
+    );
+    let text = j["diff"]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!("--- {model}\n+++ {path}\n@@ -13 +13 @@")),
+        "{text}"
+    );
+    assert_eq!((&j["warnings"], &j["wrote"]), (&json!([]), &json!(path)));
+    // The file is written as without --json.
+    assert!(dir.read("proposed.toml").contains(demo_new));
 }
 
 #[test]

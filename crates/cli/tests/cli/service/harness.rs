@@ -119,6 +119,8 @@ pub struct Opts {
     pub model: Option<String>,
     /// `--body-limit`.
     pub body_limit: Option<usize>,
+    /// More arguments for `serve`.
+    pub extra: Vec<String>,
 }
 
 impl Default for Opts {
@@ -126,11 +128,18 @@ impl Default for Opts {
         Opts {
             model: Some(MODEL.to_owned()),
             body_limit: None,
+            extra: Vec::new(),
         }
     }
 }
 
 impl Opts {
+    /// With these arguments for `serve` too.
+    pub fn args(mut self, args: &[&str]) -> Opts {
+        self.extra.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
     /// With this body limit.
     pub fn body_limit(mut self, n: usize) -> Opts {
         self.body_limit = Some(n);
@@ -342,6 +351,7 @@ impl Server {
             a.push("--body-limit".into());
             a.push(n.to_string());
         }
+        a.extend(self.opts.extra.iter().cloned());
         a
     }
 

@@ -1,9 +1,11 @@
 //! Champion/challenger and drift over HTTP on both backends: setting, reading and removing the
 //! challenger (`/api/v1/model/challenger`), the comparison on won/lost outcomes with the AUC
-//! worked out by hand, and `/api/v1/model/drift` against the baseline recorded on activation.
+//! worked out by hand, and `/api/v1/model/drift` against the baseline recorded on activation
+//! (empty without outcomes, then recorded again by the next full re-score); the back-fill of
+//! the contacts there before the challenger was set.
 
-use super::harness::{MODEL, both};
-use serde_json::json;
+use super::harness::{MODEL, Server, both};
+use serde_json::{Value, json};
 
 both! {
     fn a_challenger_is_scored_in_shadow_and_compared_over_http(srv) {
@@ -11,9 +13,15 @@ both! {
         let (st, v) = srv.put_model(&MODEL.replace("points = 3\n", "points = 30\n").replace("1.0.0", "2.0.0"));
         assert_eq!(st, 200, "{v}");
         srv.wait_job(v["job"]["id"].as_i64().unwrap());
-        // v2's baseline, recorded once its re-score is done (or by this call): no outcomes yet.
+        // v2's baseline, recorded once its re-score is done: no outcomes yet.
         let d = srv.get_ok("/api/v1/model/drift");
         assert_eq!((d["version"].as_i64(), &d["tiers"], &d["alert"]), (Some(2), &json!([]), &json!(false)), "{d}");
+        assert_eq!(
+            (&d["baseline"]["source"], &d["baseline"]["contacts"], &d["baseline"]["won"]),
+            (&json!("rescore: model v2"), &json!(0), &json!(0)),
+            "{d}"
+        );
+        let first_recorded = d["baseline"]["recorded_at"].clone();
         let (st, v) = srv.get("/api/v1/model/challenger");
         assert_eq!(st, 404, "no challenger yet: {v}");
         let (st, v) = srv.post_read("/api/v1/model/challenger", &json!({ "version": 9 }));
@@ -26,20 +34,11 @@ both! {
             { "type": "identify", "userId": "u2", "messageId": "s-2", "traits": { "industry": "retail" } },
             { "type": "identify", "userId": "u3", "messageId": "s-3", "traits": { "industry": "software" } },
         ]));
-        let (st, v) = srv.post("/api/v1/outcomes", &json!({ "outcomes": [
-            { "contact_id": "u1", "kind": "won", "id": "w1" },
-            { "contact_id": "u2", "kind": "lost", "id": "l2" },
-            { "contact_id": "u3", "kind": "lost", "id": "l3" },
-        ]}));
-        assert_eq!(st, 200, "{v}");
+        u1_won_u2_u3_lost(&srv);
 
-        let c = srv.get_ok("/api/v1/model/challenger");
         // Champion: won u1 30; lost u2 0, u3 30. u1 > u2 (1) and u1 = u3 (½): 1.5 / 2 = 0.75.
         // The challenger (3, 0, 3) ranks them the same way.
-        assert_eq!((c["won"].as_u64(), c["lost"].as_u64(), c["unscored"].as_u64()), (Some(1), Some(2), Some(0)), "{c}");
-        for side in ["champion", "challenger"] {
-            assert_eq!((c[side]["count"].as_u64(), c[side]["auc"].as_f64()), (Some(3), Some(0.75)), "{c}");
-        }
+        let c = compared(&srv, 0.75);
         assert_eq!((c["champion"]["version"].as_i64(), c["challenger"]["version"].as_i64()), (Some(2), Some(1)));
         assert_eq!(c["transitions"], json!([
             { "from": "cold", "to": "cold", "count": 1 },
@@ -53,10 +52,110 @@ both! {
             { "tier": "cold", "baseline": null, "current": 0.0, "n": 1, "drifted": false },
             { "tier": "hot", "baseline": null, "current": 0.5, "n": 2, "drifted": false },
         ]), "{d}");
+        assert_eq!((&d["baseline"]["recorded_at"], &d["baseline"]["contacts"]), (&first_recorded, &json!(0)), "{d}");
+
+        // The next full re-score records the empty baseline again, from the outcomes now.
+        let (st, v) = srv.post_read("/api/v1/rescore", &json!({}));
+        assert_eq!(st, 202, "{v}");
+        let job = srv.wait_job(manual_job(&srv));
+        assert_eq!((&job["state"], &job["done"]), (&json!("done"), &json!(3)), "{job}");
+        let d = srv.get_ok("/api/v1/model/drift?tolerance=0.1&min_n=1");
+        assert_eq!(d["tiers"], json!([
+            { "tier": "cold", "baseline": 0.0, "current": 0.0, "n": 1, "drifted": false },
+            { "tier": "hot", "baseline": 0.5, "current": 0.5, "n": 2, "drifted": false },
+        ]), "{d}");
+        assert_eq!(
+            (&d["baseline"]["source"], &d["baseline"]["contacts"], &d["baseline"]["won"]),
+            (&json!("rescore: manual"), &json!(3), &json!(1)),
+            "{d}"
+        );
+        assert_ne!(d["baseline"]["recorded_at"], first_recorded, "{d}");
 
         let (st, v) = srv.delete("/api/v1/model/challenger");
         assert_eq!((st, v["removed"].as_i64()), (200, Some(1)), "{v}");
         let (st, _) = srv.get("/api/v1/model/challenger");
         assert_eq!(st, 404);
+    }
+}
+
+/// Records u1 won, u2 and u3 lost.
+fn u1_won_u2_u3_lost(srv: &Server) {
+    let (st, v) = srv.post(
+        "/api/v1/outcomes",
+        &json!({ "outcomes": [
+            { "contact_id": "u1", "kind": "won", "id": "w1" },
+            { "contact_id": "u2", "kind": "lost", "id": "l2" },
+            { "contact_id": "u3", "kind": "lost", "id": "l3" },
+        ]}),
+    );
+    assert_eq!(st, 200, "{v}");
+}
+
+/// The comparison, checked to cover u1 (won), u2 and u3 (lost) with `auc` on both sides.
+fn compared(srv: &Server, auc: f64) -> Value {
+    let c = srv.get_ok("/api/v1/model/challenger");
+    let counts = (
+        c["won"].as_u64(),
+        c["lost"].as_u64(),
+        c["unscored"].as_u64(),
+    );
+    assert_eq!(counts, (Some(1), Some(2), Some(0)), "{c}");
+    for side in ["champion", "challenger"] {
+        let s = (c[side]["count"].as_u64(), c[side]["auc"].as_f64());
+        assert_eq!(s, (Some(3), Some(auc)), "{c}");
+    }
+    c
+}
+
+/// The id of the workspace's `manual` re-score job, once `POST /api/v1/rescore` has started it.
+fn manual_job(srv: &Server) -> i64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let jobs = srv.get_ok("/api/v1/jobs");
+        if let Some(j) = jobs["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["cause"] == "manual")
+        {
+            return j["id"].as_i64().unwrap();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no manual job: {jobs}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+both! {
+    fn setting_a_challenger_back_fills_the_contacts_there_before(srv) {
+        // v2 (active): `software` worth 30. Three contacts exist before v1 becomes the
+        // challenger: u1 software (30), u2 retail (0), u3 software with 500 employees (32).
+        let (st, v) = srv.put_model(&MODEL.replace("points = 3\n", "points = 30\n").replace("1.0.0", "2.0.0"));
+        assert_eq!(st, 200, "{v}");
+        srv.wait_job(v["job"]["id"].as_i64().unwrap());
+        srv.batch_ok(&json!([
+            { "type": "identify", "userId": "u1", "messageId": "b-1", "traits": { "industry": "software" } },
+            { "type": "identify", "userId": "u2", "messageId": "b-2", "traits": { "industry": "retail" } },
+            { "type": "identify", "userId": "u3", "messageId": "b-3", "traits": { "industry": "software", "employees": 500 } },
+        ]));
+        let (st, v) = srv.post_read("/api/v1/model/challenger", &json!({ "version": 1 }));
+        assert_eq!(st, 200, "{v}");
+        assert_eq!((&v["job"]["kind"], &v["job"]["cause"], &v["job"]["total"]), (&json!("backfill"), &json!("challenger v1"), &json!(3)), "{v}");
+        let job = srv.wait_job(v["job"]["id"].as_i64().unwrap());
+        assert_eq!((&job["state"], &job["done"], &job["model_version"]), (&json!("done"), &json!(3), &json!(1)), "{job}");
+
+        u1_won_u2_u3_lost(&srv);
+        // Every contact has the challenger's score (3, 0, 5) although none had an event since.
+        // Champion: won u1 30; lost u2 0, u3 32: ½. Challenger: u1 3 against 0 and 5: ½.
+        let c = compared(&srv, 0.5);
+        assert_eq!(c["transitions"], json!([
+            { "from": "cold", "to": "cold", "count": 1 },
+            { "from": "hot", "to": "cold", "count": 2 },
+        ]), "{c}");
+        // The champion's scores and history are the batch's, untouched by the back-fill.
+        let u3 = srv.lead("u3");
+        assert_eq!((u3["score"].as_f64(), u3["history"].as_array().map(Vec::len)), (Some(32.0), Some(1)), "{u3}");
     }
 }
