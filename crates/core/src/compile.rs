@@ -744,7 +744,16 @@ impl Compiler<'_> {
         let method = match a.method.get_ref().as_str() {
             "max" => RollUp::Max,
             "sum" => RollUp::Sum {
-                cap: a.cap.as_ref().map(|c| *c.get_ref()),
+                cap: a.cap.as_ref().map(|c| {
+                    let v = *c.get_ref();
+                    if !(v > 0.0 && v.is_finite()) {
+                        self.err(
+                            c.span().start,
+                            format!("account `cap` must be a positive number, not {v:?}"),
+                        );
+                    }
+                    v
+                }),
             },
             "mean_top" => match &a.top {
                 Some(t) if *t.get_ref() >= 1 => RollUp::MeanTop {

@@ -1184,6 +1184,10 @@ fn contains_ci(hay: &str, needle: &str) -> bool {
 }
 
 pub(crate) fn round2(x: f64) -> f64 {
+    // Beyond ~1.8e306 the scaling overflows; numbers that large have no cents to round.
+    if !(x * 100.0).is_finite() {
+        return x;
+    }
     let r = (x * 100.0).round() / 100.0;
     if r == 0.0 { 0.0 } else { r }
 }

@@ -265,10 +265,10 @@ fn zero_hists(cols: usize) -> Vec<Hist> {
 }
 
 /// Adds the rows `rows` of `bins` into `out`.
-fn accumulate(bins: &[u8], cols: usize, gh: &[[f64; 2]], rows: &[u32], out: &mut [Hist]) {
+fn accumulate(bins: &[u8], cols: usize, gh: &[Grad], rows: &[u32], out: &mut [Hist]) {
     for &r in rows {
         let r = r as usize;
-        let [g, h] = gh[r];
+        let [g, h] = gh[r].map(f64::from);
         for (hist, &b) in out.iter_mut().zip(&bins[r * cols..(r + 1) * cols]) {
             let s = &mut hist[b as usize];
             s[0] += g;
@@ -283,21 +283,29 @@ fn part_len(n: usize) -> usize {
 }
 
 /// The histograms of `rows`: the parts in parallel, summed in part order.
-fn histograms(bins: &[u8], cols: usize, gh: &[[f64; 2]], rows: &[u32]) -> Vec<Hist> {
-    let mut out = zero_hists(cols);
+fn histograms(
+    bins: &[u8],
+    cols: usize,
+    gh: &[Grad],
+    rows: &[u32],
+    pool: &mut Vec<Vec<Hist>>,
+) -> Vec<Hist> {
+    let mut take = || {
+        let mut h = pool.pop().unwrap_or_else(|| zero_hists(cols));
+        h.iter_mut().for_each(|x| x.fill([0.0; 2]));
+        h
+    };
+    let mut out = take();
     let len = part_len(rows.len());
     if rows.len() <= len {
         accumulate(bins, cols, gh, rows, &mut out);
         return out;
     }
-    let parts: Vec<Vec<Hist>> = rows
-        .par_chunks(len)
-        .map(|block| {
-            let mut h = zero_hists(cols);
-            accumulate(bins, cols, gh, block, &mut h);
-            h
-        })
-        .collect();
+    let mut parts: Vec<Vec<Hist>> = (0..rows.len().div_ceil(len)).map(|_| take()).collect();
+    parts
+        .par_iter_mut()
+        .zip(rows.par_chunks(len))
+        .for_each(|(h, block)| accumulate(bins, cols, gh, block, h));
     for p in parts {
         for (o, h) in out.iter_mut().zip(&p) {
             for (a, b) in o.iter_mut().zip(h) {
@@ -305,6 +313,7 @@ fn histograms(bins: &[u8], cols: usize, gh: &[[f64; 2]], rows: &[u32]) -> Vec<Hi
                 a[1] += b[1];
             }
         }
+        pool.push(p);
     }
     out
 }
@@ -560,14 +569,18 @@ fn sigmoid(z: f64) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
-fn gradients(z: &[f64], y: &[f64], gh: &mut [[f64; 2]]) {
+/// A row's gradient and hessian, single precision as LightGBM keeps them (half the memory
+/// traffic of the histogram pass); the histograms sum them in double precision.
+type Grad = [f32; 2];
+
+fn gradients(z: &[f64], y: &[f64], gh: &mut [Grad]) {
     gh.par_chunks_mut(BLOCK_ROWS)
         .enumerate()
         .for_each(|(k, out)| {
             let r0 = k * BLOCK_ROWS;
             for (i, o) in out.iter_mut().enumerate() {
                 let p = sigmoid(z[r0 + i]);
-                *o = [p - y[r0 + i], (p * (1.0 - p)).max(1e-16)];
+                *o = [(p - y[r0 + i]) as f32, (p * (1.0 - p)).max(1e-16) as f32];
             }
         });
 }
@@ -630,7 +643,8 @@ fn boost(
     let mean = (y.iter().sum::<f64>() / n as f64).clamp(1e-6, 1.0 - 1e-6);
     let base = (mean / (1.0 - mean)).ln();
     let mut z = vec![base; n];
-    let mut gh = vec![[0.0; 2]; n];
+    let mut gh: Vec<Grad> = vec![[0.0; 2]; n];
+    let mut pool: Vec<Vec<Hist>> = Vec::new();
     let valid = valid.map(|(v, yv)| (binner.apply(v), yv, vec![base; v.rows]));
     let mut valid = valid;
     let mut trees: Vec<Tree> = Vec::new();
@@ -645,7 +659,7 @@ fn boost(
             tree,
             split_bins,
             leaves,
-        } = grow(&grower, &gh, &mut order, &mut scratch);
+        } = grow(&grower, &gh, &mut order, &mut scratch, &mut pool);
         for &(node, start, end) in &leaves {
             let v = tree.nodes[node].value;
             for &r in &order[start..end] {
@@ -756,10 +770,16 @@ struct Grown {
 }
 
 /// Grows one tree on the gradients.
-fn grow(g: &Grower, gh: &[[f64; 2]], order: &mut [u32], scratch: &mut [u32]) -> Grown {
+fn grow(
+    g: &Grower,
+    gh: &[Grad],
+    order: &mut [u32],
+    scratch: &mut [u32],
+    pool: &mut Vec<Vec<Hist>>,
+) -> Grown {
     let p = g.p;
     let leaf_value = |s: &Sums| -s[0] / (s[1] + p.l2) * p.learning_rate;
-    let root_h = histograms(g.bins, g.cols, gh, order);
+    let root_h = histograms(g.bins, g.cols, gh, order, pool);
     let mut total = [0.0, 0.0, order.len() as f64];
     for s in &root_h[0] {
         total = [total[0] + s[0], total[1] + s[1], total[2]];
@@ -825,18 +845,33 @@ fn grow(g: &Grower, gh: &[[f64; 2]], order: &mut [u32], scratch: &mut [u32]) -> 
             ((mid, leaf.end), can_r, can_l)
         };
         let (small_h, large_h) = if small_can || large_can {
-            let sh = histograms(g.bins, g.cols, gh, &order[small_range.0..small_range.1]);
-            let lh = large_can.then(|| {
+            let sh = histograms(
+                g.bins,
+                g.cols,
+                gh,
+                &order[small_range.0..small_range.1],
+                pool,
+            );
+            let lh = if large_can {
                 let mut lh = parent_h;
                 for (a, b) in lh.iter_mut().zip(&sh) {
                     for (x, y) in a.iter_mut().zip(b) {
                         *x = [x[0] - y[0], x[1] - y[1]];
                     }
                 }
-                lh
-            });
-            (small_can.then_some(sh), lh)
+                Some(lh)
+            } else {
+                pool.push(parent_h);
+                None
+            };
+            if small_can {
+                (Some(sh), lh)
+            } else {
+                pool.push(sh);
+                (None, lh)
+            }
         } else {
+            pool.push(parent_h);
             (None, None)
         };
         let (lh, rh) = if left_smaller {
@@ -871,13 +906,20 @@ fn grow(g: &Grower, gh: &[[f64; 2]], order: &mut [u32], scratch: &mut [u32]) -> 
                 (Some(h), true) => g.best(h, sums),
                 _ => None,
             };
+            let hists = match (hists, split.is_some()) {
+                (Some(h), false) => {
+                    pool.push(h);
+                    None
+                }
+                (h, _) => h,
+            };
             open.push(Open {
                 node,
                 start,
                 end,
                 depth,
                 total: sums,
-                hists: if split.is_some() { hists } else { None },
+                hists,
                 split,
             });
         }
@@ -885,6 +927,7 @@ fn grow(g: &Grower, gh: &[[f64; 2]], order: &mut [u32], scratch: &mut [u32]) -> 
     }
     let mut ranges: Vec<(usize, usize, usize)> =
         open.iter().map(|o| (o.node, o.start, o.end)).collect();
+    pool.extend(open.into_iter().filter_map(|o| o.hists));
     ranges.sort_unstable();
     let mut tree = Tree { nodes };
     expected_values(&mut tree, &cover, 0);

@@ -304,6 +304,16 @@ cap = 30
 }
 
 #[test]
+fn an_account_cap_must_be_a_positive_number() {
+    // Found by the robustness property test: a cap of -1e308 made the account score -inf.
+    let src = "[model]\nname = \"t\"\nversion = \"1\"\n[account]\nmethod = \"sum\"\ncap = -1e308\n";
+    assert_eq!(
+        message(src),
+        "m.toml:6:7: account `cap` must be a positive number, not -1e308"
+    );
+}
+
+#[test]
 fn normalized_category_without_cap() {
     let src = r#"[model]
 name = "t"
