@@ -214,6 +214,8 @@ def speed(binary, workdir, n, threads):
     print(f"leadscore logistic  train phase     {lr_fit:8.2f}  (encoding, the fit on all rows, a warm-started"
           f" fit on the 80% without the hold-out, calibration; command {lr_wall:.2f}, incl. CSV read)")
     print(f"  ratio sklearn fit / leadscore train = {t_lr / lr_fit:.2f}x  (target >= 3)")
+    print(f"  ratio sklearn preprocessing + fit / leadscore train = {(t_lr + t_pre) / lr_fit:.2f}x"
+          f"  (both sides from data frame / parsed CSV to fitted model)")
     print(f"LightGBM defaults fit               {t_lgb:8.2f}  (100 trees on all rows)")
     print(f"leadscore gbm       train phase     {gb_fit:8.2f}  (encoding, trees on 80% with early stopping on"
           f" the 20% hold-out, calibration; command {gb_wall:.2f}, incl. CSV read)")
