@@ -200,6 +200,8 @@ fn plan<'m, 'd>(
             )
         }
         Learner::Gbm { booster, .. } => (None, Scorer::Gbm(booster.compiled().ok_or(GiveUp)?)),
+        // A blend is scored by the general path.
+        Learner::Blend { .. } => return Err(GiveUp),
     };
     let weight = |t: u32| weights.map_or(0.0, |w| w[t as usize]);
     let mut columns = Vec::new();

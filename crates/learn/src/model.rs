@@ -32,7 +32,7 @@ pub enum Algo {
     Logistic,
     /// Gradient-boosted trees.
     Gbm,
-    /// Both; keep the one with the lower cross-validated log-loss.
+    /// Both, and their best blend; keep the one with the lowest cross-validated log-loss.
     Auto,
 }
 
@@ -77,7 +77,7 @@ impl Default for TrainParams {
 /// Out-of-fold metrics of one learner (after calibration, itself cross-fitted).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
-    /// `logistic` or `gbm`.
+    /// `logistic`, `gbm` or `blend`.
     pub algo: String,
     /// ROC-AUC.
     pub roc_auc: f64,
@@ -126,7 +126,20 @@ pub enum Learner {
         /// The booster.
         booster: Box<Gbm>,
     },
+    /// A weighted mean of both learners' log-odds, kept by `auto` when its cross-validated
+    /// log-loss beats each learner's alone. Its factors are the same mean of theirs.
+    Blend {
+        /// Weight of the logistic model's log-odds; the trees get `1 - weight`.
+        weight: f64,
+        /// The logistic model (a [`Learner::Logistic`]).
+        logistic: Box<Learner>,
+        /// The trees (a [`Learner::Gbm`]).
+        gbm: Box<Learner>,
+    },
 }
+
+/// The blend weights `auto` tries (of the logistic model's log-odds).
+pub const BLEND_WEIGHTS: [f64; 3] = [0.25, 0.5, 0.75];
 
 /// A column of the training file and what the model made of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,7 +186,7 @@ pub struct LearnedModel {
     pub format: String,
     /// Always [`VERSION`].
     pub version: u32,
-    /// `logistic` or `gbm`.
+    /// `logistic`, `gbm` or `blend`.
     pub algo: String,
     /// The outcome column.
     pub target: String,
@@ -435,6 +448,8 @@ pub fn train_with(
         calibrator: Calibrator,
         candidate: Candidate,
         oof: Vec<f64>,
+        /// Out-of-fold log-odds of every row (hold-out rows only with a hold-out).
+        z: Vec<f64>,
     }
     let summarise = |algo: &str, oof_z: &[f64]| {
         // With a hold-out, only its rows have out-of-fold predictions.
@@ -457,6 +472,8 @@ pub fn train_with(
         (cal, cand, p, yy)
     };
     let mut fitted: Vec<(Fitted, Vec<f64>)> = Vec::new();
+    // Candidates tried but not kept as a learner (the blend, or its two parts).
+    let mut blend_losers: Vec<Candidate> = Vec::new();
     if matches!(params.algo, Algo::Logistic | Algo::Auto) {
         let x = encoder.sparse_with(&cells, n, params.threads);
         on_step(Step::Design("logistic"));
@@ -491,6 +508,7 @@ pub fn train_with(
                 calibrator,
                 candidate,
                 oof,
+                z: oof_z,
             },
             yy,
         ));
@@ -515,11 +533,64 @@ pub fn train_with(
                 calibrator,
                 candidate,
                 oof,
+                z: oof_z,
             },
             yy,
         ));
     }
-    let candidates: Vec<Candidate> = fitted.iter().map(|(f, _)| f.candidate.clone()).collect();
+    if fitted.len() == 2 {
+        // The best blend of the two, by the same out-of-fold log-loss.
+        let mut best: Option<(f64, Calibrator, Candidate, Vec<f64>, Vec<f64>)> = None;
+        for w in BLEND_WEIGHTS {
+            let z: Vec<f64> = fitted[0]
+                .0
+                .z
+                .iter()
+                .zip(&fitted[1].0.z)
+                .map(|(l, g)| w * l + (1.0 - w) * g)
+                .collect();
+            let (cal, cand, p, yy) = summarise("blend", &z);
+            if best.as_ref().is_none_or(|b| cand.log_loss < b.2.log_loss) {
+                best = Some((w, cal, cand, p, yy));
+            }
+        }
+        let (w, calibrator, candidate, oof, yy) = best.expect("three weights tried");
+        on_step(Step::Calibrated("blend"));
+        let beats_both = fitted
+            .iter()
+            .all(|(f, _)| candidate.log_loss < f.candidate.log_loss);
+        if beats_both {
+            let (g, _) = fitted.pop().expect("trees");
+            let (l, _) = fitted.pop().expect("logistic");
+            let (mut lc, mut gc) = (l.candidate, g.candidate);
+            lc.algo = "logistic".into();
+            gc.algo = "gbm".into();
+            fitted.push((
+                Fitted {
+                    learner: Learner::Blend {
+                        weight: w,
+                        logistic: Box::new(l.learner),
+                        gbm: Box::new(g.learner),
+                    },
+                    calibrator,
+                    candidate: candidate.clone(),
+                    oof,
+                    z: Vec::new(),
+                },
+                yy,
+            ));
+            blend_losers = vec![lc, gc];
+        } else {
+            blend_losers = vec![candidate];
+        }
+    }
+    let mut candidates: Vec<Candidate> = fitted.iter().map(|(f, _)| f.candidate.clone()).collect();
+    candidates.extend(blend_losers);
+    candidates.sort_by_key(|c| match c.algo.as_str() {
+        "logistic" => 0,
+        "gbm" => 1,
+        _ => 2,
+    });
     let best = (0..fitted.len())
         .min_by(|&a, &b| {
             fitted[a]
@@ -668,23 +739,53 @@ impl LearnedModel {
     /// Threads for prediction.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
-        if let Learner::Gbm { booster, .. } = &mut self.learner {
-            booster.set_threads(threads);
+        fn set(l: &mut Learner, threads: usize) {
+            match l {
+                Learner::Gbm { booster, .. } => booster.set_threads(threads),
+                Learner::Blend { gbm, .. } => set(gbm, threads),
+                Learner::Logistic { .. } => {}
+            }
         }
+        set(&mut self.learner, threads);
     }
 
     /// Raw log-odds per row, and per-feature contributions when `factors` is set
     /// (rows × features, row-major).
     fn logits(&self, table: &Table, factors: bool) -> Result<(Vec<f64>, Vec<f64>), LearnError> {
         let cells = self.encoder.cells(table)?;
-        let n = table.rows;
+        Ok(self.learner_logits(&self.learner, &cells, table.rows, factors))
+    }
+
+    /// [`LearnedModel::logits`] of one learner on encoded cells.
+    fn learner_logits(
+        &self,
+        learner: &Learner,
+        cells: &[crate::encode::Cells],
+        n: usize,
+        factors: bool,
+    ) -> (Vec<f64>, Vec<f64>) {
         let nf = self.encoder.features.len();
-        match &self.learner {
+        match learner {
+            Learner::Blend {
+                weight,
+                logistic,
+                gbm,
+            } => {
+                let (zl, cl) = self.learner_logits(logistic, cells, n, factors);
+                let (zg, cg) = self.learner_logits(gbm, cells, n, factors);
+                let mix = |a: &[f64], b: &[f64]| -> Vec<f64> {
+                    a.iter()
+                        .zip(b)
+                        .map(|(a, b)| weight * a + (1.0 - weight) * b)
+                        .collect()
+                };
+                (mix(&zl, &zg), mix(&cl, &cg))
+            }
             Learner::Logistic { model, .. } => {
-                let x = self.encoder.sparse(&cells, n);
+                let x = self.encoder.sparse(cells, n);
                 let z = model.logits(&x);
                 if !factors {
-                    return Ok((z, Vec::new()));
+                    return (z, Vec::new());
                 }
                 let owner = self.encoder.term_feature();
                 let means = self.encoder.term_means();
@@ -700,12 +801,12 @@ impl LearnedModel {
                         row[owner[j]] += model.weights[j] * v;
                     }
                 }
-                Ok((z, c))
+                (z, c)
             }
             Learner::Gbm { booster, .. } => {
-                let x: Dense = self.encoder.dense(&cells, n);
+                let x: Dense = self.encoder.dense(cells, n);
                 if !factors {
-                    return Ok((booster.logits(&x), Vec::new()));
+                    return (booster.logits(&x), Vec::new());
                 }
                 let sh = booster.contributions(&x);
                 let mut z = vec![0.0; n];
@@ -715,7 +816,7 @@ impl LearnedModel {
                     z[r] = row.iter().sum();
                     c[r * nf..(r + 1) * nf].copy_from_slice(&row[..nf]);
                 }
-                Ok((z, c))
+                (z, c)
             }
         }
     }

@@ -60,13 +60,23 @@ fn logistic_recovers_the_generating_effects() {
 fn auto_keeps_the_lower_cross_validated_log_loss() {
     let t = table(&leads_csv(3000, 2));
     let m = train(&t, &params(Algo::Auto)).unwrap().model;
-    assert_eq!(m.candidates.len(), 2);
+    let algos: Vec<&str> = m.candidates.iter().map(|c| c.algo.as_str()).collect();
+    assert_eq!(algos, ["logistic", "gbm", "blend"]);
     let best = m
         .candidates
         .iter()
         .min_by(|a, b| a.log_loss.total_cmp(&b.log_loss))
         .unwrap();
     assert_eq!(m.algo, best.algo);
+    // The learner is the one named (a blend holds both).
+    match (&m.learner, m.algo.as_str()) {
+        (Learner::Logistic { .. }, "logistic") | (Learner::Gbm { .. }, "gbm") => {}
+        (Learner::Blend { logistic, gbm, .. }, "blend") => {
+            assert!(matches!(**logistic, Learner::Logistic { .. }));
+            assert!(matches!(**gbm, Learner::Gbm { .. }));
+        }
+        (l, a) => panic!("{a} holds {l:?}"),
+    }
     // The truth is logistic: the trees may tie but must still rank well.
     let gbm = m.candidates.iter().find(|c| c.algo == "gbm").unwrap();
     assert!(gbm.roc_auc > 0.7, "{gbm:?}");
@@ -192,4 +202,34 @@ fn out_of_fold_metrics_match_a_fresh_sample() {
         assert!(ece < 0.04, "{algo:?}: ECE {ece}");
         assert!(metrics::roc_auc(y, &p) > 0.75);
     }
+}
+
+#[test]
+fn auto_keeps_a_blend_that_beats_both_learners_and_it_survives_its_file() {
+    // Leads whose truth is logistic plus a step the trees catch: `auto` keeps the blend.
+    let t = table(&leads_csv(3000, 9));
+    let m = train(&t, &params(Algo::Auto)).unwrap().model;
+    let Learner::Blend { weight, .. } = &m.learner else {
+        panic!("expected a blend, got {} ({:?})", m.algo, m.candidates)
+    };
+    assert!(leadscore_learn::model::BLEND_WEIGHTS.contains(weight));
+    let blend = m.candidates.iter().find(|c| c.algo == "blend").unwrap();
+    for c in m.candidates.iter().filter(|c| c.algo != "blend") {
+        assert!(blend.log_loss < c.log_loss, "{:?}", m.candidates);
+    }
+    let file = bytes(&m);
+    let back = LearnedModel::read(file.as_slice()).unwrap();
+    assert_eq!(bytes(&back), file);
+    let p = back.predict_table(&t).unwrap();
+    // With factors the trees' log-odds are summed per feature, without them per tree: the
+    // same numbers up to rounding.
+    let plain = m.probabilities(&t).unwrap();
+    let worst = p
+        .probability
+        .iter()
+        .zip(&plain)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(worst < 1e-12, "{worst}");
+    assert!(p.factors.iter().all(|f| f.len() == 3));
 }
