@@ -366,8 +366,7 @@ impl Grower<'_> {
                 &[false]
             };
             let mut acc = [0.0; 2];
-            for t in 1..nb {
-                let s = hist[t];
+            for (t, s) in hist.iter().enumerate().take(nb).skip(1) {
                 acc = [acc[0] + s[0], acc[1] + s[1]];
                 for &ml in directions {
                     let left = if ml {

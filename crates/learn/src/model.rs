@@ -540,7 +540,9 @@ pub fn train_with(
     }
     if fitted.len() == 2 {
         // The best blend of the two, by the same out-of-fold log-loss.
-        let mut best: Option<(f64, Calibrator, Candidate, Vec<f64>, Vec<f64>)> = None;
+        // (weight, calibrator, candidate, calibrated out-of-fold probabilities, their labels)
+        type Tried = (f64, Calibrator, Candidate, Vec<f64>, Vec<f64>);
+        let mut best: Option<Tried> = None;
         for w in BLEND_WEIGHTS {
             let z: Vec<f64> = fitted[0]
                 .0
