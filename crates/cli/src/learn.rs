@@ -18,6 +18,7 @@ pub(crate) enum AlgoArg {
     Logistic,
     Gbm,
     Auto,
+    Blend,
 }
 
 pub(crate) fn threads(t: Option<usize>) -> usize {
@@ -49,8 +50,8 @@ pub(crate) struct TrainArgs {
     /// The id column (kept out of the features).
     #[arg(long)]
     id: Option<String>,
-    /// The learner: logistic regression, boosted trees, or whichever has the lower
-    /// cross-validated log-loss.
+    /// The learner: logistic regression, boosted trees, whichever has the lower
+    /// cross-validated log-loss (auto), or both blended.
     #[arg(long, value_enum, default_value = "auto")]
     algo: AlgoArg,
     /// Where to write the model (JSON).
@@ -114,6 +115,7 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
             AlgoArg::Logistic => Algo::Logistic,
             AlgoArg::Gbm => Algo::Gbm,
             AlgoArg::Auto => Algo::Auto,
+            AlgoArg::Blend => Algo::Blend,
         },
         seed: a.seed,
         folds: a.folds,

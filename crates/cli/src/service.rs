@@ -80,8 +80,8 @@ pub struct ServeArgs {
     #[arg(long, default_value = "won", value_parser = ["won", "converted"])]
     retrain_target: String,
     /// The learner of a retrain: `auto` (both, the lower cross-validated log-loss kept),
-    /// `logistic` or `gbm`.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "logistic", "gbm"])]
+    /// `logistic`, `gbm` or `blend`.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "logistic", "gbm", "blend"])]
     retrain_algo: String,
     /// Fewest contacts with a positive outcome, and fewest without, for a retrain to train
     /// (otherwise its job is `skipped`, saying so).
@@ -152,6 +152,7 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         algo: match a.retrain_algo.as_str() {
             "logistic" => leadscore_learn::Algo::Logistic,
             "gbm" => leadscore_learn::Algo::Gbm,
+            "blend" => leadscore_learn::Algo::Blend,
             _ => leadscore_learn::Algo::Auto,
         },
         min_positives: a.retrain_min_outcomes,

@@ -32,8 +32,11 @@ pub enum Algo {
     Logistic,
     /// Gradient-boosted trees.
     Gbm,
-    /// Both, and their best blend; keep the one with the lowest cross-validated log-loss.
+    /// Both; keep the one with the lower cross-validated log-loss.
     Auto,
+    /// Both, blended: a weighted mean of their log-odds, the weight chosen by cross-validated
+    /// log-loss.
+    Blend,
 }
 
 impl Algo {
@@ -43,6 +46,7 @@ impl Algo {
             Algo::Logistic => "logistic",
             Algo::Gbm => "gbm",
             Algo::Auto => "auto",
+            Algo::Blend => "blend",
         }
     }
 }
@@ -126,8 +130,8 @@ pub enum Learner {
         /// The booster.
         booster: Box<Gbm>,
     },
-    /// A weighted mean of both learners' log-odds, kept by `auto` when its cross-validated
-    /// log-loss beats each learner's alone. Its factors are the same mean of theirs.
+    /// A weighted mean of both learners' log-odds (`--algo blend`). Its factors are the same
+    /// mean of theirs.
     Blend {
         /// Weight of the logistic model's log-odds; the trees get `1 - weight`.
         weight: f64,
@@ -138,7 +142,7 @@ pub enum Learner {
     },
 }
 
-/// The blend weights `auto` tries (of the logistic model's log-odds).
+/// The blend weights tried (of the logistic model's log-odds).
 pub const BLEND_WEIGHTS: [f64; 3] = [0.25, 0.5, 0.75];
 
 /// A column of the training file and what the model made of it.
@@ -472,9 +476,9 @@ pub fn train_with(
         (cal, cand, p, yy)
     };
     let mut fitted: Vec<(Fitted, Vec<f64>)> = Vec::new();
-    // Candidates tried but not kept as a learner (the blend, or its two parts).
+    // Candidates tried but not kept as the learner (a blend's two parts).
     let mut blend_losers: Vec<Candidate> = Vec::new();
-    if matches!(params.algo, Algo::Logistic | Algo::Auto) {
+    if matches!(params.algo, Algo::Logistic | Algo::Auto | Algo::Blend) {
         let x = encoder.sparse_with(&cells, n, params.threads);
         on_step(Step::Design("logistic"));
         let lp = logistic_params(thin, params.threads);
@@ -513,7 +517,7 @@ pub fn train_with(
             yy,
         ));
     }
-    if matches!(params.algo, Algo::Gbm | Algo::Auto) {
+    if matches!(params.algo, Algo::Gbm | Algo::Auto | Algo::Blend) {
         let x = encoder.dense(&cells, n);
         on_step(Step::Design("gbm"));
         let gp = gbm_params(thin, params.threads, params.seed);
@@ -538,7 +542,7 @@ pub fn train_with(
             yy,
         ));
     }
-    if fitted.len() == 2 {
+    if params.algo == Algo::Blend {
         // The best blend of the two, by the same out-of-fold log-loss.
         // (weight, calibrator, candidate, calibrated out-of-fold probabilities, their labels)
         type Tried = (f64, Calibrator, Candidate, Vec<f64>, Vec<f64>);
@@ -558,10 +562,7 @@ pub fn train_with(
         }
         let (w, calibrator, candidate, oof, yy) = best.expect("three weights tried");
         on_step(Step::Calibrated("blend"));
-        let beats_both = fitted
-            .iter()
-            .all(|(f, _)| candidate.log_loss < f.candidate.log_loss);
-        if beats_both {
+        {
             let (g, _) = fitted.pop().expect("trees");
             let (l, _) = fitted.pop().expect("logistic");
             let (mut lc, mut gc) = (l.candidate, g.candidate);
@@ -582,8 +583,6 @@ pub fn train_with(
                 yy,
             ));
             blend_losers = vec![lc, gc];
-        } else {
-            blend_losers = vec![candidate];
         }
     }
     let mut candidates: Vec<Candidate> = fitted.iter().map(|(f, _)| f.candidate.clone()).collect();
