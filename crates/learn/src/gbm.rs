@@ -82,6 +82,8 @@ const PARTS: usize = 8;
 const PART_ROWS: usize = 4096;
 /// Rows per block when predicting.
 const PREDICT_ROWS: usize = 1 << 12;
+/// Rows that walk a tree together when predicting.
+const LANES: usize = 8;
 /// Values sampled per column to find the bin edges.
 const BIN_SAMPLE: usize = 200_000;
 
@@ -513,18 +515,40 @@ impl Gbm {
         for c in contrib.chunks_exact_mut(w) {
             c[nf] = self.base;
         }
+        let rows = contrib.len() / w;
         for t in &self.trees {
-            let root = t.nodes[0].value;
-            for (row, c) in values
-                .chunks_exact(nf.max(1))
-                .zip(contrib.chunks_exact_mut(w))
-            {
-                let mut i = 0;
-                c[nf] += root;
-                while let Some(k) = t.next(i, row) {
-                    let f = t.nodes[i].feature as usize;
-                    c[f] += t.nodes[k].value - t.nodes[i].value;
-                    i = k;
+            let nodes = &t.nodes;
+            let root = nodes[0].value;
+            // Rows walk the tree in groups, one level per step for each, so the walks (each a
+            // chain of dependent loads) overlap instead of waiting on one another.
+            for r0 in (0..rows).step_by(LANES) {
+                let lanes = (rows - r0).min(LANES);
+                let mut at = [0usize; LANES];
+                for j in 0..lanes {
+                    contrib[(r0 + j) * w + nf] += root;
+                }
+                loop {
+                    let mut moved = false;
+                    for (j, i) in at.iter_mut().enumerate().take(lanes) {
+                        let n = &nodes[*i];
+                        if n.feature == LEAF {
+                            continue;
+                        }
+                        moved = true;
+                        let f = n.feature as usize;
+                        let v = values[(r0 + j) * nf + f];
+                        let left = if v.is_nan() {
+                            n.missing_left
+                        } else {
+                            v <= n.threshold
+                        };
+                        let k = n.left as usize + usize::from(!left);
+                        contrib[(r0 + j) * w + f] += nodes[k].value - n.value;
+                        *i = k;
+                    }
+                    if !moved {
+                        break;
+                    }
                 }
             }
         }
