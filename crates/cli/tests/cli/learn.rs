@@ -527,3 +527,59 @@ fn evaluate_reports_the_median_days_to_conversion_per_band() {
         run.stderr
     );
 }
+
+#[test]
+fn a_blend_trains_predicts_and_evaluates_like_any_model() {
+    let dir = Dir::new();
+    let m = dir.path("blend.json");
+    let run = leadscore(&train_args(&m, "blend", "42")).ok();
+    assert!(run.stderr.contains("blend"), "{}", run.stderr);
+    let model: serde_json::Value = serde_json::from_str(&dir.read("blend.json")).unwrap();
+    assert_eq!(model["algo"], "blend");
+    assert_eq!(model["learner"]["kind"], "blend");
+    let algos: Vec<&str> = model["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["algo"].as_str().unwrap())
+        .collect();
+    assert_eq!(algos, ["logistic", "gbm", "blend"]);
+    let w = model["learner"]["weight"].as_f64().unwrap();
+    assert!([0.25, 0.5, 0.75].contains(&w), "{w}");
+    // The fast path leaves blends to the general one: every row, in order, with factors.
+    let p = dir.path("p.csv");
+    leadscore(&[
+        "predict",
+        "--model",
+        &m,
+        "--data",
+        &data(),
+        "--id",
+        "Prospect ID",
+        "--out",
+        &p,
+    ])
+    .ok();
+    let out = dir.read("p.csv");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 9241);
+    assert!(
+        lines[1].starts_with("7927b2df-8bba-4d29-b9a2-b6e0beafe620,"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[1].split(',').count(), 5);
+    let run = leadscore(&[
+        "evaluate",
+        "--model",
+        &m,
+        "--data",
+        &data(),
+        "--target",
+        "Converted",
+        "--json",
+    ])
+    .ok();
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert!(j["reports"][0]["roc_auc"].as_f64().unwrap() > 0.85);
+}
