@@ -10,7 +10,7 @@ use crate::{AppError, Service, Space};
 use leadscore_learn::{Algo, LearnedModel, Table, TableOptions, TrainParams, read_table};
 use leadscore_store::JobRecord;
 use leadscore_store::learned::{NewLearned, PredictionRow};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::sync::Arc;
 
 /// The job kind of a retrain.
@@ -46,17 +46,9 @@ impl Default for RetrainSettings {
     }
 }
 
-/// One factor of a prediction: a column, the lead's value and its effect on the log-odds
-/// relative to an average lead.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Factor {
-    /// The column of the training table.
-    pub feature: String,
-    /// The lead's value (`(missing)` when it has none).
-    pub value: String,
-    /// Effect on the log-odds.
-    pub contribution: f64,
-}
+/// One factor of a prediction: a column of the training table, the lead's value (`(missing)`
+/// when it has none) and its effect on the log-odds relative to an average lead.
+pub use leadscore_learn::model::Factor;
 
 /// A contact's prediction by the workspace's latest learned model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -206,7 +198,7 @@ impl Service {
         let algo = model.algo.clone();
         model.set_threads(s.threads.max(1));
         let predicted = self
-            .predict_all(space, &model, version, now, s.target)
+            .predict_all(space, model, version, now, s.target)
             .await?;
         Ok(Retrained::Trained {
             version,
@@ -224,7 +216,7 @@ impl Service {
     async fn predict_all(
         &self,
         space: &Space,
-        model: &LearnedModel,
+        model: LearnedModel,
         version: i64,
         now: i64,
         target: Target,
@@ -232,28 +224,18 @@ impl Service {
         let features = self.feature_table(space, now, target).await?;
         let opts = model.table_options(Some(LABEL_COLUMN.to_owned()), Some(ID_COLUMN.to_owned()));
         let table = read(&features, &format!("workspace {}", space.name), opts)?;
-        let p = model.predict_table(&table).map_err(learn_error)?;
-        let ids = table.ids.unwrap_or_default();
+        let ids = table.ids.clone().unwrap_or_default();
+        let p = blocking(move || model.predict_table(&table)).await?;
         let rows: Vec<PredictionRow> = ids
             .into_iter()
             .zip(p.probability)
             .zip(p.factors)
-            .map(|((id, probability), factors)| {
-                let factors: Vec<Factor> = factors
-                    .into_iter()
-                    .map(|f| Factor {
-                        feature: f.feature,
-                        value: f.value,
-                        contribution: f.contribution,
-                    })
-                    .collect();
-                PredictionRow {
-                    contact_id: id,
-                    version,
-                    probability,
-                    factors: serde_json::to_string(&factors).unwrap_or_else(|_| "[]".into()),
-                    predicted_at: now,
-                }
+            .map(|((id, probability), factors)| PredictionRow {
+                contact_id: id,
+                version,
+                probability,
+                factors: serde_json::to_string(&factors).unwrap_or_else(|_| "[]".into()),
+                predicted_at: now,
             })
             .collect();
         self.store().upsert_predictions(&space.id, &rows).await?;

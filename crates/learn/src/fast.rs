@@ -199,7 +199,7 @@ fn plan<'m, 'd>(
                 },
             )
         }
-        Learner::Gbm { booster, .. } => (None, Scorer::Gbm(booster.compiled().ok_or(GiveUp)?)),
+        Learner::Gbm { booster, .. } => (None, Scorer::Gbm(booster)),
         // A blend is scored by the general path.
         Learner::Blend { .. } => return Err(GiveUp),
     };

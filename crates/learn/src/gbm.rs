@@ -337,8 +337,6 @@ struct Grower<'a> {
     columns: &'a [u8],
     rows: usize,
     cols: usize,
-    /// Value bins per column.
-    value_bins: Vec<usize>,
     /// Bin edges per column (a split's threshold is its last left bin's upper edge).
     edges: &'a [Vec<f64>],
 }
@@ -359,7 +357,8 @@ impl Grower<'_> {
         let rows_per_h = total[2] / total[1];
         let mut best: Option<Split> = None;
         for (f, hist) in hists.iter().enumerate() {
-            let nb = self.value_bins[f];
+            // Value bins of the column: one more than its edges.
+            let nb = self.edges[f].len() + 1;
             let miss = hist[0];
             let has_missing = miss[1] > 0.0;
             let directions: &[bool] = if has_missing {
@@ -452,7 +451,7 @@ impl Gbm {
                 .for_each(|(k, out)| {
                     let rows = gather(x, k * PREDICT_ROWS, out.len());
                     out.fill(self.base);
-                    // Tree by tree over the block: the same sum per row as `logit`.
+                    // Tree by tree over the block (each tree stays in cache), in tree order.
                     for t in &self.trees {
                         for (z, row) in out.iter_mut().zip(rows.chunks_exact(x.cols.max(1))) {
                             *z += t.leaf_value(row);
@@ -461,13 +460,6 @@ impl Gbm {
                 })
         });
         z
-    }
-
-    /// Log-odds of one row.
-    pub fn logit(&self, row: &[f64]) -> f64 {
-        self.trees
-            .iter()
-            .fold(self.base, |z, t| z + t.leaf_value(row))
     }
 
     /// Contributions per row: `cols + 1` values (the last is the base value), summing to the
@@ -489,26 +481,9 @@ impl Gbm {
         c
     }
 
-    /// Contributions of one row (`row.len()` features; `contrib` has one more slot, the base
-    /// value).
-    pub fn row_contributions(&self, row: &[f64], contrib: &mut [f64]) {
-        let nf = row.len();
-        contrib.fill(0.0);
-        contrib[nf] = self.base;
-        for t in &self.trees {
-            let mut i = 0;
-            contrib[nf] += t.nodes[0].value;
-            while let Some(c) = t.next(i, row) {
-                let f = t.nodes[i].feature as usize;
-                contrib[f] += t.nodes[c].value - t.nodes[i].value;
-                i = c;
-            }
-        }
-    }
-
-    /// [`Gbm::row_contributions`] of many rows at once (`values`: rows × `nf`, row-major;
-    /// `contrib`: rows × (`nf` + 1)), tree by tree so each tree stays in cache for every row:
-    /// the same sums in the same order, so the same bits.
+    /// The contributions of many rows (`values`: rows × `nf`, row-major; `contrib`: rows ×
+    /// (`nf` + 1), the base value last), tree by tree so each tree stays in cache for every
+    /// row. Each row's sums run in tree order, whatever the batch, so the same bits.
     pub fn block_contributions(&self, values: &[f64], nf: usize, contrib: &mut [f64]) {
         let w = nf + 1;
         contrib.fill(0.0);
@@ -530,20 +505,11 @@ impl Gbm {
                 loop {
                     let mut moved = false;
                     for (j, i) in at.iter_mut().enumerate().take(lanes) {
-                        let n = &nodes[*i];
-                        if n.feature == LEAF {
-                            continue;
-                        }
+                        let row = &values[(r0 + j) * nf..(r0 + j + 1) * nf];
+                        let Some(k) = t.next(*i, row) else { continue };
                         moved = true;
-                        let f = n.feature as usize;
-                        let v = values[(r0 + j) * nf + f];
-                        let left = if v.is_nan() {
-                            n.missing_left
-                        } else {
-                            v <= n.threshold
-                        };
-                        let k = n.left as usize + usize::from(!left);
-                        contrib[(r0 + j) * w + f] += nodes[k].value - n.value;
+                        let f = nodes[*i].feature as usize;
+                        contrib[(r0 + j) * w + f] += nodes[k].value - nodes[*i].value;
                         *i = k;
                     }
                     if !moved {
@@ -557,11 +523,6 @@ impl Gbm {
     /// Threads to predict with (the trained value is not carried across machines).
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
-    }
-
-    /// The booster for the fast path (always available: kept for its callers' fallbacks).
-    pub(crate) fn compiled(&self) -> Option<&Gbm> {
-        Some(self)
     }
 }
 
@@ -577,7 +538,8 @@ fn gather(x: &Dense, r0: usize, n: usize) -> Vec<f64> {
     rows
 }
 
-/// Runs `f` on a pool of `threads` threads (inline when one).
+/// Runs `f` on a pool of `threads` threads (a pool even for one, so rayon's parallel loops
+/// inside `f` do not spread to the global pool); inline if the pool cannot be built.
 fn with_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     match rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
@@ -660,7 +622,6 @@ fn boost(
         columns: &columns,
         rows: n,
         cols,
-        value_bins: binner.edges.iter().map(|e| e.len() + 1).collect(),
         edges: &binner.edges,
     };
     let mean = (y.iter().sum::<f64>() / n as f64).clamp(1e-6, 1.0 - 1e-6);
@@ -744,7 +705,10 @@ fn partition(col: &[u8], s: &Split, rows: &mut [u32], scratch: &mut [u32]) -> us
     let len = part_len(rows.len());
     let scratch = &mut scratch[..rows.len()];
     if rows.len() <= len {
-        return partition_part(col, s, rows, scratch);
+        let nl = partition_part(col, s, rows, scratch);
+        let n = rows.len();
+        rows[nl..].copy_from_slice(&scratch[..n - nl]);
+        return nl;
     }
     let lefts: Vec<usize> = rows
         .par_chunks_mut(len)
@@ -767,7 +731,8 @@ fn partition(col: &[u8], s: &Split, rows: &mut [u32], scratch: &mut [u32]) -> us
 }
 
 /// [`partition`] of one part: the left rows to the front of `rows`, the right ones to the
-/// front of `scratch`, without branches (the side is a coin flip to the branch predictor).
+/// front of `scratch` (the caller puts them after the left ones), without branches (the side
+/// is a coin flip to the branch predictor).
 fn partition_part(col: &[u8], s: &Split, rows: &mut [u32], scratch: &mut [u32]) -> usize {
     let (mut nl, mut nr) = (0, 0);
     for i in 0..rows.len() {
@@ -779,9 +744,6 @@ fn partition_part(col: &[u8], s: &Split, rows: &mut [u32], scratch: &mut [u32]) 
         nl += usize::from(left);
         nr += usize::from(!left);
     }
-    let n = rows.len();
-    rows[nl..].copy_from_slice(&scratch[..n - nl]);
-    // The right rows stay at the front of `scratch` for the caller that joins parts.
     nl
 }
 

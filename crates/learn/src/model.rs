@@ -233,7 +233,7 @@ pub struct Trained {
 }
 
 /// What drove one lead's score.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Factor {
     /// The column.
     pub feature: String,
@@ -476,8 +476,6 @@ pub fn train_with(
         (cal, cand, p, yy)
     };
     let mut fitted: Vec<(Fitted, Vec<f64>)> = Vec::new();
-    // Candidates tried but not kept as the learner (a blend's two parts).
-    let mut blend_losers: Vec<Candidate> = Vec::new();
     if matches!(params.algo, Algo::Logistic | Algo::Auto | Algo::Blend) {
         let x = encoder.sparse_with(&cells, n, params.threads);
         on_step(Step::Design("logistic"));
@@ -542,6 +540,8 @@ pub fn train_with(
             yy,
         ));
     }
+    // Every learner tried, in the order tried (a blend is added after its two parts).
+    let mut candidates: Vec<Candidate> = fitted.iter().map(|(f, _)| f.candidate.clone()).collect();
     if params.algo == Algo::Blend {
         // The best blend of the two, by the same out-of-fold log-loss.
         // (weight, calibrator, candidate, calibrated out-of-fold probabilities, their labels)
@@ -562,36 +562,24 @@ pub fn train_with(
         }
         let (w, calibrator, candidate, oof, yy) = best.expect("three weights tried");
         on_step(Step::Calibrated("blend"));
-        {
-            let (g, _) = fitted.pop().expect("trees");
-            let (l, _) = fitted.pop().expect("logistic");
-            let (mut lc, mut gc) = (l.candidate, g.candidate);
-            lc.algo = "logistic".into();
-            gc.algo = "gbm".into();
-            fitted.push((
-                Fitted {
-                    learner: Learner::Blend {
-                        weight: w,
-                        logistic: Box::new(l.learner),
-                        gbm: Box::new(g.learner),
-                    },
-                    calibrator,
-                    candidate: candidate.clone(),
-                    oof,
-                    z: Vec::new(),
+        candidates.push(candidate.clone());
+        let (g, _) = fitted.pop().expect("trees");
+        let (l, _) = fitted.pop().expect("logistic");
+        fitted.push((
+            Fitted {
+                learner: Learner::Blend {
+                    weight: w,
+                    logistic: Box::new(l.learner),
+                    gbm: Box::new(g.learner),
                 },
-                yy,
-            ));
-            blend_losers = vec![lc, gc];
-        }
+                calibrator,
+                candidate,
+                oof,
+                z: Vec::new(),
+            },
+            yy,
+        ));
     }
-    let mut candidates: Vec<Candidate> = fitted.iter().map(|(f, _)| f.candidate.clone()).collect();
-    candidates.extend(blend_losers);
-    candidates.sort_by_key(|c| match c.algo.as_str() {
-        "logistic" => 0,
-        "gbm" => 1,
-        _ => 2,
-    });
     let best = (0..fitted.len())
         .min_by(|&a, &b| {
             fitted[a]
