@@ -504,12 +504,23 @@ impl Gbm {
                 }
                 loop {
                     let mut moved = false;
+                    // `Tree::next` inlined by hand: through it (a row slice per step) this
+                    // loop took 10% more CPU.
                     for (j, i) in at.iter_mut().enumerate().take(lanes) {
-                        let row = &values[(r0 + j) * nf..(r0 + j + 1) * nf];
-                        let Some(k) = t.next(*i, row) else { continue };
+                        let n = &nodes[*i];
+                        if n.feature == LEAF {
+                            continue;
+                        }
                         moved = true;
-                        let f = nodes[*i].feature as usize;
-                        contrib[(r0 + j) * w + f] += nodes[k].value - nodes[*i].value;
+                        let f = n.feature as usize;
+                        let v = values[(r0 + j) * nf + f];
+                        let left = if v.is_nan() {
+                            n.missing_left
+                        } else {
+                            v <= n.threshold
+                        };
+                        let k = n.left as usize + usize::from(!left);
+                        contrib[(r0 + j) * w + f] += nodes[k].value - n.value;
                         *i = k;
                     }
                     if !moved {
