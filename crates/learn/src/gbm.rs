@@ -84,6 +84,8 @@ const PART_ROWS: usize = 4096;
 const PREDICT_ROWS: usize = 1 << 12;
 /// Rows that walk a tree together when predicting.
 const LANES: usize = 8;
+/// Most columns (a split's slot in [`Codes`] is a `u16`).
+const MAX_COLUMNS: usize = (u16::MAX as usize - 1) / 2;
 /// Values sampled per column to find the bin edges.
 const BIN_SAMPLE: usize = 200_000;
 
@@ -116,28 +118,191 @@ pub struct Tree {
 }
 
 impl Tree {
-    #[inline]
-    fn next(&self, i: usize, row: &[f64]) -> Option<usize> {
+    /// The depth of the deepest leaf.
+    fn depth(&self, i: usize) -> usize {
         let n = &self.nodes[i];
         if n.feature == LEAF {
-            return None;
-        }
-        let v = row[n.feature as usize];
-        let left = if v.is_nan() {
-            n.missing_left
+            0
         } else {
-            v <= n.threshold
+            let l = n.left as usize;
+            1 + self.depth(l).max(self.depth(l + 1))
+        }
+    }
+}
+
+/// One node of a tree laid out for prediction on codes (see [`Codes`]): 8 bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Step {
+    /// The left child (the right is the next node); a leaf points at itself.
+    left: u32,
+    /// The slot of the row's codes to compare: `2 × column`, plus one when missing values go
+    /// left.
+    slot: u16,
+    /// Codes up to this go left (a leaf: `u16::MAX`, so always).
+    code: u16,
+}
+
+/// Rows as codes, two slots per column: `2c` holds the column's code with a missing value as
+/// `u16::MAX` (it goes right of every split), `2c + 1` the same with a missing value as 0 (it
+/// goes left). A tree's split picks the slot of its missing direction and compares codes.
+struct Codes {
+    codes: Vec<u16>,
+    /// Slots per row.
+    width: usize,
+    rows: usize,
+}
+
+/// `LANES` rows walk tree `root..` (of depth `depth`) in step, one level each per step, without
+/// branches; returns the leaf each reaches. `r0` is the first row; past the last row the last
+/// row is walked again (its results are ignored).
+#[inline(always)]
+fn walk(steps: &[Step], root: u32, depth: u32, x: &Codes, r0: usize) -> [u32; LANES] {
+    let last = x.rows.saturating_sub(1);
+    let base: [usize; LANES] = std::array::from_fn(|j| (r0 + j).min(last) * x.width);
+    let mut at = [root; LANES];
+    for _ in 0..depth {
+        for (i, b) in at.iter_mut().zip(base) {
+            let s = steps[*i as usize];
+            *i = s.left + u32::from(x.codes[b + s.slot as usize] > s.code);
+        }
+    }
+    at
+}
+
+/// One change of a row's log-odds on its way to a leaf, credited to a column.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Credit {
+    feature: u32,
+    delta: f64,
+}
+
+/// The trees laid out for prediction: each column's thresholds (over all trees) become codes,
+/// every split compares a code, every leaf loops to itself, so a group of rows walks a tree a
+/// fixed number of steps, all at once and without branches; each leaf carries the per-column
+/// credits of its path (a row's contributions are the credits of the leaves it reaches).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Flat {
+    /// Per column used by a split: its thresholds, sorted, distinct.
+    cuts: Vec<Vec<f64>>,
+    steps: Vec<Step>,
+    /// Per node: its value (for a leaf, its output).
+    values: Vec<f64>,
+    /// Per tree: the root's index in `steps` and the tree's depth.
+    trees: Vec<(u32, u32)>,
+    /// Per node: where its credits start in `credits` (a leaf's end where the next node's start).
+    credit_at: Vec<u32>,
+    credits: Vec<Credit>,
+    /// The base value plus every root's value: the contributions' last entry.
+    base: f64,
+}
+
+impl Flat {
+    fn new(base: f64, trees: &[Tree]) -> Flat {
+        let mut cuts: Vec<Vec<f64>> = Vec::new();
+        for n in trees.iter().flat_map(|t| &t.nodes) {
+            if n.feature != LEAF {
+                let f = n.feature as usize;
+                if cuts.len() <= f {
+                    cuts.resize(f + 1, Vec::new());
+                }
+                cuts[f].push(n.threshold);
+            }
+        }
+        for c in &mut cuts {
+            c.sort_unstable_by(f64::total_cmp);
+            c.dedup();
+            // More distinct thresholds than codes cannot come from our bins; keep the first.
+            c.truncate(u16::MAX as usize - 2);
+        }
+        let mut f = Flat {
+            base,
+            ..Flat::default()
         };
-        Some(n.left as usize + usize::from(!left))
+        for t in trees {
+            let root = f.steps.len() as u32;
+            f.trees.push((root, t.depth(0) as u32));
+            f.base += t.nodes[0].value;
+            for (i, n) in t.nodes.iter().enumerate() {
+                f.credit_at.push(f.credits.len() as u32);
+                f.values.push(n.value);
+                if n.feature == LEAF {
+                    f.steps.push(Step {
+                        left: root + i as u32,
+                        slot: 0,
+                        code: u16::MAX,
+                    });
+                    f.credits.extend(path_credits(t, i));
+                } else {
+                    let c = &cuts[n.feature as usize];
+                    // `v <= threshold j` exactly when `1 + #{cuts < v} <= j + 1`.
+                    let j = c.partition_point(|&x| x < n.threshold);
+                    f.steps.push(Step {
+                        left: root + n.left,
+                        slot: (2 * n.feature + u32::from(n.missing_left)) as u16,
+                        code: (j + 1) as u16,
+                    });
+                }
+            }
+        }
+        f.credit_at.push(f.credits.len() as u32);
+        f.cuts = cuts;
+        f
     }
 
-    fn leaf_value(&self, row: &[f64]) -> f64 {
-        let mut i = 0;
-        while let Some(c) = self.next(i, row) {
-            i = c;
+    /// The codes of `rows` rows of `nf` values each (row `r`, column `c` at `value(r, c)`).
+    fn codes(&self, rows: usize, value: impl Fn(usize, usize) -> f64) -> Codes {
+        let width = 2 * self.cuts.len();
+        let mut codes = vec![0u16; rows * width];
+        for (r, out) in codes.chunks_exact_mut(width.max(1)).enumerate() {
+            for (c, cuts) in self.cuts.iter().enumerate() {
+                let v = value(r, c);
+                let (right, left) = if v.is_nan() {
+                    (u16::MAX, 0)
+                } else {
+                    let k = 1 + cuts.partition_point(|&x| x < v) as u16;
+                    (k, k)
+                };
+                out[2 * c] = right;
+                out[2 * c + 1] = left;
+            }
         }
-        self.nodes[i].value
+        Codes { codes, width, rows }
     }
+}
+
+/// The credits of the path from the root of `t` to its leaf `leaf`: each split's change of
+/// the (hessian-weighted) node value, summed per column in path order, columns in first-seen
+/// order.
+fn path_credits(t: &Tree, leaf: usize) -> Vec<Credit> {
+    let mut parent = vec![usize::MAX; t.nodes.len()];
+    for (i, n) in t.nodes.iter().enumerate() {
+        if n.feature != LEAF {
+            parent[n.left as usize] = i;
+            parent[n.left as usize + 1] = i;
+        }
+    }
+    let mut path = vec![leaf];
+    while let Some(&p) = path
+        .last()
+        .map(|&c| &parent[c])
+        .filter(|&&p| p != usize::MAX)
+    {
+        path.push(p);
+    }
+    path.reverse();
+    let mut out: Vec<Credit> = Vec::new();
+    for w in path.windows(2) {
+        let (n, c) = (&t.nodes[w[0]], &t.nodes[w[1]]);
+        let delta = c.value - n.value;
+        match out.iter_mut().find(|x| x.feature == n.feature) {
+            Some(x) => x.delta += delta,
+            None => out.push(Credit {
+                feature: n.feature,
+                delta,
+            }),
+        }
+    }
+    out
 }
 
 /// A fitted booster.
@@ -150,6 +315,9 @@ pub struct Gbm {
     /// Threads to predict with (not stored).
     #[serde(skip, default = "one")]
     threads: usize,
+    /// The trees laid out for prediction, built on first use.
+    #[serde(skip)]
+    flat: std::sync::OnceLock<Flat>,
 }
 
 fn one() -> usize {
@@ -441,20 +609,28 @@ impl Gbm {
         self.trees.len()
     }
 
-    /// Log-odds per row.
+    fn flat(&self) -> &Flat {
+        self.flat.get_or_init(|| Flat::new(self.base, &self.trees))
+    }
+
+    /// Log-odds per row: the base value, then each tree's leaf value in tree order.
     pub fn logits(&self, x: &Dense) -> Vec<f64> {
         let mut z = vec![0.0; x.rows];
-        let threads = self.threads;
-        with_pool(threads, || {
+        let flat = self.flat();
+        with_pool(self.threads, || {
             z.par_chunks_mut(PREDICT_ROWS)
                 .enumerate()
                 .for_each(|(k, out)| {
-                    let rows = gather(x, k * PREDICT_ROWS, out.len());
+                    let r0 = k * PREDICT_ROWS;
+                    let codes = flat.codes(out.len(), |r, c| x.data[c * x.rows + r0 + r]);
                     out.fill(self.base);
-                    // Tree by tree over the block (each tree stays in cache), in tree order.
-                    for t in &self.trees {
-                        for (z, row) in out.iter_mut().zip(rows.chunks_exact(x.cols.max(1))) {
-                            *z += t.leaf_value(row);
+                    // Tree by tree over the block (each tree stays in cache).
+                    for &(root, depth) in &flat.trees {
+                        for g in (0..out.len()).step_by(LANES) {
+                            let at = walk(&flat.steps, root, depth, &codes, g);
+                            for (z, &i) in out[g..].iter_mut().zip(&at) {
+                                *z += flat.values[i as usize];
+                            }
                         }
                     }
                 })
@@ -486,45 +662,24 @@ impl Gbm {
     /// row. Each row's sums run in tree order, whatever the batch, so the same bits.
     pub fn block_contributions(&self, values: &[f64], nf: usize, contrib: &mut [f64]) {
         let w = nf + 1;
+        let flat = self.flat();
         contrib.fill(0.0);
         for c in contrib.chunks_exact_mut(w) {
-            c[nf] = self.base;
+            c[nf] = flat.base;
         }
         let rows = contrib.len() / w;
-        for t in &self.trees {
-            let nodes = &t.nodes;
-            let root = nodes[0].value;
-            // Rows walk the tree in groups, one level per step for each, so the walks (each a
-            // chain of dependent loads) overlap instead of waiting on one another.
-            for r0 in (0..rows).step_by(LANES) {
-                let lanes = (rows - r0).min(LANES);
-                let mut at = [0usize; LANES];
-                for j in 0..lanes {
-                    contrib[(r0 + j) * w + nf] += root;
-                }
-                loop {
-                    let mut moved = false;
-                    // `Tree::next` inlined by hand: through it (a row slice per step) this
-                    // loop took 10% more CPU.
-                    for (j, i) in at.iter_mut().enumerate().take(lanes) {
-                        let n = &nodes[*i];
-                        if n.feature == LEAF {
-                            continue;
-                        }
-                        moved = true;
-                        let f = n.feature as usize;
-                        let v = values[(r0 + j) * nf + f];
-                        let left = if v.is_nan() {
-                            n.missing_left
-                        } else {
-                            v <= n.threshold
-                        };
-                        let k = n.left as usize + usize::from(!left);
-                        contrib[(r0 + j) * w + f] += nodes[k].value - n.value;
-                        *i = k;
-                    }
-                    if !moved {
-                        break;
+        if rows == 0 {
+            return;
+        }
+        let codes = flat.codes(rows, |r, c| values[r * nf + c]);
+        for &(root, depth) in &flat.trees {
+            for g in (0..rows).step_by(LANES) {
+                let at = walk(&flat.steps, root, depth, &codes, g);
+                for (c, &i) in contrib[g * w..].chunks_exact_mut(w).zip(&at) {
+                    let i = i as usize;
+                    let (a, b) = (flat.credit_at[i] as usize, flat.credit_at[i + 1] as usize);
+                    for cr in &flat.credits[a..b] {
+                        c[cr.feature as usize] += cr.delta;
                     }
                 }
             }
@@ -619,6 +774,11 @@ fn boost(
         return Err(LearnError::Data("boosted trees: no training rows".into()));
     }
     let cols = x.cols;
+    if cols > MAX_COLUMNS {
+        return Err(LearnError::Data(format!(
+            "boosted trees: {cols} columns, at most {MAX_COLUMNS} are supported"
+        )));
+    }
     let binner = Binner::fit(x, p.bins);
     let bins = binner.apply(x);
     let mut columns = vec![0u8; bins.len()];
@@ -640,8 +800,24 @@ fn boost(
     let mut z = vec![base; n];
     let mut gh: Vec<Grad> = vec![[0.0; 2]; n];
     let mut pool: Vec<Vec<Hist>> = Vec::new();
-    let valid = valid.map(|(v, yv)| (binner.apply(v), yv, vec![base; v.rows]));
-    let mut valid = valid;
+    // The validation rows as codes of their bins (bin 0, missing, goes either way).
+    let mut valid = valid.map(|(v, yv)| {
+        let b = binner.apply(v);
+        let mut codes = vec![0u16; 2 * b.len()];
+        for (c, &b) in codes.chunks_exact_mut(2).zip(&b) {
+            c.copy_from_slice(&if b == 0 {
+                [u16::MAX, 0]
+            } else {
+                [u16::from(b); 2]
+            });
+        }
+        let codes = Codes {
+            codes,
+            width: 2 * cols,
+            rows: v.rows,
+        };
+        (codes, yv, vec![base; v.rows])
+    });
     let mut trees: Vec<Tree> = Vec::new();
     let (mut best_loss, mut best_len) = (f64::INFINITY, 0usize);
     let mut order: Vec<u32> = Vec::with_capacity(n);
@@ -661,13 +837,17 @@ fn boost(
                 z[r as usize] += v;
             }
         }
-        if let Some((vb, yv, zv)) = valid.as_mut() {
+        if let Some((codes, yv, zv)) = valid.as_mut() {
+            let steps = binned_steps(&tree, &split_bins);
+            let depth = tree.depth(0) as u32;
             zv.par_chunks_mut(PREDICT_ROWS)
                 .enumerate()
                 .for_each(|(k, out)| {
-                    for (i, z) in out.iter_mut().enumerate() {
-                        let r = k * PREDICT_ROWS + i;
-                        *z += binned_leaf(&tree, &split_bins, &vb[r * cols..(r + 1) * cols]);
+                    for g in (0..out.len()).step_by(LANES) {
+                        let at = walk(&steps, 0, depth, codes, k * PREDICT_ROWS + g);
+                        for (z, &i) in out[g..].iter_mut().zip(&at) {
+                            *z += tree.nodes[i as usize].value;
+                        }
                     }
                 });
             trees.push(tree);
@@ -688,26 +868,32 @@ fn boost(
         base,
         trees,
         threads: 1,
+        flat: Default::default(),
     })
 }
 
-/// The leaf value of a binned row (the training bins of each split: the same path as the
-/// thresholds take on the raw values).
-fn binned_leaf(t: &Tree, split_bins: &[u8], row: &[u8]) -> f64 {
-    let mut i = 0;
-    loop {
-        let n = &t.nodes[i];
-        if n.feature == LEAF {
-            return n.value;
-        }
-        let b = row[n.feature as usize];
-        let left = if b == 0 {
-            n.missing_left
-        } else {
-            b <= split_bins[i]
-        };
-        i = n.left as usize + usize::from(!left);
-    }
+/// A tree's splits on the training bins, as steps of a walk on bin codes (see [`Codes`]).
+fn binned_steps(t: &Tree, split_bins: &[u8]) -> Vec<Step> {
+    t.nodes
+        .iter()
+        .zip(split_bins)
+        .enumerate()
+        .map(|(i, (n, &b))| {
+            if n.feature == LEAF {
+                Step {
+                    left: i as u32,
+                    slot: 0,
+                    code: u16::MAX,
+                }
+            } else {
+                Step {
+                    left: n.left,
+                    slot: (2 * n.feature + u32::from(n.missing_left)) as u16,
+                    code: u16::from(b),
+                }
+            }
+        })
+        .collect()
 }
 
 /// Stable partition of `rows` by the split on column `col`: the left rows first, in order;
@@ -954,7 +1140,120 @@ fn expected_values(t: &mut Tree, cover: &[f64], i: usize) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Split, edges_of, partition};
+    use super::{Dense, Gbm, LEAF, Node, Split, Tree, edges_of, partition};
+
+    fn split(feature: u32, threshold: f64, left: u32, missing_left: bool, value: f64) -> Node {
+        Node {
+            feature,
+            threshold,
+            left,
+            missing_left,
+            value,
+        }
+    }
+
+    fn leaf(value: f64) -> Node {
+        split(LEAF, 0.0, 0, false, value)
+    }
+
+    /// The leaf of a row, walked node by node on the raw values.
+    fn reference_path(t: &Tree, row: &[f64]) -> Vec<usize> {
+        let mut path = vec![0];
+        loop {
+            let n = &t.nodes[*path.last().unwrap()];
+            if n.feature == LEAF {
+                return path;
+            }
+            let v = row[n.feature as usize];
+            let left = if v.is_nan() {
+                n.missing_left
+            } else {
+                v <= n.threshold
+            };
+            path.push(n.left as usize + usize::from(!left));
+        }
+    }
+
+    #[test]
+    fn the_code_walk_reaches_the_leaves_of_the_value_walk() {
+        // Two trees sharing column 0 with different thresholds, missing values sent both
+        // ways, column 2 unused.
+        let t1 = Tree {
+            nodes: vec![
+                split(0, 1.5, 1, true, 0.1),
+                split(1, -2.0, 3, false, -0.2),
+                leaf(0.4),
+                leaf(-0.5),
+                split(0, 0.25, 5, false, 0.05),
+                leaf(0.3),
+                leaf(-0.1),
+            ],
+        };
+        let t2 = Tree {
+            nodes: vec![
+                split(1, 7.0, 1, false, 0.0),
+                split(0, 1.5, 3, true, 0.2),
+                leaf(-0.3),
+                leaf(0.6),
+                leaf(0.1),
+            ],
+        };
+        let g = Gbm {
+            base: -0.7,
+            trees: vec![t1, t2],
+            threads: 1,
+            flat: Default::default(),
+        };
+        let vals = [
+            f64::NAN,
+            f64::NEG_INFINITY,
+            -2.0,
+            0.25,
+            0.2500001,
+            1.0,
+            1.5,
+            1.5000001,
+            7.0,
+            8.0,
+            f64::INFINITY,
+        ];
+        let mut rows: Vec<[f64; 3]> = Vec::new();
+        for &a in &vals {
+            for &b in &vals {
+                rows.push([a, b, 3.0]);
+            }
+        }
+        let n = rows.len();
+        let x = Dense {
+            data: (0..3)
+                .flat_map(|c| rows.iter().map(move |r| r[c]))
+                .collect(),
+            rows: n,
+            cols: 3,
+        };
+        let z = g.logits(&x);
+        let c = g.contributions(&x);
+        for (r, row) in rows.iter().enumerate() {
+            let mut want = g.base;
+            let mut credit = [0.0; 4];
+            credit[3] = g.base;
+            for t in &g.trees {
+                let path = reference_path(t, row);
+                want += t.nodes[*path.last().unwrap()].value;
+                credit[3] += t.nodes[0].value;
+                for w in path.windows(2) {
+                    credit[t.nodes[w[0]].feature as usize] +=
+                        t.nodes[w[1]].value - t.nodes[w[0]].value;
+                }
+            }
+            assert_eq!(z[r].to_bits(), want.to_bits(), "row {row:?}");
+            let got = &c[r * 4..(r + 1) * 4];
+            for (a, b) in got.iter().zip(&credit) {
+                assert!((a - b).abs() < 1e-12, "row {row:?}: {got:?} vs {credit:?}");
+            }
+            assert!((got.iter().sum::<f64>() - want).abs() < 1e-12);
+        }
+    }
 
     #[test]
     fn a_big_partition_in_parts_is_the_stable_partition() {
