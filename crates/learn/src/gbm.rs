@@ -434,15 +434,28 @@ fn zero_hists(cols: usize) -> Vec<Hist> {
     vec![[[0.0; 2]; SLOTS]; cols]
 }
 
-/// Adds the rows `rows` of `bins` into `out`.
+/// Rows gathered at a time before their histograms are summed.
+const GATHER: usize = 512;
+
+/// Adds the rows `rows` of `bins` into `out`. The rows' bins and gradients are first copied
+/// out in groups of [`GATHER`] (a loop of independent loads, so many cache misses are in
+/// flight at once), then summed from the copies.
 fn accumulate(bins: &[u8], cols: usize, gh: &[Grad], rows: &[u32], out: &mut [Hist]) {
-    for &r in rows {
-        let r = r as usize;
-        let [g, h] = gh[r].map(f64::from);
-        for (hist, &b) in out.iter_mut().zip(&bins[r * cols..(r + 1) * cols]) {
-            let s = &mut hist[b as usize];
-            s[0] += g;
-            s[1] += h;
+    let mut b = vec![0u8; GATHER * cols];
+    let mut g = [[0f32; 2]; GATHER];
+    for chunk in rows.chunks(GATHER) {
+        for ((&r, dst), gd) in chunk.iter().zip(b.chunks_exact_mut(cols)).zip(&mut g) {
+            let r = r as usize;
+            dst.copy_from_slice(&bins[r * cols..(r + 1) * cols]);
+            *gd = gh[r];
+        }
+        for (row, gd) in b.chunks_exact(cols).zip(&g).take(chunk.len()) {
+            let [g, h] = gd.map(f64::from);
+            for (hist, &b) in out.iter_mut().zip(row) {
+                let s = &mut hist[b as usize];
+                s[0] += g;
+                s[1] += h;
+            }
         }
     }
 }
