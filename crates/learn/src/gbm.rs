@@ -441,6 +441,15 @@ const GATHER: usize = 512;
 /// out in groups of [`GATHER`] (a loop of independent loads, so many cache misses are in
 /// flight at once), then summed from the copies.
 fn accumulate(bins: &[u8], cols: usize, gh: &[Grad], rows: &[u32], out: &mut [Hist]) {
+    // Consecutive rows (rows are kept in ascending order: the root's are all of them) are
+    // summed in place.
+    if let (Some(&a), Some(&z)) = (rows.first(), rows.last())
+        && (z - a) as usize + 1 == rows.len()
+    {
+        let (a, z) = (a as usize, z as usize + 1);
+        sum_rows(bins[a * cols..z * cols].chunks_exact(cols), &gh[a..z], out);
+        return;
+    }
     let mut b = vec![0u8; GATHER * cols];
     let mut g = [[0f32; 2]; GATHER];
     for chunk in rows.chunks(GATHER) {
@@ -449,13 +458,19 @@ fn accumulate(bins: &[u8], cols: usize, gh: &[Grad], rows: &[u32], out: &mut [Hi
             dst.copy_from_slice(&bins[r * cols..(r + 1) * cols]);
             *gd = gh[r];
         }
-        for (row, gd) in b.chunks_exact(cols).zip(&g).take(chunk.len()) {
-            let [g, h] = gd.map(f64::from);
-            for (hist, &b) in out.iter_mut().zip(row) {
-                let s = &mut hist[b as usize];
-                s[0] += g;
-                s[1] += h;
-            }
+        sum_rows(b.chunks_exact(cols).take(chunk.len()), &g, out);
+    }
+}
+
+/// Adds rows of bins, with their gradients, into `out`.
+#[inline(always)]
+fn sum_rows<'a>(rows: impl Iterator<Item = &'a [u8]>, gh: &[Grad], out: &mut [Hist]) {
+    for (row, gd) in rows.zip(gh) {
+        let [g, h] = gd.map(f64::from);
+        for (hist, &b) in out.iter_mut().zip(row) {
+            let s = &mut hist[b as usize];
+            s[0] += g;
+            s[1] += h;
         }
     }
 }
@@ -592,19 +607,20 @@ struct Open {
 }
 
 impl Gbm {
-    /// Fits with early stopping on `valid`; returns the booster and the trees it kept.
+    /// Fits with early stopping on `valid`; returns the booster, the trees it kept and the
+    /// log-odds of the validation rows (the same bits as [`Gbm::logits`] gives).
     pub fn fit_early(
         train: &Dense,
         y: &[f64],
         valid: &Dense,
         yv: &[f64],
         p: &GbmParams,
-    ) -> Result<(Gbm, usize), LearnError> {
-        let g = with_pool(p.threads, || {
+    ) -> Result<(Gbm, usize, Vec<f64>), LearnError> {
+        let (g, zv) = with_pool(p.threads, || {
             boost(train, y, Some((valid, yv)), p.iterations, p)
         })?;
         let n = g.trees.len();
-        Ok((g, n))
+        Ok((g, n, zv))
     }
 
     /// Fits exactly `iterations` trees.
@@ -614,7 +630,7 @@ impl Gbm {
         iterations: usize,
         p: &GbmParams,
     ) -> Result<Gbm, LearnError> {
-        with_pool(p.threads, || boost(train, y, None, iterations.max(1), p))
+        with_pool(p.threads, || boost(train, y, None, iterations.max(1), p)).map(|(g, _)| g)
     }
 
     /// Trees used for prediction.
@@ -774,14 +790,14 @@ fn block_log_loss(z: &[f64], y: &[f64]) -> f64 {
         .sum()
 }
 
-/// The boosting loop.
+/// The boosting loop; with `valid`, also the validation log-odds at the kept trees.
 fn boost(
     x: &Dense,
     y: &[f64],
     valid: Option<(&Dense, &[f64])>,
     iterations: usize,
     p: &GbmParams,
-) -> Result<Gbm, LearnError> {
+) -> Result<(Gbm, Vec<f64>), LearnError> {
     let n = x.rows;
     if n == 0 || y.len() != n {
         return Err(LearnError::Data("boosted trees: no training rows".into()));
@@ -833,6 +849,8 @@ fn boost(
     });
     let mut trees: Vec<Tree> = Vec::new();
     let (mut best_loss, mut best_len) = (f64::INFINITY, 0usize);
+    // The validation log-odds at the best length so far.
+    let mut best_z = valid.as_ref().map_or(Vec::new(), |v| v.2.clone());
     let mut order: Vec<u32> = Vec::with_capacity(n);
     let mut scratch: Vec<u32> = vec![0; n];
     for _ in 0..iterations {
@@ -865,8 +883,10 @@ fn boost(
                 });
             trees.push(tree);
             let loss = log_loss_of(zv, yv);
-            if loss < best_loss {
+            // (The first tree is kept whatever its loss: a booster has at least one.)
+            if loss < best_loss || trees.len() == 1 {
                 (best_loss, best_len) = (loss, trees.len());
+                best_z.copy_from_slice(zv);
             } else if trees.len() - best_len >= p.early_stopping.max(1) {
                 break;
             }
@@ -875,14 +895,15 @@ fn boost(
         }
     }
     if valid.is_some() {
-        trees.truncate(best_len.max(1));
+        trees.truncate(best_len);
     }
-    Ok(Gbm {
+    let g = Gbm {
         base,
         trees,
         threads: 1,
         flat: Default::default(),
-    })
+    };
+    Ok((g, best_z))
 }
 
 /// A tree's splits on the training bins, as steps of a walk on bin codes (see [`Codes`]).

@@ -351,8 +351,8 @@ fn cv_gbm(
         let (train, valid) = split(folds, f);
         let (xt, xv) = (x.select(&train), x.select(&valid));
         let (yt, yv) = (pick(y, &train), pick(y, &valid));
-        let (g, n) = Gbm::fit_early(&xt, &yt, &xv, &yv, p)?;
-        for (&i, z) in valid.iter().zip(g.logits(&xv)) {
+        let (g, n, zv) = Gbm::fit_early(&xt, &yt, &xv, &yv, p)?;
+        for (&i, z) in valid.iter().zip(zv) {
             oof[i] = z;
         }
         trees.push(n);

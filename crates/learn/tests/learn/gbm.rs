@@ -130,7 +130,7 @@ fn early_stopping_keeps_the_best_validation_round() {
         early_stopping: 10,
         ..GbmParams::default()
     };
-    let (g, kept) = Gbm::fit_early(&xt, &y[..3000], &xv, &y[3000..], &p).unwrap();
+    let (g, kept, _) = Gbm::fit_early(&xt, &y[..3000], &xv, &y[3000..], &p).unwrap();
     assert_eq!(kept, g.trees());
     assert!(kept < 15, "kept {kept} trees on noise");
     // And on a real signal it keeps going.
@@ -139,6 +139,11 @@ fn early_stopping_keeps_the_best_validation_round() {
         x.select(&(0..3000).collect::<Vec<_>>()),
         x.select(&(3000..4000).collect::<Vec<_>>()),
     );
-    let (_, kept) = Gbm::fit_early(&xt, &y[..3000], &xv, &y[3000..], &p).unwrap();
+    let (g, kept, zv) = Gbm::fit_early(&xt, &y[..3000], &xv, &y[3000..], &p).unwrap();
     assert!(kept >= 15, "kept only {kept} trees on a signal");
+    // The validation log-odds it returns are those of the kept trees, to the bit (the walk on
+    // bins during training and the walk on values after it take the same paths).
+    let z = g.logits(&xv);
+    assert_eq!(zv.len(), 1000);
+    assert!(zv.iter().zip(&z).all(|(a, b)| a.to_bits() == b.to_bits()));
 }
