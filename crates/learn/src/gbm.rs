@@ -434,12 +434,13 @@ fn zero_hists(cols: usize) -> Vec<Hist> {
     vec![[[0.0; 2]; SLOTS]; cols]
 }
 
-/// Rows gathered at a time before their histograms are summed.
+/// Rows whose memory is touched at a time before their histograms are summed.
 const GATHER: usize = 512;
 
-/// Adds the rows `rows` of `bins` into `out`. The rows' bins and gradients are first copied
-/// out in groups of [`GATHER`] (a loop of independent loads, so many cache misses are in
-/// flight at once), then summed from the copies.
+/// Adds the rows `rows` of `bins` into `out`. In groups of [`GATHER`], the rows' bins and
+/// gradients are first touched (a loop of independent loads, so many cache misses are in
+/// flight at once; copying them out cost more, one `memcpy` call per row), then summed while
+/// they are in cache.
 fn accumulate(bins: &[u8], cols: usize, gh: &[Grad], rows: &[u32], out: &mut [Hist]) {
     // Consecutive rows (rows are kept in ascending order: the root's are all of them) are
     // summed in place.
@@ -450,21 +451,31 @@ fn accumulate(bins: &[u8], cols: usize, gh: &[Grad], rows: &[u32], out: &mut [Hi
         sum_rows(bins[a * cols..z * cols].chunks_exact(cols), &gh[a..z], out);
         return;
     }
-    let mut b = vec![0u8; GATHER * cols];
-    let mut g = [[0f32; 2]; GATHER];
     for chunk in rows.chunks(GATHER) {
-        for ((&r, dst), gd) in chunk.iter().zip(b.chunks_exact_mut(cols)).zip(&mut g) {
+        let mut touch = 0u8;
+        for &r in chunk {
             let r = r as usize;
-            dst.copy_from_slice(&bins[r * cols..(r + 1) * cols]);
-            *gd = gh[r];
+            touch ^= bins[r * cols] ^ bins[(r + 1) * cols - 1] ^ (gh[r][1].to_bits() as u8);
         }
-        sum_rows(b.chunks_exact(cols).take(chunk.len()), &g, out);
+        std::hint::black_box(touch);
+        sum_rows(
+            chunk.iter().map(|&r| {
+                let r = r as usize;
+                &bins[r * cols..(r + 1) * cols]
+            }),
+            chunk.iter().map(|&r| &gh[r as usize]),
+            out,
+        );
     }
 }
 
 /// Adds rows of bins, with their gradients, into `out`.
 #[inline(always)]
-fn sum_rows<'a>(rows: impl Iterator<Item = &'a [u8]>, gh: &[Grad], out: &mut [Hist]) {
+fn sum_rows<'a>(
+    rows: impl Iterator<Item = &'a [u8]>,
+    gh: impl IntoIterator<Item = &'a Grad>,
+    out: &mut [Hist],
+) {
     for (row, gd) in rows.zip(gh) {
         let [g, h] = gd.map(f64::from);
         for (hist, &b) in out.iter_mut().zip(row) {
