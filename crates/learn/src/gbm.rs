@@ -766,13 +766,44 @@ type Grad = [f32; 2];
 
 fn gradients(z: &[f64], y: &[f64], gh: &mut [Grad]) {
     gh.par_chunks_mut(BLOCK_ROWS)
+        .zip(z.par_chunks(BLOCK_ROWS).zip(y.par_chunks(BLOCK_ROWS)))
+        .for_each(|(gh, (z, y))| block_gradients(z, y, gh));
+}
+
+fn block_gradients(z: &[f64], y: &[f64], gh: &mut [Grad]) {
+    for ((o, &z), &y) in gh.iter_mut().zip(z).zip(y) {
+        let p = sigmoid(z);
+        *o = [(p - y) as f32, (p * (1.0 - p)).max(1e-16) as f32];
+    }
+}
+
+/// Adds each leaf's value to the log-odds of its rows (`order[start..end]` for each leaf in
+/// `leaves`, ascending within a leaf) and recomputes their gradients: blocks of rows in
+/// parallel, each finding its part of every leaf by binary search.
+fn update(
+    z: &mut [f64],
+    y: &[f64],
+    gh: &mut [Grad],
+    order: &[u32],
+    leaves: &[(usize, usize, usize)],
+    tree: &Tree,
+) {
+    z.par_chunks_mut(BLOCK_ROWS)
+        .zip(gh.par_chunks_mut(BLOCK_ROWS))
         .enumerate()
-        .for_each(|(k, out)| {
-            let r0 = k * BLOCK_ROWS;
-            for (i, o) in out.iter_mut().enumerate() {
-                let p = sigmoid(z[r0 + i]);
-                *o = [(p - y[r0 + i]) as f32, (p * (1.0 - p)).max(1e-16) as f32];
+        .for_each(|(k, (z, gh))| {
+            let (r0, r1) = ((k * BLOCK_ROWS) as u32, (k * BLOCK_ROWS + z.len()) as u32);
+            for &(node, start, end) in leaves {
+                let v = tree.nodes[node].value;
+                let rows = &order[start..end];
+                let a = rows.partition_point(|&r| r < r0);
+                let b = a + rows[a..].partition_point(|&r| r < r1);
+                for &r in &rows[a..b] {
+                    z[(r - r0) as usize] += v;
+                }
             }
+            let y = &y[r0 as usize..r1 as usize];
+            block_gradients(z, y, gh);
         });
 }
 
@@ -864,8 +895,8 @@ fn boost(
     let mut best_z = valid.as_ref().map_or(Vec::new(), |v| v.2.clone());
     let mut order: Vec<u32> = Vec::with_capacity(n);
     let mut scratch: Vec<u32> = vec![0; n];
+    gradients(&z, y, &mut gh);
     for _ in 0..iterations {
-        gradients(&z, y, &mut gh);
         order.clear();
         order.extend(0..n as u32);
         let Grown {
@@ -873,12 +904,7 @@ fn boost(
             split_bins,
             leaves,
         } = grow(&grower, &gh, &mut order, &mut scratch, &mut pool);
-        for &(node, start, end) in &leaves {
-            let v = tree.nodes[node].value;
-            for &r in &order[start..end] {
-                z[r as usize] += v;
-            }
-        }
+        update(&mut z, y, &mut gh, &order, &leaves, &tree);
         if let Some((codes, yv, zv)) = valid.as_mut() {
             let steps = binned_steps(&tree, &split_bins);
             let depth = tree.depth(0) as u32;
