@@ -1141,9 +1141,15 @@ fn grow(
             missing_left: s.missing_left,
             value: 0.0,
         };
-        for (sums, hists, start, end, can) in [
-            (lt, lh, leaf.start, mid, can_l),
-            (rt, rh, mid, leaf.end, can_r),
+        // The children's best splits, side by side.
+        let best = |h: &Option<Vec<Hist>>, sums: Sums, can: bool| match (h, can) {
+            (Some(h), true) => g.best(h, sums),
+            _ => None,
+        };
+        let (split_l, split_r) = rayon::join(|| best(&lh, lt, can_l), || best(&rh, rt, can_r));
+        for (sums, hists, start, end, split) in [
+            (lt, lh, leaf.start, mid, split_l),
+            (rt, rh, mid, leaf.end, split_r),
         ] {
             let node = nodes.len();
             nodes.push(Node {
@@ -1155,10 +1161,6 @@ fn grow(
             });
             cover.push(sums[1]);
             split_bins.push(0);
-            let split = match (&hists, can) {
-                (Some(h), true) => g.best(h, sums),
-                _ => None,
-            };
             let hists = match (hists, split.is_some()) {
                 (Some(h), false) => {
                     pool.push(h);
