@@ -335,18 +335,46 @@ struct Binner {
     edges: Vec<Vec<f64>>,
 }
 
+/// Rows of a [`Dense`] to train on: all of them, or a pick of them in that order (so the
+/// caller need not copy them out).
+#[derive(Clone, Copy)]
+struct Pick<'a> {
+    x: &'a Dense,
+    rows: Option<&'a [usize]>,
+}
+
+impl<'a> Pick<'a> {
+    fn all(x: &'a Dense) -> Self {
+        Pick { x, rows: None }
+    }
+
+    fn len(&self) -> usize {
+        self.rows.map_or(self.x.rows, <[usize]>::len)
+    }
+
+    /// The row of `x` that is the pick's `i`-th.
+    #[inline]
+    fn row(&self, i: usize) -> usize {
+        self.rows.map_or(i, |r| r[i])
+    }
+
+    fn column(&self, c: usize) -> &'a [f64] {
+        &self.x.data[c * self.x.rows..(c + 1) * self.x.rows]
+    }
+}
+
 impl Binner {
-    fn fit(x: &Dense, bins: u16) -> Binner {
+    fn fit(x: Pick, bins: u16) -> Binner {
         let value_bins = (bins.clamp(2, 255) - 1) as usize;
-        let step = x.rows.div_ceil(BIN_SAMPLE).max(1);
-        let edges = (0..x.cols)
+        let n = x.len();
+        let step = n.div_ceil(BIN_SAMPLE).max(1);
+        let edges = (0..x.x.cols)
             .into_par_iter()
             .map(|c| {
-                let col = &x.data[c * x.rows..(c + 1) * x.rows];
-                let mut v: Vec<f64> = col
-                    .iter()
+                let col = x.column(c);
+                let mut v: Vec<f64> = (0..n)
                     .step_by(step)
-                    .copied()
+                    .map(|i| col[x.row(i)])
                     .filter(|v| !v.is_nan())
                     .collect();
                 v.sort_unstable_by(f64::total_cmp);
@@ -366,17 +394,17 @@ impl Binner {
     }
 
     /// The rows of `x`, binned, row-major.
-    fn apply(&self, x: &Dense) -> Vec<u8> {
-        let cols = x.cols;
-        let mut out = vec![0u8; x.rows * cols];
+    fn apply(&self, x: Pick) -> Vec<u8> {
+        let cols = x.x.cols;
+        let mut out = vec![0u8; x.len() * cols];
         out.par_chunks_mut(PREDICT_ROWS * cols.max(1))
             .enumerate()
             .for_each(|(k, chunk)| {
                 let r0 = k * PREDICT_ROWS;
                 for c in 0..cols {
-                    let col = &x.data[c * x.rows..(c + 1) * x.rows];
+                    let col = x.column(c);
                     for (i, row) in chunk.chunks_exact_mut(cols).enumerate() {
-                        row[c] = self.bin(c, col[r0 + i]);
+                        row[c] = self.bin(c, col[x.row(r0 + i)]);
                     }
                 }
             });
@@ -627,8 +655,30 @@ impl Gbm {
         yv: &[f64],
         p: &GbmParams,
     ) -> Result<(Gbm, usize, Vec<f64>), LearnError> {
+        let (train, valid) = (Pick::all(train), Pick::all(valid));
         let (g, zv) = with_pool(p.threads, || {
             boost(train, y, Some((valid, yv)), p.iterations, p)
+        })?;
+        let n = g.trees.len();
+        Ok((g, n, zv))
+    }
+
+    /// [`Gbm::fit_early`] on rows `train` of `x`, validated on rows `valid` of `x` (`y` and
+    /// `yv` their labels), without copying them out: the same model.
+    pub fn fit_early_rows(
+        x: &Dense,
+        train: &[usize],
+        y: &[f64],
+        valid: &[usize],
+        yv: &[f64],
+        p: &GbmParams,
+    ) -> Result<(Gbm, usize, Vec<f64>), LearnError> {
+        let pick = |rows| Pick {
+            x,
+            rows: Some(rows),
+        };
+        let (g, zv) = with_pool(p.threads, || {
+            boost(pick(train), y, Some((pick(valid), yv)), p.iterations, p)
         })?;
         let n = g.trees.len();
         Ok((g, n, zv))
@@ -641,7 +691,10 @@ impl Gbm {
         iterations: usize,
         p: &GbmParams,
     ) -> Result<Gbm, LearnError> {
-        with_pool(p.threads, || boost(train, y, None, iterations.max(1), p)).map(|(g, _)| g)
+        with_pool(p.threads, || {
+            boost(Pick::all(train), y, None, iterations.max(1), p)
+        })
+        .map(|(g, _)| g)
     }
 
     /// Trees used for prediction.
@@ -834,17 +887,17 @@ fn block_log_loss(z: &[f64], y: &[f64]) -> f64 {
 
 /// The boosting loop; with `valid`, also the validation log-odds at the kept trees.
 fn boost(
-    x: &Dense,
+    x: Pick,
     y: &[f64],
-    valid: Option<(&Dense, &[f64])>,
+    valid: Option<(Pick, &[f64])>,
     iterations: usize,
     p: &GbmParams,
 ) -> Result<(Gbm, Vec<f64>), LearnError> {
-    let n = x.rows;
+    let n = x.len();
     if n == 0 || y.len() != n {
         return Err(LearnError::Data("boosted trees: no training rows".into()));
     }
-    let cols = x.cols;
+    let cols = x.x.cols;
     if cols > MAX_COLUMNS {
         return Err(LearnError::Data(format!(
             "boosted trees: {cols} columns, at most {MAX_COLUMNS} are supported"
@@ -885,9 +938,9 @@ fn boost(
         let codes = Codes {
             codes,
             width: 2 * cols,
-            rows: v.rows,
+            rows: v.len(),
         };
-        (codes, yv, vec![base; v.rows])
+        (codes, yv, vec![base; v.len()])
     });
     let mut trees: Vec<Tree> = Vec::new();
     let (mut best_loss, mut best_len) = (f64::INFINITY, 0usize);

@@ -349,9 +349,8 @@ fn cv_gbm(
     let mut last = None;
     for f in 0..k {
         let (train, valid) = split(folds, f);
-        let (xt, xv) = (x.select(&train), x.select(&valid));
         let (yt, yv) = (pick(y, &train), pick(y, &valid));
-        let (g, n, zv) = Gbm::fit_early(&xt, &yt, &xv, &yv, p)?;
+        let (g, n, zv) = Gbm::fit_early_rows(x, &train, &yt, &valid, &yv, p)?;
         for (&i, z) in valid.iter().zip(zv) {
             oof[i] = z;
         }
