@@ -697,6 +697,37 @@ impl Gbm {
         .map(|(g, _)| g)
     }
 
+    /// Checks that the trees are trees over `cols` columns (as a model file must hold them):
+    /// every split on a column below `cols`, its children after it and inside the tree.
+    pub fn check(&self, cols: usize) -> Result<(), String> {
+        if cols > MAX_COLUMNS {
+            return Err(format!(
+                "{cols} columns, at most {MAX_COLUMNS} are supported"
+            ));
+        }
+        for (t, tree) in self.trees.iter().enumerate() {
+            if tree.nodes.is_empty() {
+                return Err(format!("tree {t} has no nodes"));
+            }
+            for (i, n) in tree.nodes.iter().enumerate() {
+                if n.feature == LEAF {
+                    continue;
+                }
+                let l = n.left as usize;
+                if n.feature as usize >= cols || l <= i || l + 1 >= tree.nodes.len() {
+                    return Err(format!(
+                        "tree {t}, node {i}: a split on column {} with children {l} and {} \
+                         (the model has {cols} columns, the tree {} nodes)",
+                        n.feature,
+                        l + 1,
+                        tree.nodes.len()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Trees used for prediction.
     pub fn trees(&self) -> usize {
         self.trees.len()
@@ -1298,6 +1329,34 @@ mod tests {
             };
             path.push(n.left as usize + usize::from(!left));
         }
+    }
+
+    #[test]
+    fn a_tree_that_is_not_a_tree_over_the_columns_is_refused() {
+        let g = |nodes: Vec<Node>| Gbm {
+            base: 0.0,
+            trees: vec![Tree { nodes }],
+            threads: 1,
+            flat: Default::default(),
+        };
+        let good = vec![split(1, 0.5, 1, false, 0.0), leaf(0.1), leaf(-0.1)];
+        assert_eq!(g(good.clone()).check(2), Ok(()));
+        assert_eq!(
+            g(good).check(1).unwrap_err(),
+            "tree 0, node 0: a split on column 1 with children 1 and 2 (the model has 1 \
+             columns, the tree 3 nodes)"
+        );
+        // A child outside the tree, and a split pointing back at itself.
+        let outside = vec![split(0, 0.5, 2, false, 0.0), leaf(0.1), leaf(-0.1)];
+        assert!(
+            g(outside)
+                .check(2)
+                .unwrap_err()
+                .contains("children 2 and 3")
+        );
+        let cycle = vec![split(0, 0.5, 0, false, 0.0), leaf(0.1)];
+        assert!(g(cycle).check(2).unwrap_err().starts_with("tree 0, node 0"));
+        assert_eq!(g(Vec::new()).check(2).unwrap_err(), "tree 0 has no nodes");
     }
 
     #[test]

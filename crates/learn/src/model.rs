@@ -711,6 +711,18 @@ impl LearnedModel {
                 model.hash
             )));
         }
+        fn check(l: &Learner, cols: usize) -> Result<(), LearnError> {
+            match l {
+                Learner::Logistic { .. } => Ok(()),
+                Learner::Gbm { booster, .. } => booster
+                    .check(cols)
+                    .map_err(|e| LearnError::Model(format!("boosted trees: {e}"))),
+                Learner::Blend { logistic, gbm, .. } => {
+                    check(logistic, cols).and_then(|()| check(gbm, cols))
+                }
+            }
+        }
+        check(&model.learner, model.encoder.features.len())?;
         Ok(model)
     }
 
