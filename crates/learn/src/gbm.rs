@@ -249,6 +249,28 @@ impl Flat {
         f
     }
 
+    /// The contributions of the rows of `codes` into `contrib` (rows × (`nf` + 1), the base
+    /// value last), tree by tree.
+    fn contributions(&self, codes: &Codes, nf: usize, contrib: &mut [f64]) {
+        let w = nf + 1;
+        contrib.fill(0.0);
+        for c in contrib.chunks_exact_mut(w) {
+            c[nf] = self.base;
+        }
+        for &(root, depth) in &self.trees {
+            for g in (0..codes.rows).step_by(LANES) {
+                let at = walk(&self.steps, root, depth, codes, g);
+                for (c, &i) in contrib[g * w..].chunks_exact_mut(w).zip(&at) {
+                    let i = i as usize;
+                    let (a, b) = (self.credit_at[i] as usize, self.credit_at[i + 1] as usize);
+                    for cr in &self.credits[a..b] {
+                        c[cr.feature as usize] += cr.delta;
+                    }
+                }
+            }
+        }
+    }
+
     /// The codes of `rows` rows of `nf` values each (row `r`, column `c` at `value(r, c)`).
     fn codes(&self, rows: usize, value: impl Fn(usize, usize) -> f64) -> Codes {
         let width = 2 * self.cuts.len();
@@ -655,12 +677,7 @@ impl Gbm {
         yv: &[f64],
         p: &GbmParams,
     ) -> Result<(Gbm, usize, Vec<f64>), LearnError> {
-        let (train, valid) = (Pick::all(train), Pick::all(valid));
-        let (g, zv) = with_pool(p.threads, || {
-            boost(train, y, Some((valid, yv)), p.iterations, p)
-        })?;
-        let n = g.trees.len();
-        Ok((g, n, zv))
+        early(Pick::all(train), y, Pick::all(valid), yv, p)
     }
 
     /// [`Gbm::fit_early`] on rows `train` of `x`, validated on rows `valid` of `x` (`y` and
@@ -677,11 +694,7 @@ impl Gbm {
             x,
             rows: Some(rows),
         };
-        let (g, zv) = with_pool(p.threads, || {
-            boost(pick(train), y, Some((pick(valid), yv)), p.iterations, p)
-        })?;
-        let n = g.trees.len();
-        Ok((g, n, zv))
+        early(pick(train), y, pick(valid), yv, p)
     }
 
     /// Fits exactly `iterations` trees.
@@ -770,12 +783,14 @@ impl Gbm {
     pub fn contributions(&self, x: &Dense) -> Vec<f64> {
         let w = x.cols + 1;
         let mut c = vec![0.0; x.rows * w];
+        let flat = self.flat();
         with_pool(self.threads, || {
             c.par_chunks_mut(PREDICT_ROWS * w)
                 .enumerate()
                 .for_each(|(k, out)| {
-                    let rows = gather(x, k * PREDICT_ROWS, out.len() / w);
-                    self.block_contributions(&rows, x.cols, out);
+                    let r0 = k * PREDICT_ROWS;
+                    let codes = flat.codes(out.len() / w, |r, c| x.data[c * x.rows + r0 + r]);
+                    flat.contributions(&codes, x.cols, out);
                 })
         });
         c
@@ -785,29 +800,9 @@ impl Gbm {
     /// (`nf` + 1), the base value last), tree by tree so each tree stays in cache for every
     /// row. Each row's sums run in tree order, whatever the batch, so the same bits.
     pub fn block_contributions(&self, values: &[f64], nf: usize, contrib: &mut [f64]) {
-        let w = nf + 1;
         let flat = self.flat();
-        contrib.fill(0.0);
-        for c in contrib.chunks_exact_mut(w) {
-            c[nf] = flat.base;
-        }
-        let rows = contrib.len() / w;
-        if rows == 0 {
-            return;
-        }
-        let codes = flat.codes(rows, |r, c| values[r * nf + c]);
-        for &(root, depth) in &flat.trees {
-            for g in (0..rows).step_by(LANES) {
-                let at = walk(&flat.steps, root, depth, &codes, g);
-                for (c, &i) in contrib[g * w..].chunks_exact_mut(w).zip(&at) {
-                    let i = i as usize;
-                    let (a, b) = (flat.credit_at[i] as usize, flat.credit_at[i + 1] as usize);
-                    for cr in &flat.credits[a..b] {
-                        c[cr.feature as usize] += cr.delta;
-                    }
-                }
-            }
-        }
+        let codes = flat.codes(contrib.len() / (nf + 1), |r, c| values[r * nf + c]);
+        flat.contributions(&codes, nf, contrib);
     }
 
     /// Threads to predict with (the trained value is not carried across machines).
@@ -816,16 +811,19 @@ impl Gbm {
     }
 }
 
-/// Rows `r0..r0 + n` of `x`, row-major.
-fn gather(x: &Dense, r0: usize, n: usize) -> Vec<f64> {
-    let mut rows = vec![0.0; n * x.cols];
-    for c in 0..x.cols {
-        let col = &x.data[c * x.rows + r0..c * x.rows + r0 + n];
-        for (i, &v) in col.iter().enumerate() {
-            rows[i * x.cols + c] = v;
-        }
-    }
-    rows
+/// [`Gbm::fit_early`] on picks of rows.
+fn early(
+    train: Pick,
+    y: &[f64],
+    valid: Pick,
+    yv: &[f64],
+    p: &GbmParams,
+) -> Result<(Gbm, usize, Vec<f64>), LearnError> {
+    let (g, zv) = with_pool(p.threads, || {
+        boost(train, y, Some((valid, yv)), p.iterations, p)
+    })?;
+    let n = g.trees.len();
+    Ok((g, n, zv))
 }
 
 /// Runs `f` on a pool of `threads` threads (a pool even for one, so rayon's parallel loops

@@ -22,6 +22,22 @@ const LEAKS: &[&str] = &[
     "Asymmetrique Profile Score",
 ];
 
+/// `evaluate --json` of a model on X Education.
+fn evaluate_json(model: &str) -> serde_json::Value {
+    let run = leadscore(&[
+        "evaluate",
+        "--model",
+        model,
+        "--data",
+        &data(),
+        "--target",
+        "Converted",
+        "--json",
+    ])
+    .ok();
+    serde_json::from_str(&run.stdout).unwrap()
+}
+
 fn train_args(out: &str, algo: &str, seed: &str) -> Vec<String> {
     let mut v: Vec<String> = [
         "train",
@@ -173,18 +189,7 @@ fn evaluate_prints_text_json_and_a_self_contained_html_report() {
         !page.contains("http") && !page.contains("<script"),
         "the report must not fetch anything"
     );
-    let run = leadscore(&[
-        "evaluate",
-        "--model",
-        &m,
-        "--data",
-        &data(),
-        "--target",
-        "Converted",
-        "--json",
-    ])
-    .ok();
-    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let j = evaluate_json(&m);
     let all = &j["reports"][0];
     assert_eq!(all["rows"], 9240);
     assert_eq!(all["converted"], 3561);
@@ -569,17 +574,6 @@ fn a_blend_trains_predicts_and_evaluates_like_any_model() {
         lines[1]
     );
     assert_eq!(lines[1].split(',').count(), 5);
-    let run = leadscore(&[
-        "evaluate",
-        "--model",
-        &m,
-        "--data",
-        &data(),
-        "--target",
-        "Converted",
-        "--json",
-    ])
-    .ok();
-    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let j = evaluate_json(&m);
     assert!(j["reports"][0]["roc_auc"].as_f64().unwrap() > 0.85);
 }
