@@ -152,6 +152,17 @@ struct Codes {
     rows: usize,
 }
 
+/// A value's codes among a column's sorted `cuts`: with a missing value going right (`u16::MAX`)
+/// and going left (0); a value is 1 + the cuts below it.
+fn code_pair(cuts: &[f64], v: f64) -> (u16, u16) {
+    if v.is_nan() {
+        (u16::MAX, 0)
+    } else {
+        let k = 1 + cuts.partition_point(|&x| x < v) as u16;
+        (k, k)
+    }
+}
+
 /// `LANES` rows walk tree `root..` (of depth `depth`) in step, one level each per step, without
 /// branches; returns the leaf each reaches. `r0` is the first row; past the last row the last
 /// row is walked again (its results are ignored).
@@ -167,6 +178,25 @@ fn walk(steps: &[Step], root: u32, depth: u32, x: &Codes, r0: usize) -> [u32; LA
         }
     }
     at
+}
+
+/// Runs `$body` with the const `$S` equal to `$slots` (a power of two from 8 to 256).
+macro_rules! with_slots {
+    ($slots:expr, $S:ident => $body:expr) => {
+        with_slots!(@ $slots, $S, $body; 8, 16, 32, 64, 128)
+    };
+    (@ $slots:expr, $S:ident, $body:expr; $($k:literal),*) => {
+        match $slots {
+            $($k => {
+                const $S: usize = $k;
+                $body
+            })*
+            _ => {
+                const $S: usize = 256;
+                $body
+            }
+        }
+    };
 }
 
 /// One change of a row's log-odds on its way to a leaf, credited to a column.
@@ -194,6 +224,8 @@ struct Flat {
     credits: Vec<Credit>,
     /// The base value plus every root's value: the contributions' last entry.
     base: f64,
+    /// The same trees for walks without bounds checks, when they fit.
+    small: Option<Small>,
 }
 
 impl Flat {
@@ -246,20 +278,54 @@ impl Flat {
         }
         f.credit_at.push(f.credits.len() as u32);
         f.cuts = cuts;
+        let dense = f.cuts.len() <= DENSE_COLUMNS;
+        f.small = Small::new(&f, trees, dense);
         f
     }
 
-    /// The contributions of the rows of `codes` into `contrib` (rows × (`nf` + 1), the base
-    /// value last), tree by tree.
-    fn contributions(&self, codes: &Codes, nf: usize, contrib: &mut [f64]) {
+    /// The log-odds of `rows` rows (row `r`, column `c` at `value(r, c)`) into `z`: the base
+    /// value, then each tree's leaf value in tree order.
+    fn logits(&self, rows: usize, value: impl Fn(usize, usize) -> f64, base: f64, z: &mut [f64]) {
+        if let Some(s) = &self.small {
+            let x = s.groups(&self.cuts, rows, value);
+            with_slots!(s.slots, S => s.logits::<S>(&x, base, z));
+            return;
+        }
+        let codes = self.codes(rows, value);
+        z.fill(base);
+        for &(root, depth) in &self.trees {
+            for g in (0..rows).step_by(LANES) {
+                let at = walk(&self.steps, root, depth, &codes, g);
+                for (z, &i) in z[g..].iter_mut().zip(&at) {
+                    *z += self.values[i as usize];
+                }
+            }
+        }
+    }
+
+    /// The contributions of `rows` rows (row `r`, column `c` at `value(r, c)`) into `contrib`
+    /// (rows × (`nf` + 1), the base value last), tree by tree.
+    fn contributions(
+        &self,
+        rows: usize,
+        value: impl Fn(usize, usize) -> f64,
+        nf: usize,
+        contrib: &mut [f64],
+    ) {
+        if let Some(s) = &self.small {
+            let x = s.groups(&self.cuts, rows, value);
+            with_slots!(s.slots, S => s.contributions::<S>(&x, self.base, nf, contrib));
+            return;
+        }
+        let codes = self.codes(rows, value);
         let w = nf + 1;
         contrib.fill(0.0);
         for c in contrib.chunks_exact_mut(w) {
             c[nf] = self.base;
         }
         for &(root, depth) in &self.trees {
-            for g in (0..codes.rows).step_by(LANES) {
-                let at = walk(&self.steps, root, depth, codes, g);
+            for g in (0..rows).step_by(LANES) {
+                let at = walk(&self.steps, root, depth, &codes, g);
                 for (c, &i) in contrib[g * w..].chunks_exact_mut(w).zip(&at) {
                     let i = i as usize;
                     let (a, b) = (self.credit_at[i] as usize, self.credit_at[i + 1] as usize);
@@ -277,19 +343,217 @@ impl Flat {
         let mut codes = vec![0u16; rows * width];
         for (r, out) in codes.chunks_exact_mut(width.max(1)).enumerate() {
             for (c, cuts) in self.cuts.iter().enumerate() {
-                let v = value(r, c);
-                let (right, left) = if v.is_nan() {
-                    (u16::MAX, 0)
-                } else {
-                    let k = 1 + cuts.partition_point(|&x| x < v) as u16;
-                    (k, k)
-                };
+                let (right, left) = code_pair(cuts, value(r, c));
                 out[2 * c] = right;
                 out[2 * c + 1] = left;
             }
         }
         Codes { codes, width, rows }
     }
+}
+
+/// Nodes of a tree in the [`Small`] layout (trees of up to 32 leaves; training grows at most
+/// 31).
+const SMALL_NODES: usize = 64;
+
+/// Rows as codes (see [`Codes`]) in groups of [`LANES`]: slot `s` of group `g` holds the
+/// group's codes side by side at `g × slots + s`, so the rows walking a tree together read
+/// one place. Lanes past the last row are 0 (they walk, their leaves are ignored).
+struct Groups {
+    codes: Vec<[u16; LANES]>,
+    rows: usize,
+}
+
+/// One tree of the [`Small`] layout: fixed-size arrays indexed modulo their size, so the walk
+/// has no bounds checks.
+#[derive(Debug, Clone, PartialEq)]
+struct SmallTree {
+    /// The tree's nodes, children by index within the tree (leaves point at themselves).
+    steps: [Step; SMALL_NODES],
+    depth: u32,
+    /// Per node: its value (for a leaf, its output).
+    values: [f64; SMALL_NODES],
+    /// Per leaf: where its credits start in `credits` (every leaf has `width` of them) or, with
+    /// few columns, its per-column credits in `deltas` (every column, in column order). Both
+    /// pad with `+0.0` credits to columns off the path: a contribution starts at `+0.0`, so
+    /// adding `+0.0` never changes its bits, and no column gets two credits from one leaf (two
+    /// would wait on each other).
+    credit_at: [u32; SMALL_NODES],
+    width: u32,
+    credits: Vec<Credit>,
+    deltas: Vec<f64>,
+}
+
+/// The trees laid out for walks without bounds checks: used when every tree has at most
+/// [`SMALL_NODES`] nodes and a row has at most 256 slots (what training produces; other model
+/// files take the general walk).
+#[derive(Debug, Clone, PartialEq)]
+struct Small {
+    trees: Vec<SmallTree>,
+    /// Slots per row: a power of two from 8 to 256, at least the codes' width.
+    slots: usize,
+    /// Columns split on; with at most [`DENSE_COLUMNS`] of them, leaves credit every column
+    /// (`deltas`), a few vector additions instead of a list.
+    columns: usize,
+    dense: bool,
+}
+
+/// Most columns split on for leaves to credit every column.
+const DENSE_COLUMNS: usize = 16;
+
+impl Small {
+    /// `dense`: leaves credit every column (`deltas`) instead of a list.
+    fn new(flat: &Flat, trees: &[Tree], dense: bool) -> Option<Small> {
+        let width = 2 * flat.cuts.len();
+        if width > 256 || trees.iter().any(|t| t.nodes.len() > SMALL_NODES) {
+            return None;
+        }
+        let columns = flat.cuts.len();
+        let mut out = Vec::with_capacity(trees.len());
+        for (t, &(root, depth)) in trees.iter().zip(&flat.trees) {
+            let root = root as usize;
+            let n = t.nodes.len();
+            let mut s = SmallTree {
+                steps: [Step {
+                    left: 0,
+                    slot: 0,
+                    code: u16::MAX,
+                }; SMALL_NODES],
+                depth,
+                values: [0.0; SMALL_NODES],
+                credit_at: [0; SMALL_NODES],
+                width: 0,
+                credits: Vec::new(),
+                deltas: Vec::new(),
+            };
+            for i in 0..n {
+                let step = flat.steps[root + i];
+                s.steps[i] = Step {
+                    left: step.left - root as u32,
+                    ..step
+                };
+                s.values[i] = flat.values[root + i];
+            }
+            let list = |i: usize| {
+                &flat.credits
+                    [flat.credit_at[root + i] as usize..flat.credit_at[root + i + 1] as usize]
+            };
+            s.width = (0..n).map(|i| list(i).len()).max().unwrap_or(0) as u32;
+            for i in 0..n {
+                if t.nodes[i].feature != LEAF {
+                    continue;
+                }
+                let l = list(i);
+                if dense {
+                    s.credit_at[i] = s.deltas.len() as u32;
+                    let at = s.deltas.len();
+                    s.deltas.resize(at + columns, 0.0);
+                    for c in l {
+                        s.deltas[at + c.feature as usize] = c.delta;
+                    }
+                } else {
+                    s.credit_at[i] = s.credits.len() as u32;
+                    s.credits.extend_from_slice(l);
+                    let off_path =
+                        (0..columns as u32).filter(|f| l.iter().all(|c| c.feature != *f));
+                    s.credits
+                        .extend(
+                            off_path
+                                .take(s.width as usize - l.len())
+                                .map(|feature| Credit {
+                                    feature,
+                                    delta: 0.0,
+                                }),
+                        );
+                }
+            }
+            out.push(s);
+        }
+        Some(Small {
+            trees: out,
+            slots: width.next_power_of_two().max(8),
+            columns,
+            dense,
+        })
+    }
+
+    /// The codes of `rows` rows (row `r`, column `c` at `value(r, c)`), in groups.
+    fn groups(
+        &self,
+        cuts: &[Vec<f64>],
+        rows: usize,
+        value: impl Fn(usize, usize) -> f64,
+    ) -> Groups {
+        let mut codes = vec![[0u16; LANES]; rows.div_ceil(LANES) * self.slots];
+        for r in 0..rows {
+            let (g, j) = (r / LANES, r % LANES);
+            let grp = &mut codes[g * self.slots..(g + 1) * self.slots];
+            for (c, cuts) in cuts.iter().enumerate() {
+                let (right, left) = code_pair(cuts, value(r, c));
+                grp[2 * c][j] = right;
+                grp[2 * c + 1][j] = left;
+            }
+        }
+        Groups { codes, rows }
+    }
+
+    /// The log-odds of the rows of `x` into `z` (`base` first, then tree by tree).
+    fn logits<const S: usize>(&self, x: &Groups, base: f64, z: &mut [f64]) {
+        z.fill(base);
+        for t in &self.trees {
+            for (g, grp) in x.codes.chunks_exact(S).enumerate() {
+                let at = walk_small::<S>(t, grp.try_into().expect("a group has S slots"));
+                for (z, &i) in z[g * LANES..].iter_mut().zip(&at) {
+                    *z += t.values[i as usize % SMALL_NODES];
+                }
+            }
+        }
+    }
+
+    /// The contributions of the rows of `x` into `contrib` (rows × (`nf` + 1), the base value
+    /// last), tree by tree.
+    fn contributions<const S: usize>(&self, x: &Groups, base: f64, nf: usize, contrib: &mut [f64]) {
+        let w = nf + 1;
+        contrib.fill(0.0);
+        for c in contrib.chunks_exact_mut(w) {
+            c[nf] = base;
+        }
+        for t in &self.trees {
+            let k = t.width as usize;
+            for (g, grp) in x.codes.chunks_exact(S).enumerate() {
+                let at = walk_small::<S>(t, grp.try_into().expect("a group has S slots"));
+                let lanes = (x.rows - g * LANES).min(LANES);
+                for (j, &i) in at[..lanes].iter().enumerate() {
+                    let a = t.credit_at[i as usize % SMALL_NODES] as usize;
+                    let r = g * LANES + j;
+                    let c = &mut contrib[r * w..(r + 1) * w];
+                    if self.dense {
+                        let d = &t.deltas[a..a + self.columns];
+                        for (c, d) in c[..self.columns].iter_mut().zip(d) {
+                            *c += d;
+                        }
+                    } else {
+                        for cr in &t.credits[a..a + k] {
+                            c[cr.feature as usize] += cr.delta;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`walk`] for the [`Small`] layout: the lanes of group `x` walk tree `t`.
+#[inline(always)]
+fn walk_small<const S: usize>(t: &SmallTree, x: &[[u16; LANES]; S]) -> [u32; LANES] {
+    let mut at = [0u32; LANES];
+    for _ in 0..t.depth {
+        for (j, i) in at.iter_mut().enumerate() {
+            let s = t.steps[*i as usize % SMALL_NODES];
+            *i = s.left + u32::from(x[s.slot as usize % S][j] > s.code);
+        }
+    }
+    at
 }
 
 /// The credits of the path from the root of `t` to its leaf `leaf`: each split's change of
@@ -759,17 +1023,8 @@ impl Gbm {
                 .enumerate()
                 .for_each(|(k, out)| {
                     let r0 = k * PREDICT_ROWS;
-                    let codes = flat.codes(out.len(), |r, c| x.data[c * x.rows + r0 + r]);
-                    out.fill(self.base);
-                    // Tree by tree over the block (each tree stays in cache).
-                    for &(root, depth) in &flat.trees {
-                        for g in (0..out.len()).step_by(LANES) {
-                            let at = walk(&flat.steps, root, depth, &codes, g);
-                            for (z, &i) in out[g..].iter_mut().zip(&at) {
-                                *z += flat.values[i as usize];
-                            }
-                        }
-                    }
+                    let rows = out.len();
+                    flat.logits(rows, |r, c| x.data[c * x.rows + r0 + r], self.base, out);
                 })
         });
         z
@@ -789,8 +1044,8 @@ impl Gbm {
                 .enumerate()
                 .for_each(|(k, out)| {
                     let r0 = k * PREDICT_ROWS;
-                    let codes = flat.codes(out.len() / w, |r, c| x.data[c * x.rows + r0 + r]);
-                    flat.contributions(&codes, x.cols, out);
+                    let rows = out.len() / w;
+                    flat.contributions(rows, |r, c| x.data[c * x.rows + r0 + r], x.cols, out);
                 })
         });
         c
@@ -800,9 +1055,9 @@ impl Gbm {
     /// (`nf` + 1), the base value last), tree by tree so each tree stays in cache for every
     /// row. Each row's sums run in tree order, whatever the batch, so the same bits.
     pub fn block_contributions(&self, values: &[f64], nf: usize, contrib: &mut [f64]) {
-        let flat = self.flat();
-        let codes = flat.codes(contrib.len() / (nf + 1), |r, c| values[r * nf + c]);
-        flat.contributions(&codes, nf, contrib);
+        let rows = contrib.len() / (nf + 1);
+        self.flat()
+            .contributions(rows, |r, c| values[r * nf + c], nf, contrib);
     }
 
     /// Threads to predict with (the trained value is not carried across machines).
@@ -1295,7 +1550,7 @@ fn expected_values(t: &mut Tree, cover: &[f64], i: usize) -> f64 {
 
 #[cfg(test)]
 mod tests {
-    use super::{Dense, Gbm, LEAF, Node, Split, Tree, edges_of, partition};
+    use super::{Dense, Flat, Gbm, LEAF, Node, Small, Split, Tree, edges_of, partition};
 
     fn split(feature: u32, threshold: f64, left: u32, missing_left: bool, value: f64) -> Node {
         Node {
@@ -1414,8 +1669,35 @@ mod tests {
             rows: n,
             cols: 3,
         };
-        let z = g.logits(&x);
-        let c = g.contributions(&x);
+        // The small layout (what these trees get) and the general one (bigger trees).
+        assert!(g.flat().small.is_some());
+        let general = Gbm {
+            flat: Default::default(),
+            ..g.clone()
+        };
+        let _ = general.flat.set(Flat {
+            small: None,
+            ..Flat::new(g.base, &g.trees)
+        });
+        let flat = Flat::new(g.base, &g.trees);
+        let listed = Gbm {
+            flat: Default::default(),
+            ..g.clone()
+        };
+        let _ = listed.flat.set(Flat {
+            small: Some(Small::new(&flat, &g.trees, false).unwrap()),
+            ..flat
+        });
+        assert!(g.flat().small.as_ref().unwrap().dense);
+        for g in [&g, &listed, &general] {
+            check_walks(g, &x, &rows);
+        }
+    }
+
+    /// `g`'s log-odds and contributions of `rows` (also in `x`) against a walk on values.
+    fn check_walks(g: &Gbm, x: &Dense, rows: &[[f64; 3]]) {
+        let z = g.logits(x);
+        let c = g.contributions(x);
         for (r, row) in rows.iter().enumerate() {
             let mut want = g.base;
             let mut credit = [0.0; 4];
