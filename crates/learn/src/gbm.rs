@@ -286,20 +286,13 @@ impl Flat {
     /// The log-odds of `rows` rows (row `r`, column `c` at `value(r, c)`) into `z`: the base
     /// value, then each tree's leaf value in tree order.
     fn logits(&self, rows: usize, value: impl Fn(usize, usize) -> f64, base: f64, z: &mut [f64]) {
-        if let Some(s) = &self.small {
-            let x = s.groups(&self.cuts, rows, value);
-            with_slots!(s.slots, S => s.logits::<S>(&x, base, z));
-            return;
-        }
-        let codes = self.codes(rows, value);
         z.fill(base);
-        for &(root, depth) in &self.trees {
-            for g in (0..rows).step_by(LANES) {
-                let at = walk(&self.steps, root, depth, &codes, g);
-                for (z, &i) in z[g..].iter_mut().zip(&at) {
-                    *z += self.values[i as usize];
-                }
+        match &self.small {
+            Some(s) => {
+                let x = s.groups(&self.cuts, rows, value);
+                with_slots!(s.slots, S => s.walk_all::<S>(&x, |t, r, i| z[r] += t.values[i]));
             }
+            None => self.walk_all(&self.codes(rows, value), |r, i| z[r] += self.values[i]),
         }
     }
 
@@ -312,26 +305,48 @@ impl Flat {
         nf: usize,
         contrib: &mut [f64],
     ) {
-        if let Some(s) = &self.small {
-            let x = s.groups(&self.cuts, rows, value);
-            with_slots!(s.slots, S => s.contributions::<S>(&x, self.base, nf, contrib));
-            return;
-        }
-        let codes = self.codes(rows, value);
         let w = nf + 1;
         contrib.fill(0.0);
+        let credit = |c: &mut [f64], credits: &[Credit]| {
+            for cr in credits {
+                c[cr.feature as usize] += cr.delta;
+            }
+        };
+        match &self.small {
+            Some(s) => {
+                let x = s.groups(&self.cuts, rows, value);
+                let n = s.columns;
+                with_slots!(s.slots, S => s.walk_all::<S>(&x, |t, r, i| {
+                    let c = &mut contrib[r * w..(r + 1) * w];
+                    let a = t.credit_at[i] as usize;
+                    if s.dense {
+                        for (c, d) in c[..n].iter_mut().zip(&t.deltas[a..a + n]) {
+                            *c += d;
+                        }
+                    } else {
+                        credit(c, &t.credits[a..a + t.width as usize]);
+                    }
+                }));
+            }
+            None => self.walk_all(&self.codes(rows, value), |r, i| {
+                let (a, b) = (self.credit_at[i] as usize, self.credit_at[i + 1] as usize);
+                credit(&mut contrib[r * w..(r + 1) * w], &self.credits[a..b]);
+            }),
+        }
         for c in contrib.chunks_exact_mut(w) {
             c[nf] = self.base;
         }
+    }
+
+    /// Walks every row of `x` through every tree, tree by tree (each stays in cache), calling
+    /// `leaf(row, node it reaches)`.
+    fn walk_all(&self, x: &Codes, mut leaf: impl FnMut(usize, usize)) {
         for &(root, depth) in &self.trees {
-            for g in (0..rows).step_by(LANES) {
-                let at = walk(&self.steps, root, depth, &codes, g);
-                for (c, &i) in contrib[g * w..].chunks_exact_mut(w).zip(&at) {
-                    let i = i as usize;
-                    let (a, b) = (self.credit_at[i] as usize, self.credit_at[i + 1] as usize);
-                    for cr in &self.credits[a..b] {
-                        c[cr.feature as usize] += cr.delta;
-                    }
+            for g in (0..x.rows).step_by(LANES) {
+                let at = walk(&self.steps, root, depth, x, g);
+                let lanes = (x.rows - g).min(LANES);
+                for (j, &i) in at[..lanes].iter().enumerate() {
+                    leaf(g + j, i as usize);
                 }
             }
         }
@@ -497,46 +512,15 @@ impl Small {
         Groups { codes, rows }
     }
 
-    /// The log-odds of the rows of `x` into `z` (`base` first, then tree by tree).
-    fn logits<const S: usize>(&self, x: &Groups, base: f64, z: &mut [f64]) {
-        z.fill(base);
+    /// [`Flat::walk_all`] in this layout (`leaf(tree, row, node it reaches)`).
+    #[inline(always)]
+    fn walk_all<const S: usize>(&self, x: &Groups, mut leaf: impl FnMut(&SmallTree, usize, usize)) {
         for t in &self.trees {
-            for (g, grp) in x.codes.chunks_exact(S).enumerate() {
-                let at = walk_small::<S>(t, grp.try_into().expect("a group has S slots"));
-                for (z, &i) in z[g * LANES..].iter_mut().zip(&at) {
-                    *z += t.values[i as usize % SMALL_NODES];
-                }
-            }
-        }
-    }
-
-    /// The contributions of the rows of `x` into `contrib` (rows × (`nf` + 1), the base value
-    /// last), tree by tree.
-    fn contributions<const S: usize>(&self, x: &Groups, base: f64, nf: usize, contrib: &mut [f64]) {
-        let w = nf + 1;
-        contrib.fill(0.0);
-        for c in contrib.chunks_exact_mut(w) {
-            c[nf] = base;
-        }
-        for t in &self.trees {
-            let k = t.width as usize;
             for (g, grp) in x.codes.chunks_exact(S).enumerate() {
                 let at = walk_small::<S>(t, grp.try_into().expect("a group has S slots"));
                 let lanes = (x.rows - g * LANES).min(LANES);
                 for (j, &i) in at[..lanes].iter().enumerate() {
-                    let a = t.credit_at[i as usize % SMALL_NODES] as usize;
-                    let r = g * LANES + j;
-                    let c = &mut contrib[r * w..(r + 1) * w];
-                    if self.dense {
-                        let d = &t.deltas[a..a + self.columns];
-                        for (c, d) in c[..self.columns].iter_mut().zip(d) {
-                            *c += d;
-                        }
-                    } else {
-                        for cr in &t.credits[a..a + k] {
-                            c[cr.feature as usize] += cr.delta;
-                        }
-                    }
+                    leaf(t, g * LANES + j, i as usize % SMALL_NODES);
                 }
             }
         }
