@@ -8,13 +8,16 @@
 //! caller runs the general path, which reports the problem as it always has.
 
 use crate::calibrate::Calibrator;
+use crate::decimal::push_fixed;
 use crate::encode::{Encoding, MISSING_LEVEL, OTHER};
 use crate::gbm::Gbm;
 use crate::model::{LearnedModel, Learner};
-use crate::table::{ColumnType, format_number, is_missing, parse_binary, parse_days, parse_number};
+use crate::table::{
+    ColumnType, format_number, is_missing, parse_binary, parse_days, parse_number, trim,
+};
 use rustc_hash::FxHashMap;
-use std::fmt::Write as _;
 use std::io::Write;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Bytes per block: small enough to spread over the threads, large enough to be cheap.
@@ -73,17 +76,12 @@ struct Plan<'m> {
     calibrator: &'m Calibrator,
 }
 
-/// What a block becomes: its CSV records and, without an id column, where each one ends
-/// (the row number is put in front when the blocks are joined).
-#[derive(Default)]
-struct Out {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-    rows: usize,
-}
-
 /// Predicts `data` (a whole CSV) into `out`: the header, then one record per input record.
 /// Returns the rows, or [`GiveUp`] (nothing written) when the general path must run.
+///
+/// Every block is checked (and its records counted) before anything is written, so the
+/// blocks can then be scored by the workers and written in input order as they come, each
+/// block's buffer reused for a later one, instead of all of them held until the end.
 pub(crate) fn predict(
     model: &LearnedModel,
     data: &[u8],
@@ -99,17 +97,111 @@ pub(crate) fn predict(
         return Ok(Err(GiveUp));
     };
     let blocks: Vec<&[u8]> = cuts.windows(2).map(|w| &body[w[0]..w[1]]).collect();
+    let threads = threads.clamp(1, blocks.len().max(1));
+    let Ok(records) = each_block(blocks.len(), threads, |b| check(&plan, blocks[b])) else {
+        return Ok(Err(GiveUp));
+    };
+    // The 1-based number of each block's first record.
+    let mut first = Vec::with_capacity(blocks.len());
+    let mut rows = 0usize;
+    for r in &records {
+        first.push(rows + 1);
+        rows += r;
+    }
+    let id_name = plan
+        .id
+        .map_or("row", |_| id.expect("an id column was found"));
+    let mut w = csv::Writer::from_writer(&mut out);
+    w.write_record([id_name, "probability", "factor_1", "factor_2", "factor_3"])
+        .map_err(std::io::Error::other)?;
+    w.flush()?;
+    drop(w);
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    // Buffers written out, for the workers to fill again.
+    let spare: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+    let written = std::thread::scope(|s| -> std::io::Result<()> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Result<Vec<u8>, GiveUp>)>(threads);
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (plan, blocks, first, next, stop, spare) =
+                (&plan, &blocks, &first, &next, &stop, &spare);
+            s.spawn(move || {
+                loop {
+                    let b = next.fetch_add(1, Ordering::Relaxed);
+                    if b >= blocks.len() || stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let buf = spare.lock().ok().and_then(|mut v| v.pop());
+                    let buf = buf.unwrap_or_else(|| Vec::with_capacity(blocks[b].len() * 2));
+                    if tx.send((b, run(plan, blocks[b], first[b], buf))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        // Blocks that came before their turn.
+        let mut early: Vec<Option<Vec<u8>>> = Vec::new();
+        let mut turn = 0;
+        let mut result = Ok(());
+        for (b, o) in rx {
+            let bytes = match o {
+                Ok(bytes) => bytes,
+                Err(GiveUp) => {
+                    result = Err(std::io::Error::other(
+                        "the fast prediction path gave up on a block it had checked",
+                    ));
+                    break;
+                }
+            };
+            if early.len() <= b {
+                early.resize_with(b + 1, || None);
+            }
+            early[b] = Some(bytes);
+            while let Some(bytes) = early.get_mut(turn).and_then(Option::take) {
+                if let Err(e) = out.write_all(&bytes) {
+                    result = Err(e);
+                    break;
+                }
+                turn += 1;
+                let mut bytes = bytes;
+                bytes.clear();
+                if let Ok(mut v) = spare.lock() {
+                    v.push(bytes);
+                }
+            }
+            if result.is_err() {
+                break;
+            }
+        }
+        if result.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        result
+    });
+    written?;
+    Ok(Ok(rows))
+}
+
+/// `f` of every block index, on `threads` threads, in block order; the first failure (by
+/// block) if any.
+fn each_block<T: Send>(
+    blocks: usize,
+    threads: usize,
+    f: impl Fn(usize) -> Result<T, GiveUp> + Sync,
+) -> Result<Vec<T>, GiveUp> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let work = || {
         let mut mine = Vec::new();
         loop {
             let b = next.fetch_add(1, Ordering::Relaxed);
-            if b >= blocks.len() || failed.load(Ordering::Relaxed) {
+            if b >= blocks || failed.load(Ordering::Relaxed) {
                 break mine;
             }
-            match run(&plan, blocks[b]) {
-                Ok(o) => mine.push((b, o)),
+            match f(b) {
+                Ok(t) => mine.push((b, t)),
                 Err(GiveUp) => {
                     failed.store(true, Ordering::Relaxed);
                     break mine;
@@ -117,8 +209,7 @@ pub(crate) fn predict(
             }
         }
     };
-    let threads = threads.clamp(1, blocks.len().max(1));
-    let mut done: Vec<(usize, Out)> = if threads == 1 {
+    let mut done: Vec<(usize, T)> = if threads == 1 {
         work()
     } else {
         std::thread::scope(|s| {
@@ -130,36 +221,56 @@ pub(crate) fn predict(
         })
     };
     if failed.load(Ordering::Relaxed) {
-        return Ok(Err(GiveUp));
+        return Err(GiveUp);
     }
     done.sort_by_key(|(b, _)| *b);
-    let id_name = plan
-        .id
-        .map_or("row", |_| id.expect("an id column was found"));
-    let mut w = csv::Writer::from_writer(&mut out);
-    w.write_record([id_name, "probability", "factor_1", "factor_2", "factor_3"])
-        .map_err(std::io::Error::other)?;
-    w.flush()?;
-    drop(w);
-    let mut rows = 0usize;
-    let mut num = String::with_capacity(24);
-    for (_, o) in &done {
-        if plan.id.is_some() {
-            out.write_all(&o.bytes)?;
-            rows += o.rows;
-            continue;
+    Ok(done.into_iter().map(|(_, t)| t).collect())
+}
+
+/// A reader of the records of a block with quotes.
+fn quoted(block: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(block)
+}
+
+/// Whether [`run`] takes `block` as it is, and how many records it holds: what `run` gives
+/// up on is found here, before anything is written.
+fn check(plan: &Plan, block: &[u8]) -> Result<usize, GiveUp> {
+    let text = std::str::from_utf8(block).map_err(|_| GiveUp)?;
+    // A byte-order mark is only skipped at the start of the file.
+    if text.starts_with('\u{feff}') {
+        return Err(GiveUp);
+    }
+    let mut records = 0;
+    if !text.contains('"') {
+        for line in text.split_terminator('\n') {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.is_empty() || line.contains('\r') {
+                return Err(GiveUp);
+            }
+            if memchr::memchr_iter(b',', line.as_bytes()).count() + 1 != plan.fields {
+                return Err(GiveUp);
+            }
+            records += 1;
         }
-        let mut start = 0;
-        for &end in &o.ends {
-            rows += 1;
-            num.clear();
-            let _ = write!(num, "{rows},");
-            out.write_all(num.as_bytes())?;
-            out.write_all(&o.bytes[start..end])?;
-            start = end;
+    } else {
+        let mut rdr = quoted(block);
+        let mut rec = csv::ByteRecord::new();
+        loop {
+            match rdr.read_byte_record(&mut rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(_) => return Err(GiveUp),
+            }
+            if rec.len() != plan.fields {
+                return Err(GiveUp);
+            }
+            records += 1;
         }
     }
-    Ok(Ok(rows))
+    Ok(records)
 }
 
 /// The header, the model's columns in it, and the body after the header.
@@ -357,10 +468,13 @@ struct Scratch {
     /// Per row, the log-odds.
     z: Vec<f64>,
     prob: String,
+    /// The row number, without an id column.
+    num: itoa::Buffer,
     factors: [String; 3],
 }
 
-fn run(plan: &Plan, block: &[u8]) -> Result<Out, GiveUp> {
+/// Scores `block`, whose first record is number `first` (1-based), into `buf` (emptied).
+fn run(plan: &Plan, block: &[u8], first: usize, buf: Vec<u8>) -> Result<Vec<u8>, GiveUp> {
     let text = std::str::from_utf8(block).map_err(|_| GiveUp)?;
     // A byte-order mark is only skipped at the start of the file.
     if text.starts_with('\u{feff}') {
@@ -374,10 +488,13 @@ fn run(plan: &Plan, block: &[u8]) -> Result<Out, GiveUp> {
         contrib: vec![0.0; BATCH * (nf + 1)],
         z: vec![0.0; BATCH],
         prob: String::new(),
+        num: itoa::Buffer::new(),
         factors: Default::default(),
     };
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(block.len() * 2));
-    let mut o = Out::default();
+    let mut w = csv::WriterBuilder::new()
+        .buffer_capacity(1 << 16)
+        .from_writer(buf);
+    let mut row = first;
     if !text.contains('"') {
         let mut lines: Vec<&str> = Vec::with_capacity(BATCH);
         let mut fields: Vec<&str> = Vec::with_capacity(plan.fields);
@@ -388,16 +505,13 @@ fn run(plan: &Plan, block: &[u8]) -> Result<Out, GiveUp> {
             }
             lines.push(line);
             if lines.len() == BATCH {
-                batch(plan, &lines, &mut fields, &mut s, &mut w, &mut o)?;
+                batch(plan, &lines, &mut fields, &mut s, &mut w, &mut row)?;
                 lines.clear();
             }
         }
-        batch(plan, &lines, &mut fields, &mut s, &mut w, &mut o)?;
+        batch(plan, &lines, &mut fields, &mut s, &mut w, &mut row)?;
     } else {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(block);
+        let mut rdr = quoted(block);
         let mut rec = csv::StringRecord::new();
         loop {
             match rdr.read_record(&mut rec) {
@@ -408,12 +522,10 @@ fn run(plan: &Plan, block: &[u8]) -> Result<Out, GiveUp> {
             let fields: Vec<&str> = rec.iter().collect();
             parse(plan, &fields, &mut s, 0)?;
             score(plan, &mut s, 1);
-            emit(plan, &fields, &mut s, 0, &mut w, &mut o)?;
+            emit(plan, &fields, &mut s, 0, &mut w, &mut row)?;
         }
     }
-    w.flush().map_err(|_| GiveUp)?;
-    o.bytes = w.into_inner().map_err(|_| GiveUp)?;
-    Ok(o)
+    w.into_inner().map_err(|_| GiveUp)
 }
 
 /// Parses, scores and writes a batch of unquoted records (each line split twice: once to
@@ -424,7 +536,7 @@ fn batch<'a>(
     fields: &mut Vec<&'a str>,
     s: &mut Scratch,
     w: &mut csv::Writer<Vec<u8>>,
-    o: &mut Out,
+    row: &mut usize,
 ) -> Result<(), GiveUp> {
     for (i, line) in lines.iter().enumerate() {
         fields.clear();
@@ -435,14 +547,14 @@ fn batch<'a>(
     for (i, line) in lines.iter().enumerate() {
         fields.clear();
         fields.extend(line.split(','));
-        emit(plan, fields, s, i, w, o)?;
+        emit(plan, fields, s, i, w, row)?;
     }
     Ok(())
 }
 
 /// The text a factor shows for a level: the trimmed value, empty when missing.
 fn level_text(raw: &str) -> &str {
-    if is_missing(raw) { "" } else { raw.trim() }
+    if is_missing(raw) { "" } else { trim(raw) }
 }
 
 /// Parses record `fields` into row `i` of the batch.
@@ -462,7 +574,7 @@ fn parse(plan: &Plan, fields: &[&str], s: &mut Scratch, i: usize) -> Result<(), 
                 let v = if is_missing(raw) {
                     f64::NAN
                 } else {
-                    let v = raw.trim();
+                    let v = trim(raw);
                     match kind {
                         ColumnType::Numeric => parse_number(v),
                         ColumnType::Date => parse_days(v),
@@ -481,7 +593,7 @@ fn parse(plan: &Plan, fields: &[&str], s: &mut Scratch, i: usize) -> Result<(), 
                 bucket[c] = if is_missing(raw) {
                     *missing
                 } else {
-                    map.get(raw.trim()).copied().unwrap_or(*fallback)
+                    map.get(trim(raw)).copied().unwrap_or(*fallback)
                 };
             }
         }
@@ -590,14 +702,14 @@ fn logistic_row(
     intercept + terms.iter().sum::<f64>()
 }
 
-/// Writes row `i` of the batch: its id or place, probability and three factors.
+/// Writes row `i` of the batch: its id or number, probability and three factors.
 fn emit(
     plan: &Plan,
     fields: &[&str],
     s: &mut Scratch,
     i: usize,
     w: &mut csv::Writer<Vec<u8>>,
-    o: &mut Out,
+    row: &mut usize,
 ) -> Result<(), GiveUp> {
     let nf = plan.columns.len();
     let z = s.z[i];
@@ -631,41 +743,41 @@ fn emit(
             continue;
         }
         let col = &plan.columns[f];
-        let shown;
-        let value = match &col.reader {
+        // `{name} = {value} ({contribution:+.2})`, as a factor displays itself.
+        slot.push_str(col.name);
+        slot.push_str(" = ");
+        match &col.reader {
             Reader::Number { .. } => {
                 let v = value[f];
                 if v.is_nan() {
-                    MISSING_LEVEL
+                    slot.push_str(MISSING_LEVEL);
                 } else {
-                    shown = format_number(v);
-                    shown.as_str()
+                    slot.push_str(&format_number(v));
                 }
             }
-            Reader::Levels { .. } => match level_text(fields[col.pos]) {
+            Reader::Levels { .. } => slot.push_str(match level_text(fields[col.pos]) {
                 "" => MISSING_LEVEL,
                 v => v,
-            },
-        };
-        let _ = write!(slot, "{} = {} ({:+.2})", col.name, value, c[f]);
+            }),
+        }
+        slot.push_str(" (");
+        push_fixed(slot, c[f], 2, true);
+        slot.push(')');
     }
     s.prob.clear();
-    let _ = write!(s.prob, "{:.6}", plan.calibrator.apply(z));
-    let res = match plan.id {
-        Some(i) => w.write_record([
-            fields[i],
-            s.prob.as_str(),
-            &s.factors[0],
-            &s.factors[1],
-            &s.factors[2],
-        ]),
-        None => w.write_record([s.prob.as_str(), &s.factors[0], &s.factors[1], &s.factors[2]]),
+    push_fixed(&mut s.prob, plan.calibrator.apply(z), 6, false);
+    let key = match plan.id {
+        Some(i) => fields[i],
+        None => s.num.format(*row),
     };
-    res.map_err(|_| GiveUp)?;
-    o.rows += 1;
-    if plan.id.is_none() {
-        w.flush().map_err(|_| GiveUp)?;
-        o.ends.push(w.get_ref().len());
-    }
+    w.write_record([
+        key,
+        s.prob.as_str(),
+        &s.factors[0],
+        &s.factors[1],
+        &s.factors[2],
+    ])
+    .map_err(|_| GiveUp)?;
+    *row += 1;
     Ok(())
 }

@@ -27,6 +27,7 @@
 //! - `report`: an evaluation as data, rendered as text or a self-contained HTML page.
 //! - `model`: the versioned model file (schema, encoder, learner, calibrator, metrics, hash),
 //!   training (`train`, with `auto` picking by cross-validated log-loss) and prediction.
+//! - `decimal`: fixed-point number text, the standard formatter's bytes without its slow paths.
 //! - `fast`: the parallel, allocation-free CSV-to-CSV prediction path behind [`predict_csv`].
 //!
 //! ```
@@ -48,6 +49,7 @@
 pub mod backtest;
 pub mod calibrate;
 pub mod cv;
+mod decimal;
 pub mod encode;
 mod error;
 pub mod evaluate;

@@ -80,10 +80,11 @@ pub fn format_number(x: f64) -> String {
     if x.fract() == 0.0 && x.abs() < 1e15 {
         format!("{}", x as i64)
     } else {
-        format!("{x:.4}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
+        let mut s = String::with_capacity(16);
+        crate::decimal::push_fixed(&mut s, x, 4, false);
+        let kept = s.trim_end_matches('0').trim_end_matches('.').len();
+        s.truncate(kept);
+        s
     }
 }
 
@@ -145,7 +146,16 @@ impl Table {
 /// `null`, `NaN`, `-`, `?`, `(not set)`, `undefined`, `#N/A`. Web forms write their unanswered
 /// drop-downs as `Select` or `-- Select --`; spreadsheets and databases write the others.
 pub fn is_missing(raw: &str) -> bool {
-    let s = raw.trim();
+    // Every placeholder starts with `n`, `s`, `p`, `u`, `#`, `(`, `?` once trimmed of spaces
+    // and dashes: a cell starting with a digit or another letter is a value.
+    if let Some(&b) = raw.as_bytes().first()
+        && (b.is_ascii_digit()
+            || (b.is_ascii_alphabetic()
+                && !matches!(b.to_ascii_lowercase(), b'n' | b's' | b'p' | b'u')))
+    {
+        return false;
+    }
+    let s = trim(raw);
     if s.is_empty() {
         return true;
     }
@@ -179,10 +189,23 @@ pub fn is_missing(raw: &str) -> bool {
     )
 }
 
+/// `s` without leading and trailing whitespace, as [`str::trim`] (whose character test is
+/// only needed when an end is not plainly printable ASCII).
+pub(crate) fn trim(s: &str) -> &str {
+    match s.as_bytes() {
+        [first, .., last] | [first @ last]
+            if (b'!'..=b'~').contains(first) && (b'!'..=b'~').contains(last) =>
+        {
+            s
+        }
+        _ => s.trim(),
+    }
+}
+
 /// A binary value: `Some(true)` for 1/yes/true/y/t/won/converted, `Some(false)` for
 /// 0/no/false/n/f/lost, else `None`.
 pub fn parse_binary(raw: &str) -> Option<bool> {
-    let s = raw.trim();
+    let s = trim(raw);
     if s.len() > 13 {
         return None;
     }
@@ -202,7 +225,7 @@ pub fn parse_binary(raw: &str) -> Option<bool> {
 }
 
 pub(crate) fn parse_number(s: &str) -> Option<f64> {
-    let s = s.trim();
+    let s = trim(s);
     let x: f64 = s.parse().ok()?;
     x.is_finite().then_some(x)
 }
@@ -545,6 +568,11 @@ mod tests {
             "NaN",
             "(not set)",
             "?",
+            "#N/A",
+            "Undefined",
+            "Please Select",
+            "\u{a0}nil\u{a0}",
+            "\tnone selected",
         ] {
             assert!(is_missing(m), "{m:?}");
         }
@@ -555,6 +583,10 @@ mod tests {
             "Selected",
             "Nashville",
             "-1",
+            "9 NA",
+            "v2",
+            "Upsell",
+            "\u{a0}Paris",
         ] {
             assert!(!is_missing(v), "{v:?}");
         }

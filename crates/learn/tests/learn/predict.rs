@@ -191,3 +191,46 @@ fn the_fast_path_agrees_with_the_general_path_on_unusual_files() {
         }
     }
 }
+
+/// Takes `room` bytes, then fails every write.
+struct Full {
+    room: usize,
+    taken: Vec<u8>,
+}
+
+impl std::io::Write for Full {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.taken.len() + buf.len() > self.room {
+            return Err(std::io::Error::other("disk full"));
+        }
+        self.taken.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_output_stops_the_fast_path_with_its_error() {
+    // The blocks are written as they are scored: a write that fails part way must end the
+    // prediction with that error (the workers stopped, none left waiting), and what was
+    // written before it must be whole records in input order.
+    let mut m = model(Algo::Gbm);
+    let csv = leads_csv(3000, 5);
+    let mut all = Vec::new();
+    predict_csv_general(&m, csv.as_bytes(), "new.csv", None, &mut all).unwrap();
+    for threads in [1, 2, 3] {
+        m.set_threads(threads);
+        let mut out = Full {
+            room: 20_000,
+            taken: Vec::new(),
+        };
+        let e = predict_csv_blocks(&m, csv.as_bytes(), "new.csv", None, &mut out, 1000)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("disk full"), "{e}");
+        assert!(!out.taken.is_empty() && all.starts_with(&out.taken));
+        assert_eq!(out.taken.last(), Some(&b'\n'));
+    }
+}
