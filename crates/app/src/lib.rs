@@ -226,6 +226,9 @@ struct Inner {
     tx: mpsc::Sender<Job>,
     spaces: RwLock<FxHashMap<String, Arc<Space>>>,
     settings: Settings,
+    /// This process among the nodes sharing the store (random per start): the owner of the
+    /// leases it takes.
+    node: String,
     /// Dropped with the service: tells the webhook deliverer to stop.
     _stop_hooks: watch::Sender<()>,
 }
@@ -311,6 +314,11 @@ impl Service {
                 tx,
                 spaces: RwLock::new(FxHashMap::default()),
                 settings: settings.clone(),
+                node: {
+                    use rand::Rng;
+                    let id: [u8; 8] = rand::rng().random();
+                    hex::encode(id)
+                },
                 _stop_hooks: stop_hooks,
             }),
         };
@@ -375,7 +383,9 @@ impl Service {
     }
 
     /// Runs `job` on every workspace every `every`, the first time one period after start
-    /// (the task holds a clone of the service).
+    /// (the task holds a clone of the service). With several nodes on one database, the node
+    /// whose timer fires first in a period takes the workspace's lease for nine tenths of the
+    /// period and runs it; the others find the lease held and skip it.
     fn every<F, Fut>(&self, every: Duration, what: &'static str, job: F)
     where
         F: Fn(Service, Arc<Space>) -> Fut + Send + 'static,
@@ -389,6 +399,21 @@ impl Service {
                 tick.tick().await;
                 for space in s.spaces() {
                     let name = space.name.clone();
+                    let lease = format!("{what}:{}", space.id);
+                    let now = s.now_ms();
+                    let until = now.saturating_add((every.as_millis() * 9 / 10) as i64);
+                    match s
+                        .store()
+                        .take_lease(&lease, &s.inner.node, now, until)
+                        .await
+                    {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(e) => {
+                            tracing::warn!("scheduled {what} of {name}: taking its lease: {e}");
+                            continue;
+                        }
+                    }
                     if let Err(e) = job(s.clone(), space).await {
                         tracing::warn!("scheduled {what} of {name}: {e}");
                     }

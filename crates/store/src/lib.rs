@@ -739,6 +739,35 @@ impl Store {
         Ok(())
     }
 
+    /// Takes the lease `name` for `owner` until `until` (ms) if nobody holds it at `now`
+    /// (its last holder's time is up): `true` when taken. Atomic: of processes racing for a
+    /// free lease, one gets it.
+    pub async fn take_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
+             WHERE leases.until <= $4",
+        )
+        .bind(name)
+        .bind(owner)
+        .bind(until)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Who holds the lease `name` and until when, if anyone ever took it.
+    pub async fn lease(&self, name: &str) -> Result<Option<(String, i64)>> {
+        Ok(
+            sqlx::query("SELECT owner, until FROM leases WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| (r.get(0), r.get(1))),
+        )
+    }
+
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }

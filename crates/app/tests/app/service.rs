@@ -82,6 +82,24 @@ fn track(id: &str, user: &str, event: &str, at_ms: i64) -> Message {
     }
 }
 
+/// A service on the store in `dir` re-scoring `every` (a node: several may share the store).
+async fn node(dir: &std::path::Path, clock: Arc<TestClock>, every: Option<Duration>) -> Service {
+    let store = Store::open_dir(dir, Durability::Normal)
+        .await
+        .expect("store");
+    Service::start(
+        store,
+        clock,
+        Settings {
+            rescore_every: every,
+            hooks: fast_hooks(),
+            ..Settings::default()
+        },
+    )
+    .await
+    .expect("start")
+}
+
 async fn app(
     model: &str,
     every: Option<Duration>,
@@ -93,20 +111,7 @@ async fn app(
 ) {
     let dir = tempfile::tempdir().expect("temp dir");
     let clock = Arc::new(TestClock::default());
-    let store = Store::open_dir(dir.path(), Durability::Normal)
-        .await
-        .expect("store");
-    let svc = Service::start(
-        store,
-        clock.clone(),
-        Settings {
-            rescore_every: every,
-            hooks: fast_hooks(),
-            ..Settings::default()
-        },
-    )
-    .await
-    .expect("start");
+    let svc = node(dir.path(), clock.clone(), every).await;
     let (space, _, _) = svc
         .create_workspace("acme", model)
         .await
@@ -461,4 +466,52 @@ async fn workspaces_never_see_each_other() {
     assert_eq!(svc.store().stats(&b.id).await.unwrap().events, 2);
     // Taking a name twice is refused.
     assert!(svc.create_workspace("a", DECAY).await.is_err());
+}
+
+#[tokio::test]
+async fn two_nodes_on_one_store_share_the_periodic_rescore() {
+    // Two services (two nodes) on one database, each with a 200 ms re-score timer: each
+    // period one of them takes the workspace's lease and re-scores it, the other skips. A
+    // timer on every node would start two scheduled jobs per period, closer together than
+    // the lease lasts (180 ms).
+    const PERIOD: Duration = Duration::from_millis(200);
+    let (a, space, clock, dir) = app(DECAY, Some(PERIOD)).await;
+    let b = node(dir.path(), clock.clone(), Some(PERIOD)).await;
+    assert!(b.space_named("acme").is_some());
+    let scheduled = async || {
+        let mut starts: Vec<i64> = a
+            .store()
+            .jobs(&space.id, 100)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|j| j.cause == "schedule")
+            .map(|j| j.started_at)
+            .collect();
+        starts.sort_unstable();
+        starts
+    };
+    assert!(
+        wait_until(
+            async || scheduled().await.len() >= 6,
+            Duration::from_secs(20)
+        )
+        .await,
+        "the re-score ran every period"
+    );
+    let starts = scheduled().await;
+    for w in starts.windows(2) {
+        assert!(
+            w[1] - w[0] >= 150,
+            "two re-scores in one period: {starts:?}"
+        );
+    }
+    let (owner, until) = a
+        .store()
+        .lease(&format!("re-score:{}", space.id))
+        .await
+        .unwrap()
+        .expect("the lease was taken");
+    assert_eq!(owner.len(), 16);
+    assert!(until > starts[0]);
 }

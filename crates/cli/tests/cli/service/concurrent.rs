@@ -47,3 +47,36 @@ both! {
         assert_eq!(srv.score("c-3-24"), 3.0);
     }
 }
+
+both! {
+    // Regression: with several nodes on one database, every node's timer re-scored every
+    // workspace (one scheduled re-score per node per period). Now the node whose timer fires
+    // first takes the workspace's lease for nine tenths of the period and the others skip it.
+    fn two_nodes_on_one_store_rescore_once_per_period(
+        srv = super::harness::Opts::default().args(&["--rescore-every", "1s"])
+    ) {
+        let other = srv.second_node(&["--rescore-every", "1s"]);
+        assert_eq!(other.get_ok("/api/v1/jobs")["jobs"], srv.get_ok("/api/v1/jobs")["jobs"]);
+        let scheduled = || {
+            let jobs = srv.get_ok("/api/v1/jobs");
+            let mut starts: Vec<i64> = jobs["jobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|j| j["cause"] == "schedule")
+                .map(|j| j["started_at"].as_i64().unwrap())
+                .collect();
+            starts.sort_unstable();
+            starts
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while scheduled().len() < 5 {
+            assert!(std::time::Instant::now() < deadline, "no scheduled re-scores: {}", srv.get_ok("/api/v1/jobs"));
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let starts = scheduled();
+        for w in starts.windows(2) {
+            assert!(w[1] - w[0] >= 800, "two scheduled re-scores in one period: {starts:?}");
+        }
+    }
+}

@@ -261,6 +261,8 @@ pub struct Server {
     opts: Opts,
     dir: tempfile::TempDir,
     db: Option<PgDb>,
+    /// A second node's store: the first node's data dir and database URL.
+    shared: Option<(PathBuf, Option<String>)>,
     child: Option<Child>,
     /// Started once already (restarts keep the store's model).
     started: bool,
@@ -283,6 +285,7 @@ impl Server {
             opts,
             dir,
             db,
+            shared: None,
             child: None,
             started: false,
             base: String::new(),
@@ -303,9 +306,39 @@ impl Server {
         psql(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.name)).unwrap();
     }
 
+    /// Another `serve` process on this server's store (its PostgreSQL database, or its
+    /// SQLite data dir), with `extra` arguments and no `--model` (it keeps the active one):
+    /// a second node.
+    pub fn second_node(&self, extra: &[&str]) -> Server {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let mut s = Server {
+            backend: self.backend,
+            opts: Opts {
+                model: None,
+                body_limit: None,
+                extra: extra.iter().map(|a| (*a).to_owned()).collect(),
+            },
+            dir: tempfile::tempdir().unwrap(),
+            db: None,
+            shared: Some((self.data_dir(), self.db.as_ref().map(PgDb::url))),
+            child: None,
+            started: true,
+            base: String::new(),
+            http,
+        };
+        s.spawn();
+        s
+    }
+
     /// The SQLite data dir (also used by `leadscore import`).
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        match &self.shared {
+            Some((dir, _)) => dir.clone(),
+            None => self.dir.path().join("data"),
+        }
     }
 
     /// The temp dir beside the data dir, for a test's own files.
@@ -328,16 +361,22 @@ impl Server {
             "wk",
             "--read-key",
             "rk",
-            "--rescore-every",
-            "off",
             "--data-dir",
         ]
         .map(String::from)
         .into();
         a.push(self.data_dir().display().to_string());
-        if let Some(db) = &self.db {
+        if !self.opts.extra.iter().any(|x| x == "--rescore-every") {
+            a.push("--rescore-every".into());
+            a.push("off".into());
+        }
+        let url = match &self.shared {
+            Some((_, url)) => url.clone(),
+            None => self.db.as_ref().map(PgDb::url),
+        };
+        if let Some(url) = url {
             a.push("--database-url".into());
-            a.push(db.url());
+            a.push(url);
         }
         // `--model` on the first start only: `serve --model` makes that file the active model,
         // so passing it again on a restart would undo a model activated through the API.
