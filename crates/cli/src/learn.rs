@@ -262,10 +262,40 @@ fn header_of(path: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
+/// The bytes of the file at `path`, a regular file read in parts on `threads` threads (the
+/// first touch of a fresh buffer's pages is most of a read's cost, so it is shared out);
+/// anything else (a pipe, a device) read as a stream.
+fn read_whole(path: &Path, threads: usize) -> std::io::Result<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let f = std::fs::File::open(path)?;
+    let meta = f.metadata()?;
+    let len = usize::try_from(meta.len()).unwrap_or(0);
+    if !meta.is_file() || len == 0 || threads <= 1 {
+        return std::fs::read(path);
+    }
+    let mut data = vec![0u8; len];
+    let part = len.div_ceil(threads).max(1 << 20);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = data
+            .chunks_mut(part)
+            .enumerate()
+            .map(|(i, chunk)| {
+                let f = &f;
+                s.spawn(move || f.read_exact_at(chunk, (i * part) as u64))
+            })
+            .collect();
+        parts
+            .into_iter()
+            .try_for_each(|h| h.join().expect("a file reader panicked"))
+    })?;
+    Ok(data)
+}
+
 pub(crate) fn predict(a: PredictArgs) -> Result<()> {
     let t0 = Instant::now();
     let mut model = read_learned(&a.model)?;
-    model.set_threads(threads(a.threads));
+    let workers = threads(a.threads);
+    model.set_threads(workers);
     let id = match a.id {
         Some(id) => Some(id),
         None => model
@@ -275,8 +305,8 @@ pub(crate) fn predict(a: PredictArgs) -> Result<()> {
     };
     let name = a.data.display().to_string();
     // The whole file at once: the prediction path works on it in parallel blocks.
-    let data =
-        std::fs::read(&a.data).with_context(|| format!("cannot read {}", a.data.display()))?;
+    let data = read_whole(&a.data, workers)
+        .with_context(|| format!("cannot read {}", a.data.display()))?;
     let predict = |w: &mut dyn Write| {
         leadscore_learn::model::predict_csv_bytes(&model, &data, &name, id.as_deref(), w)
     };
