@@ -141,51 +141,49 @@ pub(crate) fn predict(
             });
         }
         drop(tx);
-        // Blocks that came before their turn.
-        let mut early: Vec<Option<Vec<u8>>> = Vec::new();
-        let mut turn = 0;
-        let mut result = Ok(());
-        for (b, o) in rx {
-            let bytes = match o {
-                Ok(bytes) => bytes,
-                Err(GiveUp) => {
-                    result = Err(std::io::Error::other(
-                        "the fast prediction path gave up on a block it had checked",
-                    ));
-                    break;
-                }
-            };
-            if early.len() <= b {
-                early.resize_with(b + 1, || None);
-            }
-            early[b] = Some(bytes);
-            while let Some(bytes) = early.get_mut(turn).and_then(Option::take) {
-                if let Err(e) = out.write_all(&bytes) {
-                    result = Err(e);
-                    break;
-                }
-                turn += 1;
-                let mut bytes = bytes;
-                bytes.clear();
-                if let Ok(mut v) = spare.lock() {
-                    v.push(bytes);
-                }
-            }
-            if result.is_err() {
-                break;
-            }
-        }
+        let result = write_in_order(rx, &mut out, &spare);
         if result.is_err() {
             stop.store(true, Ordering::Relaxed);
         }
+        // (`rx` is gone: a worker waiting to send gets an error and stops.)
         result
     });
     written?;
     Ok(Ok(rows))
 }
 
-/// `f` of every block index, on `threads` threads, in block order; the first failure (by
-/// block) if any.
+/// Writes the blocks arriving on `rx` (numbered, in any order) to `out` in block order,
+/// handing each buffer written to `spare`; stops at the first failure.
+fn write_in_order(
+    rx: std::sync::mpsc::Receiver<(usize, Result<Vec<u8>, GiveUp>)>,
+    out: &mut impl Write,
+    spare: &Mutex<Vec<Vec<u8>>>,
+) -> std::io::Result<()> {
+    // Blocks that came before their turn.
+    let mut early: Vec<Option<Vec<u8>>> = Vec::new();
+    let mut turn = 0;
+    for (b, bytes) in rx {
+        let bytes = bytes.map_err(|GiveUp| {
+            std::io::Error::other("the fast prediction path gave up on a block it had checked")
+        })?;
+        if early.len() <= b {
+            early.resize_with(b + 1, || None);
+        }
+        early[b] = Some(bytes);
+        while let Some(mut bytes) = early.get_mut(turn).and_then(Option::take) {
+            out.write_all(&bytes)?;
+            turn += 1;
+            bytes.clear();
+            if let Ok(mut v) = spare.lock() {
+                v.push(bytes);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `f` of every block index, on `threads` threads, in block order, or [`GiveUp`] when it
+/// gives up on any block.
 fn each_block<T: Send>(
     blocks: usize,
     threads: usize,
