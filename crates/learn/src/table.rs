@@ -77,14 +77,24 @@ impl Column {
 
 /// A number as short text: integers without a decimal point.
 pub fn format_number(x: f64) -> String {
+    let mut s = String::with_capacity(16);
+    push_number(&mut s, x);
+    s
+}
+
+/// Appends [`format_number`]'s text of `x` to `out`.
+pub(crate) fn push_number(out: &mut String, x: f64) {
     if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{}", x as i64)
+        out.push_str(itoa::Buffer::new().format(x as i64));
     } else {
-        let mut s = String::with_capacity(16);
-        crate::decimal::push_fixed(&mut s, x, 4, false);
-        let kept = s.trim_end_matches('0').trim_end_matches('.').len();
-        s.truncate(kept);
-        s
+        let start = out.len();
+        crate::decimal::push_fixed(out, x, 4, false);
+        let kept = start
+            + out[start..]
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .len();
+        out.truncate(kept);
     }
 }
 

@@ -274,8 +274,17 @@ pub struct Server {
 impl Server {
     /// Starts the server on `backend` and waits until `/healthz` answers 200.
     pub fn start(backend: Backend, opts: Opts) -> Server {
-        let dir = tempfile::tempdir().unwrap();
         let db = (backend == Backend::Postgres).then(PgDb::create);
+        Server::launch(backend, opts, db, None)
+    }
+
+    /// Starts a server on its own temp dir and `db`, or on `shared` (another's store).
+    fn launch(
+        backend: Backend,
+        opts: Opts,
+        db: Option<PgDb>,
+        shared: Option<(PathBuf, Option<String>)>,
+    ) -> Server {
         let http = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
@@ -283,11 +292,12 @@ impl Server {
         let mut s = Server {
             backend,
             opts,
-            dir,
+            dir: tempfile::tempdir().unwrap(),
             db,
-            shared: None,
+            // A second node never passes `--model`: it keeps the active one.
+            started: shared.is_some(),
+            shared,
             child: None,
-            started: false,
             base: String::new(),
             http,
         };
@@ -310,27 +320,13 @@ impl Server {
     /// SQLite data dir), with `extra` arguments and no `--model` (it keeps the active one):
     /// a second node.
     pub fn second_node(&self, extra: &[&str]) -> Server {
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
-        let mut s = Server {
-            backend: self.backend,
-            opts: Opts {
-                model: None,
-                body_limit: None,
-                extra: extra.iter().map(|a| (*a).to_owned()).collect(),
-            },
-            dir: tempfile::tempdir().unwrap(),
-            db: None,
-            shared: Some((self.data_dir(), self.db.as_ref().map(PgDb::url))),
-            child: None,
-            started: true,
-            base: String::new(),
-            http,
+        let opts = Opts {
+            model: None,
+            body_limit: None,
+            extra: extra.iter().map(|a| (*a).to_owned()).collect(),
         };
-        s.spawn();
-        s
+        let shared = (self.data_dir(), self.db.as_ref().map(PgDb::url));
+        Server::launch(self.backend, opts, None, Some(shared))
     }
 
     /// The SQLite data dir (also used by `leadscore import`).
