@@ -21,6 +21,7 @@ use crate::LearnError;
 use crate::encode::Dense;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use wide::i16x8;
 
 /// Settings of the boosted trees (defaults follow LightGBM's, with an L2 penalty).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -199,6 +200,30 @@ macro_rules! with_slots {
     };
 }
 
+/// Runs `$body` with the const `$N` equal to `$width` (4, 8, 12 or 16).
+macro_rules! with_width {
+    ($width:expr, $N:ident => $body:expr) => {
+        match $width {
+            4 => {
+                const $N: usize = 4;
+                $body
+            }
+            8 => {
+                const $N: usize = 8;
+                $body
+            }
+            12 => {
+                const $N: usize = 12;
+                $body
+            }
+            _ => {
+                const $N: usize = 16;
+                $body
+            }
+        }
+    };
+}
+
 /// One change of a row's log-odds on its way to a leaf, credited to a column.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Credit {
@@ -315,18 +340,28 @@ impl Flat {
         match &self.small {
             Some(s) => {
                 let x = s.groups(&self.cuts, rows, value);
-                let n = s.columns;
-                with_slots!(s.slots, S => s.walk_all::<S>(&x, |t, r, i| {
-                    let c = &mut contrib[r * w..(r + 1) * w];
-                    let a = t.credit_at[i] as usize;
-                    if s.dense {
-                        for (c, d) in c[..n].iter_mut().zip(&t.deltas[a..a + n]) {
-                            *c += d;
+                if s.dense {
+                    // Sums of a fixed width (the columns split on, padded), added whole.
+                    let n = s.columns;
+                    with_slots!(s.slots, S => with_width!(s.stride, N => {
+                        let mut sums = vec![[0.0; N]; rows];
+                        s.walk_all::<S>(&x, |t, r, k| {
+                            let a = t.credit_at[k] as usize;
+                            let d: &[f64; N] = t.deltas[a..a + N].try_into().expect("N per leaf");
+                            for (c, d) in sums[r].iter_mut().zip(d) {
+                                *c += d;
+                            }
+                        });
+                        for (c, sum) in contrib.chunks_exact_mut(w).zip(&sums) {
+                            c[..n].copy_from_slice(&sum[..n]);
                         }
-                    } else {
-                        credit(c, &t.credits[a..a + t.width as usize]);
-                    }
-                }));
+                    }));
+                } else {
+                    with_slots!(s.slots, S => s.walk_all::<S>(&x, |t, r, k| {
+                        let a = t.credit_at[k] as usize;
+                        credit(&mut contrib[r * w..(r + 1) * w], &t.credits[a..a + t.width as usize]);
+                    }));
+                }
             }
             None => self.walk_all(&self.codes(rows, value), |r, i| {
                 let (a, b) = (self.credit_at[i] as usize, self.credit_at[i + 1] as usize);
@@ -370,30 +405,59 @@ impl Flat {
 /// Nodes of a tree in the [`Small`] layout (trees of up to 32 leaves; training grows at most
 /// 31).
 const SMALL_NODES: usize = 64;
+/// Leaves of a tree in the [`Small`] layout: one bit each of a `u32`.
+const SMALL_LEAVES: usize = 32;
 
 /// Rows as codes (see [`Codes`]) in groups of [`LANES`]: slot `s` of group `g` holds the
 /// group's codes side by side at `g × slots + s`, so the rows walking a tree together read
-/// one place. Lanes past the last row are 0 (they walk, their leaves are ignored).
+/// one place. Each code is stored as [`signed`] of it, so that one signed comparison of
+/// eight lanes compares them. Lanes past the last row are 0 (they walk, their leaves are
+/// ignored).
 struct Groups {
-    codes: Vec<[u16; LANES]>,
+    codes: Vec<i16x8>,
     rows: usize,
 }
 
-/// One tree of the [`Small`] layout: fixed-size arrays indexed modulo their size, so the walk
-/// has no bounds checks.
+/// A code as a signed number in the same order (`u16` order is `i16` order after flipping
+/// the top bit).
+fn signed(code: u16) -> i16 {
+    (code ^ 0x8000) as i16
+}
+
+/// One split of a tree in the [`Small`] layout: a row whose code in `slot` is above `code`
+/// goes right, so it cannot reach any leaf of the split's left side. The code and the leaves
+/// are repeated for every lane (the layout of the vector operations that test them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Test {
+    /// [`signed`] of the split's code.
+    code: i16x8,
+    /// The leaves of the left side (bit `k` is leaf `k`, leaves numbered left to right):
+    /// leaves 0–15 and 16–31, as bits of an `i16`.
+    low: i16x8,
+    high: i16x8,
+    slot: u16,
+}
+
+/// One tree of the [`Small`] layout. Its leaves are numbered left to right; a row's leaf is
+/// the leftmost one that no split it goes right at rules out (QuickScorer, Lucchese et al.,
+/// SIGIR 2015): every split is tested, in any order, with no branches and no chain from one
+/// level to the next, so a group of rows is a few vector operations per split. (The leaf a
+/// row reaches is never ruled out: a split on its path that it goes right at rules out only
+/// leaves left of the path, and a split off its path only leaves of another branch. Any leaf
+/// left of it is in the left side of their lowest common split, which the row goes right at.)
 #[derive(Debug, Clone, PartialEq)]
 struct SmallTree {
-    /// The tree's nodes, children by index within the tree (leaves point at themselves).
-    steps: [Step; SMALL_NODES],
-    depth: u32,
-    /// Per node: its value (for a leaf, its output).
-    values: [f64; SMALL_NODES],
+    /// Every split of the tree.
+    tests: Vec<Test>,
+    /// Per leaf: its output.
+    values: [f64; SMALL_LEAVES],
     /// Per leaf: where its credits start in `credits` (every leaf has `width` of them) or, with
-    /// few columns, its per-column credits in `deltas` (every column, in column order). Both
+    /// few columns, its per-column credits in `deltas` (every column, in column order, then
+    /// `+0.0` up to [`Small::stride`]). Both
     /// pad with `+0.0` credits to columns off the path: a contribution starts at `+0.0`, so
     /// adding `+0.0` never changes its bits, and no column gets two credits from one leaf (two
     /// would wait on each other).
-    credit_at: [u32; SMALL_NODES],
+    credit_at: [u32; SMALL_LEAVES],
     width: u32,
     credits: Vec<Credit>,
     deltas: Vec<f64>,
@@ -410,11 +474,35 @@ struct Small {
     /// Columns split on; with at most [`DENSE_COLUMNS`] of them, leaves credit every column
     /// (`deltas`), a few vector additions instead of a list.
     columns: usize,
+    /// With `dense`: credits per leaf in `deltas`, `columns` rounded up to a multiple of 4.
+    stride: usize,
     dense: bool,
 }
 
 /// Most columns split on for leaves to credit every column.
 const DENSE_COLUMNS: usize = 16;
+
+/// Numbers the leaves under node `i` of `t` left to right from `leaves.len()` (pushing each
+/// leaf's node index onto `leaves`), pushes each split's node index and left-side leaves
+/// onto `splits`, and returns the leaves under `i` as bits.
+fn number_leaves(
+    t: &Tree,
+    i: usize,
+    leaves: &mut Vec<usize>,
+    splits: &mut Vec<(usize, u32)>,
+) -> u32 {
+    let n = &t.nodes[i];
+    if n.feature == LEAF {
+        let bit = 1u32.checked_shl(leaves.len() as u32).unwrap_or(0);
+        leaves.push(i);
+        return bit;
+    }
+    let l = n.left as usize;
+    let left = number_leaves(t, l, leaves, splits);
+    let right = number_leaves(t, l + 1, leaves, splits);
+    splits.push((i, left));
+    left | right
+}
 
 impl Small {
     /// `dense`: leaves credit every column (`deltas`) instead of a list.
@@ -424,50 +512,51 @@ impl Small {
             return None;
         }
         let columns = flat.cuts.len();
+        let stride = columns.div_ceil(4).max(1) * 4;
         let mut out = Vec::with_capacity(trees.len());
-        for (t, &(root, depth)) in trees.iter().zip(&flat.trees) {
+        for (t, &(root, _)) in trees.iter().zip(&flat.trees) {
             let root = root as usize;
-            let n = t.nodes.len();
+            let (mut leaves, mut splits) = (Vec::new(), Vec::new());
+            number_leaves(t, 0, &mut leaves, &mut splits);
+            if leaves.len() > SMALL_LEAVES {
+                return None;
+            }
             let mut s = SmallTree {
-                steps: [Step {
-                    left: 0,
-                    slot: 0,
-                    code: u16::MAX,
-                }; SMALL_NODES],
-                depth,
-                values: [0.0; SMALL_NODES],
-                credit_at: [0; SMALL_NODES],
+                tests: splits
+                    .iter()
+                    .map(|&(i, left_leaves)| {
+                        let step = flat.steps[root + i];
+                        Test {
+                            code: i16x8::splat(signed(step.code)),
+                            low: i16x8::splat(left_leaves as u16 as i16),
+                            high: i16x8::splat((left_leaves >> 16) as u16 as i16),
+                            slot: step.slot,
+                        }
+                    })
+                    .collect(),
+                values: [0.0; SMALL_LEAVES],
+                credit_at: [0; SMALL_LEAVES],
                 width: 0,
                 credits: Vec::new(),
                 deltas: Vec::new(),
             };
-            for i in 0..n {
-                let step = flat.steps[root + i];
-                s.steps[i] = Step {
-                    left: step.left - root as u32,
-                    ..step
-                };
-                s.values[i] = flat.values[root + i];
-            }
             let list = |i: usize| {
                 &flat.credits
                     [flat.credit_at[root + i] as usize..flat.credit_at[root + i + 1] as usize]
             };
-            s.width = (0..n).map(|i| list(i).len()).max().unwrap_or(0) as u32;
-            for i in 0..n {
-                if t.nodes[i].feature != LEAF {
-                    continue;
-                }
+            s.width = leaves.iter().map(|&i| list(i).len()).max().unwrap_or(0) as u32;
+            for (k, &i) in leaves.iter().enumerate() {
+                s.values[k] = flat.values[root + i];
                 let l = list(i);
                 if dense {
-                    s.credit_at[i] = s.deltas.len() as u32;
+                    s.credit_at[k] = s.deltas.len() as u32;
                     let at = s.deltas.len();
-                    s.deltas.resize(at + columns, 0.0);
+                    s.deltas.resize(at + stride, 0.0);
                     for c in l {
                         s.deltas[at + c.feature as usize] = c.delta;
                     }
                 } else {
-                    s.credit_at[i] = s.credits.len() as u32;
+                    s.credit_at[k] = s.credits.len() as u32;
                     s.credits.extend_from_slice(l);
                     let off_path =
                         (0..columns as u32).filter(|f| l.iter().all(|c| c.feature != *f));
@@ -488,6 +577,7 @@ impl Small {
             trees: out,
             slots: width.next_power_of_two().max(8),
             columns,
+            stride,
             dense,
         })
     }
@@ -499,45 +589,48 @@ impl Small {
         rows: usize,
         value: impl Fn(usize, usize) -> f64,
     ) -> Groups {
-        let mut codes = vec![[0u16; LANES]; rows.div_ceil(LANES) * self.slots];
+        let mut codes = vec![i16x8::ZERO; rows.div_ceil(LANES) * self.slots];
         for r in 0..rows {
             let (g, j) = (r / LANES, r % LANES);
             let grp = &mut codes[g * self.slots..(g + 1) * self.slots];
             for (c, cuts) in cuts.iter().enumerate() {
                 let (right, left) = code_pair(cuts, value(r, c));
-                grp[2 * c][j] = right;
-                grp[2 * c + 1][j] = left;
+                grp[2 * c].as_mut_array()[j] = signed(right);
+                grp[2 * c + 1].as_mut_array()[j] = signed(left);
             }
         }
         Groups { codes, rows }
     }
 
-    /// [`Flat::walk_all`] in this layout (`leaf(tree, row, node it reaches)`).
+    /// [`Flat::walk_all`] in this layout (`leaf(tree, row, leaf number it reaches)`).
     #[inline(always)]
     fn walk_all<const S: usize>(&self, x: &Groups, mut leaf: impl FnMut(&SmallTree, usize, usize)) {
         for t in &self.trees {
             for (g, grp) in x.codes.chunks_exact(S).enumerate() {
-                let at = walk_small::<S>(t, grp.try_into().expect("a group has S slots"));
+                let at = exit_leaves::<S>(t, grp.try_into().expect("a group has S slots"));
                 let lanes = (x.rows - g * LANES).min(LANES);
-                for (j, &i) in at[..lanes].iter().enumerate() {
-                    leaf(t, g * LANES + j, i as usize % SMALL_NODES);
+                for (j, &k) in at[..lanes].iter().enumerate() {
+                    leaf(t, g * LANES + j, k as usize % SMALL_LEAVES);
                 }
             }
         }
     }
 }
 
-/// [`walk`] for the [`Small`] layout: the lanes of group `x` walk tree `t`.
+/// The leaf numbers the lanes of group `x` reach in tree `t` (see [`SmallTree`]): per split,
+/// one comparison of the eight lanes' codes and two masks.
 #[inline(always)]
-fn walk_small<const S: usize>(t: &SmallTree, x: &[[u16; LANES]; S]) -> [u32; LANES] {
-    let mut at = [0u32; LANES];
-    for _ in 0..t.depth {
-        for (j, i) in at.iter_mut().enumerate() {
-            let s = t.steps[*i as usize % SMALL_NODES];
-            *i = s.left + u32::from(x[s.slot as usize % S][j] > s.code);
-        }
+fn exit_leaves<const S: usize>(t: &SmallTree, x: &[i16x8; S]) -> [u32; LANES] {
+    let (mut low, mut high) = (i16x8::splat(-1), i16x8::splat(-1));
+    for s in &t.tests {
+        let right = x[s.slot as usize % S].simd_gt(s.code);
+        low &= !(right & s.low);
+        high &= !(right & s.high);
     }
-    at
+    let (low, high) = (low.to_array(), high.to_array());
+    std::array::from_fn(|j| {
+        (u32::from(low[j] as u16) | u32::from(high[j] as u16) << 16).trailing_zeros()
+    })
 }
 
 /// The credits of the path from the root of `t` to its leaf `leaf`: each split's change of
@@ -1678,25 +1771,93 @@ mod tests {
         }
     }
 
+    /// A random tree of `leaves` leaves over `cols` columns (node values set as training sets
+    /// them), grown by splitting a random leaf, so its shape is anything from a chain to a
+    /// balanced tree.
+    fn random_tree(rng: &mut impl rand::Rng, leaves: usize, cols: u32) -> Tree {
+        let mut t = Tree {
+            nodes: vec![leaf(0.0)],
+        };
+        while t.nodes.len() < 2 * leaves - 1 {
+            let open: Vec<usize> = (0..t.nodes.len())
+                .filter(|&i| t.nodes[i].feature == LEAF)
+                .collect();
+            let i = open[rng.random_range(0..open.len())];
+            let left = t.nodes.len() as u32;
+            t.nodes[i] = split(
+                rng.random_range(0..cols),
+                f64::from(rng.random_range(0..8u8)) * 0.5,
+                left,
+                rng.random_bool(0.5),
+                0.0,
+            );
+            t.nodes.push(leaf(rng.random_range(-1.0..1.0)));
+            t.nodes.push(leaf(rng.random_range(-1.0..1.0)));
+        }
+        let cover = vec![1.0; t.nodes.len()];
+        super::expected_values(&mut t, &cover, 0);
+        t
+    }
+
+    #[test]
+    fn the_leaf_masks_reach_the_leaves_of_the_value_walk_on_any_tree_shape() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        // One to 32 leaves (the most the small layout takes), 5 columns (dense credits, a
+        // width padded to 8) and 20 (credit lists).
+        for cols in [5u32, 20] {
+            let trees: Vec<Tree> = (1..=32)
+                .chain([32, 32, 31, 2])
+                .map(|l| random_tree(&mut rng, l, cols))
+                .collect();
+            let g = Gbm {
+                base: 0.3,
+                trees,
+                threads: 1,
+                flat: Default::default(),
+            };
+            let small = g.flat().small.as_ref().expect("the small layout");
+            assert_eq!(small.dense, cols == 5);
+            // Values on, between and beyond the thresholds, and missing.
+            let vals = [f64::NAN, -1.0, 0.0, 0.25, 0.5, 1.0, 1.75, 2.0, 3.5, 9.0];
+            let rows: Vec<Vec<f64>> = (0..509)
+                .map(|_| {
+                    (0..cols)
+                        .map(|_| vals[rng.random_range(0..vals.len())])
+                        .collect()
+                })
+                .collect();
+            let x = Dense {
+                data: (0..cols as usize)
+                    .flat_map(|c| rows.iter().map(move |r| r[c]))
+                    .collect(),
+                rows: rows.len(),
+                cols: cols as usize,
+            };
+            check_walks(&g, &x, &rows);
+        }
+    }
+
     /// `g`'s log-odds and contributions of `rows` (also in `x`) against a walk on values.
-    fn check_walks(g: &Gbm, x: &Dense, rows: &[[f64; 3]]) {
+    fn check_walks<R: AsRef<[f64]> + std::fmt::Debug>(g: &Gbm, x: &Dense, rows: &[R]) {
         let z = g.logits(x);
         let c = g.contributions(x);
+        let w = x.cols + 1;
         for (r, row) in rows.iter().enumerate() {
             let mut want = g.base;
-            let mut credit = [0.0; 4];
-            credit[3] = g.base;
+            let mut credit = vec![0.0; w];
+            credit[x.cols] = g.base;
             for t in &g.trees {
-                let path = reference_path(t, row);
+                let path = reference_path(t, row.as_ref());
                 want += t.nodes[*path.last().unwrap()].value;
-                credit[3] += t.nodes[0].value;
+                credit[x.cols] += t.nodes[0].value;
                 for w in path.windows(2) {
                     credit[t.nodes[w[0]].feature as usize] +=
                         t.nodes[w[1]].value - t.nodes[w[0]].value;
                 }
             }
             assert_eq!(z[r].to_bits(), want.to_bits(), "row {row:?}");
-            let got = &c[r * 4..(r + 1) * 4];
+            let got = &c[r * w..(r + 1) * w];
             for (a, b) in got.iter().zip(&credit) {
                 assert!((a - b).abs() < 1e-12, "row {row:?}: {got:?} vs {credit:?}");
             }
