@@ -21,7 +21,7 @@ use crate::LearnError;
 use crate::encode::Dense;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use wide::i16x8;
+use wide::{f64x2, i16x8};
 
 /// Settings of the boosted trees (defaults follow LightGBM's, with an L2 penalty).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -344,16 +344,19 @@ impl Flat {
                     // Sums of a fixed width (the columns split on, padded), added whole.
                     let n = s.columns;
                     with_slots!(s.slots, S => with_width!(s.stride, N => {
-                        let mut sums = vec![[0.0; N]; rows];
+                        const H: usize = N / 2;
+                        let mut sums = vec![[f64x2::ZERO; H]; rows];
                         s.walk_all::<S>(&x, |t, r, k| {
                             let a = t.credit_at[k] as usize;
-                            let d: &[f64; N] = t.deltas[a..a + N].try_into().expect("N per leaf");
+                            let d: &[f64x2; H] = t.deltas[a..a + H].try_into().expect("H per leaf");
                             for (c, d) in sums[r].iter_mut().zip(d) {
-                                *c += d;
+                                *c += *d;
                             }
                         });
                         for (c, sum) in contrib.chunks_exact_mut(w).zip(&sums) {
-                            c[..n].copy_from_slice(&sum[..n]);
+                            for (c, v) in c[..n].iter_mut().zip(sum.iter().flat_map(|p| p.to_array())) {
+                                *c = v;
+                            }
                         }
                     }));
                 } else {
@@ -460,7 +463,8 @@ struct SmallTree {
     credit_at: [u32; SMALL_LEAVES],
     width: u32,
     credits: Vec<Credit>,
-    deltas: Vec<f64>,
+    /// Two columns to an entry.
+    deltas: Vec<f64x2>,
 }
 
 /// The trees laid out for walks without bounds checks: used when every tree has at most
@@ -551,9 +555,10 @@ impl Small {
                 if dense {
                     s.credit_at[k] = s.deltas.len() as u32;
                     let at = s.deltas.len();
-                    s.deltas.resize(at + stride, 0.0);
+                    s.deltas.resize(at + stride / 2, f64x2::ZERO);
                     for c in l {
-                        s.deltas[at + c.feature as usize] = c.delta;
+                        let f = c.feature as usize;
+                        s.deltas[at + f / 2].as_mut_array()[f % 2] = c.delta;
                     }
                 } else {
                     s.credit_at[k] = s.credits.len() as u32;
