@@ -492,7 +492,7 @@ fn run(plan: &Plan, block: &[u8], first: usize, buf: Vec<u8>) -> Result<Vec<u8>,
     let mut row = first;
     if !text.contains('"') {
         let mut lines: Vec<&str> = Vec::with_capacity(BATCH);
-        let mut fields: Vec<&str> = Vec::with_capacity(plan.fields);
+        let mut fields: Vec<&str> = Vec::with_capacity(BATCH * plan.fields);
         for line in text.split_terminator('\n') {
             lines.push(line.strip_suffix('\r').unwrap_or(line));
             if lines.len() == BATCH {
@@ -519,8 +519,8 @@ fn run(plan: &Plan, block: &[u8], first: usize, buf: Vec<u8>) -> Result<Vec<u8>,
     w.into_inner().map_err(|_| GiveUp)
 }
 
-/// Parses, scores and writes a batch of unquoted records (each line split twice: once to
-/// parse, once to write, so no fields are kept across the batch).
+/// Parses, scores and writes a batch of unquoted records (`fields` holds every record's
+/// fields, record after record, between the two passes).
 fn batch<'a>(
     plan: &Plan,
     lines: &[&'a str],
@@ -529,18 +529,27 @@ fn batch<'a>(
     w: &mut csv::Writer<Vec<u8>>,
     row: &mut usize,
 ) -> Result<(), GiveUp> {
+    fields.clear();
     for (i, line) in lines.iter().enumerate() {
-        fields.clear();
-        fields.extend(line.split(','));
-        parse(plan, fields, s, i)?;
+        let at = fields.len();
+        split_fields(line, fields);
+        parse(plan, &fields[at..], s, i)?;
     }
     score(plan, s, lines.len());
-    for (i, line) in lines.iter().enumerate() {
-        fields.clear();
-        fields.extend(line.split(','));
-        emit(plan, fields, s, i, w, row)?;
+    for (i, record) in fields.chunks_exact(plan.fields).enumerate() {
+        emit(plan, record, s, i, w, row)?;
     }
     Ok(())
+}
+
+/// Appends the fields of unquoted record `line` to `out` (what `line.split(',')` yields).
+fn split_fields<'a>(line: &'a str, out: &mut Vec<&'a str>) {
+    let mut start = 0;
+    for i in memchr::memchr_iter(b',', line.as_bytes()) {
+        out.push(&line[start..i]);
+        start = i + 1;
+    }
+    out.push(&line[start..]);
 }
 
 /// The text a factor shows for a level: the trimmed value, empty when missing.
