@@ -411,13 +411,16 @@ const SMALL_NODES: usize = 64;
 /// Leaves of a tree in the [`Small`] layout: one bit each of a `u32`.
 const SMALL_LEAVES: usize = 32;
 
-/// Rows as codes (see [`Codes`]) in groups of [`LANES`]: slot `s` of group `g` holds the
-/// group's codes side by side at `g × slots + s`, so the rows walking a tree together read
-/// one place. Each code is stored as [`signed`] of it, so that one signed comparison of
-/// eight lanes compares them. Lanes past the last row are 0 (they walk, their leaves are
+/// Rows that are tested together in the [`Small`] layout: two vectors of eight.
+const SMALL_LANES: usize = 16;
+
+/// Rows as codes (see [`Codes`]) in groups of [`SMALL_LANES`]: slot `s` of group `g` holds
+/// the group's codes side by side at `g × slots + s`, so the rows tested together read one
+/// place. Each code is stored as [`signed`] of it, so that one signed comparison of eight
+/// lanes compares them. Lanes past the last row are 0 (they are tested, their leaves
 /// ignored).
 struct Groups {
-    codes: Vec<i16x8>,
+    codes: Vec<[i16x8; 2]>,
     rows: usize,
 }
 
@@ -594,14 +597,14 @@ impl Small {
         rows: usize,
         value: impl Fn(usize, usize) -> f64,
     ) -> Groups {
-        let mut codes = vec![i16x8::ZERO; rows.div_ceil(LANES) * self.slots];
+        let mut codes = vec![[i16x8::ZERO; 2]; rows.div_ceil(SMALL_LANES) * self.slots];
         for r in 0..rows {
-            let (g, j) = (r / LANES, r % LANES);
+            let (g, j) = (r / SMALL_LANES, r % SMALL_LANES);
             let grp = &mut codes[g * self.slots..(g + 1) * self.slots];
             for (c, cuts) in cuts.iter().enumerate() {
                 let (right, left) = code_pair(cuts, value(r, c));
-                grp[2 * c].as_mut_array()[j] = signed(right);
-                grp[2 * c + 1].as_mut_array()[j] = signed(left);
+                grp[2 * c][j / 8].as_mut_array()[j % 8] = signed(right);
+                grp[2 * c + 1][j / 8].as_mut_array()[j % 8] = signed(left);
             }
         }
         Groups { codes, rows }
@@ -613,28 +616,32 @@ impl Small {
         for t in &self.trees {
             for (g, grp) in x.codes.chunks_exact(S).enumerate() {
                 let at = exit_leaves::<S>(t, grp.try_into().expect("a group has S slots"));
-                let lanes = (x.rows - g * LANES).min(LANES);
+                let lanes = (x.rows - g * SMALL_LANES).min(SMALL_LANES);
                 for (j, &k) in at[..lanes].iter().enumerate() {
-                    leaf(t, g * LANES + j, k as usize % SMALL_LEAVES);
+                    leaf(t, g * SMALL_LANES + j, k as usize % SMALL_LEAVES);
                 }
             }
         }
     }
 }
 
-/// The leaf numbers the lanes of group `x` reach in tree `t` (see [`SmallTree`]): per split,
-/// one comparison of the eight lanes' codes and two masks.
+/// The leaf numbers the lanes of group `x` reach in tree `t` (see [`SmallTree`]): per split
+/// and eight lanes, one comparison of their codes and two masks.
 #[inline(always)]
-fn exit_leaves<const S: usize>(t: &SmallTree, x: &[i16x8; S]) -> [u32; LANES] {
-    let (mut low, mut high) = (i16x8::splat(-1), i16x8::splat(-1));
+fn exit_leaves<const S: usize>(t: &SmallTree, x: &[[i16x8; 2]; S]) -> [u32; SMALL_LANES] {
+    let all = i16x8::splat(-1);
+    let (mut low, mut high) = ([all; 2], [all; 2]);
     for s in &t.tests {
-        let right = x[s.slot as usize % S].simd_gt(s.code);
-        low &= !(right & s.low);
-        high &= !(right & s.high);
+        let codes = &x[s.slot as usize % S];
+        for h in 0..2 {
+            let right = codes[h].simd_gt(s.code);
+            low[h] &= !(right & s.low);
+            high[h] &= !(right & s.high);
+        }
     }
-    let (low, high) = (low.to_array(), high.to_array());
     std::array::from_fn(|j| {
-        (u32::from(low[j] as u16) | u32::from(high[j] as u16) << 16).trailing_zeros()
+        let (l, h) = (low[j / 8].as_array()[j % 8], high[j / 8].as_array()[j % 8]);
+        (u32::from(l as u16) | u32::from(h as u16) << 16).trailing_zeros()
     })
 }
 
