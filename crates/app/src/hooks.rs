@@ -462,11 +462,12 @@ impl Deliverer {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!("webhook {webhook_id}: reading its secret: {e}");
+                self.release(&items).await;
                 return false;
             }
         };
         let mut recorded = true;
-        for item in &items {
+        for (k, item) in items.iter().enumerate() {
             let Some((url, secret)) = &target else {
                 // The subscription was deleted: nobody is waiting for these any more.
                 let d = Delivery {
@@ -493,10 +494,20 @@ impl Deliverer {
             }
             recorded &= self.record(item, &d, ok, next).await;
             if !ok {
+                // The ones not tried go back, due at once for the next round on any node.
+                self.release(&items[k + 1..]).await;
                 break;
             }
         }
         recorded
+    }
+
+    /// Hands claimed items back unsent (a failure to is logged: their claim then lapses).
+    async fn release(&self, items: &[OutboxItem]) {
+        let seqs: Vec<i64> = items.iter().map(|i| i.seq).collect();
+        if let Err(e) = self.store.release_outbox(&seqs).await {
+            tracing::warn!("handing back {} outbox items: {e}", seqs.len());
+        }
     }
 
     async fn record(&self, item: &OutboxItem, d: &Delivery, ok: bool, next: Option<i64>) -> bool {
@@ -558,7 +569,9 @@ impl Deliverer {
     /// One round: every due item, subscriptions side by side. False when something could not
     /// be read or recorded.
     async fn round(&self) -> bool {
-        let items = match self.store.due_outbox(self.clock.now_ms(), 100).await {
+        let now = self.clock.now_ms();
+        let until = now.saturating_add(claim_ms(&self.settings));
+        let items = match self.store.claim_due_outbox(now, until, CLAIM_ITEMS).await {
             Ok(items) => items,
             Err(e) => {
                 tracing::warn!("reading the outbox: {e}");
@@ -589,6 +602,17 @@ impl Deliverer {
         }
         clean
     }
+}
+
+/// Outbox items one round claims at most.
+const CLAIM_ITEMS: i64 = 100;
+
+/// How long a round's claim lasts: long enough for one subscription to be sent every item
+/// of the round, each taking its whole timeout, so a claim lapses only when its node died
+/// (or its database went away) before recording the attempts.
+fn claim_ms(s: &DeliverySettings) -> i64 {
+    let attempt = i64::try_from(s.timeout.as_millis()).unwrap_or(i64::MAX);
+    attempt.saturating_mul(CLAIM_ITEMS).saturating_add(30_000)
 }
 
 /// Delivers due outbox items until `stop`'s sender is dropped (the service is gone). Between

@@ -195,26 +195,61 @@ impl Store {
         Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
-    /// Pending deliveries due at `now`, oldest first.
-    pub async fn due_outbox(&self, now: i64, limit: i64) -> Result<Vec<OutboxItem>> {
+    /// Pending deliveries due at `now` that no node has claimed (or whose claim has lapsed),
+    /// oldest first, at most `limit`: claimed until `until` in one statement, so that of
+    /// nodes claiming at the same time each item goes to one. A claim ends when an attempt is
+    /// recorded ([`Store::record_attempt`]) or the item is handed back
+    /// ([`Store::release_outbox`]).
+    pub async fn claim_due_outbox(
+        &self,
+        now: i64,
+        until: i64,
+        limit: i64,
+    ) -> Result<Vec<OutboxItem>> {
+        const CLAIMABLE: &str = "state = 'pending' AND next_at <= $2 \
+                                 AND (claimed_until IS NULL OR claimed_until <= $2)";
+        let returning = OUTBOX_COLUMNS
+            .strip_prefix("SELECT ")
+            .and_then(|c| c.strip_suffix(" FROM outbox"))
+            .expect("the outbox columns");
+        // The outer condition is checked again on rows another node claimed meanwhile
+        // (PostgreSQL re-reads a row it waited for; SQLite runs one writer at a time).
         let rows = dynamic(format!(
-            "{OUTBOX_COLUMNS} WHERE state = 'pending' AND next_at <= $1 ORDER BY next_at, seq LIMIT $2"
+            "UPDATE outbox SET claimed_until = $1 WHERE {CLAIMABLE} AND seq IN \
+             (SELECT seq FROM outbox WHERE {CLAIMABLE} ORDER BY next_at, seq LIMIT $3) \
+             RETURNING {returning}"
         ))
+        .bind(until)
         .bind(now)
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.iter().map(outbox_item).collect())
+        let mut items: Vec<OutboxItem> = rows.iter().map(outbox_item).collect();
+        items.sort_by_key(|i| (i.next_at, i.seq));
+        Ok(items)
     }
 
-    /// The earliest time a pending delivery is due.
+    /// Hands claimed items back unsent (due again at once, for any node).
+    pub async fn release_outbox(&self, seqs: &[i64]) -> Result<()> {
+        for &seq in seqs {
+            sqlx::query("UPDATE outbox SET claimed_until = NULL WHERE seq = $1")
+                .bind(seq)
+                .execute(self.pool())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The earliest time a pending delivery can be claimed: when it is due, or when its
+    /// claim lapses if that is later.
     pub async fn next_due(&self) -> Result<Option<i64>> {
-        Ok(
-            sqlx::query("SELECT MIN(next_at) FROM outbox WHERE state = 'pending'")
-                .fetch_one(self.pool())
-                .await?
-                .get(0),
+        Ok(sqlx::query(
+            "SELECT MIN(CASE WHEN claimed_until > next_at THEN claimed_until ELSE next_at END)
+             FROM outbox WHERE state = 'pending'",
         )
+        .fetch_one(self.pool())
+        .await?
+        .get(0))
     }
 
     /// A workspace's outbox, newest first.
@@ -259,7 +294,7 @@ impl Store {
         };
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, state = $1, next_at = $2, last_status = $3,
-             last_error = $4, delivered_at = $5 WHERE seq = $6",
+             last_error = $4, delivered_at = $5, claimed_until = NULL WHERE seq = $6",
         )
         .bind(state)
         .bind(next)

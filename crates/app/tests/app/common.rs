@@ -291,6 +291,8 @@ impl Received {
 struct ReceiverState {
     log: Mutex<Vec<Received>>,
     fail_first: AtomicUsize,
+    /// Milliseconds each answer waits.
+    delay_ms: AtomicU64,
 }
 
 /// A real HTTP server that records every request and answers 200 (or 500 while told to fail).
@@ -332,6 +334,13 @@ impl Receiver {
         self.state.fail_first.store(n, Ordering::SeqCst);
     }
 
+    /// Answers each request only after `by`.
+    pub fn slow(&self, by: Duration) {
+        self.state
+            .delay_ms
+            .store(by.as_millis() as u64, Ordering::SeqCst);
+    }
+
     /// Everything received so far, in order.
     pub fn received(&self) -> Vec<Received> {
         self.state.log.lock().expect("receiver log").clone()
@@ -358,6 +367,10 @@ async fn record(
         .lock()
         .expect("receiver log")
         .push(Received { headers, body });
+    let delay = st.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     let failing = st
         .fail_first
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))

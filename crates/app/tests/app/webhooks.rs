@@ -329,6 +329,138 @@ async fn a_delivery_whose_webhook_was_deleted_is_dead() {
     assert_eq!(item.last_error.as_deref(), Some("webhook deleted"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_store_deliver_each_item_once() {
+    // Two services (two nodes) on one database, each with its delivery worker, and a slow
+    // receiver: the node that enqueued the items is still sending them when the other one
+    // looks at the outbox (it does every second). Each item is claimed by one of them.
+    let app = spawn_app().await;
+    let other = start(app.dir.path(), app.clock.clone(), fast_hooks()).await;
+    let rx = Receiver::start().await;
+    rx.slow(Duration::from_millis(150));
+    app.subscribe(&rx.url(), json!([{ "type": "tier_changed" }]))
+        .await;
+    const LEADS: usize = 16;
+    for i in 0..LEADS {
+        app.set(&format!("lead{i}"), 10, "cto").await;
+        app.set(&format!("lead{i}"), 60, "cto").await;
+    }
+    assert_eq!(app.outbox().await.len(), LEADS);
+    assert!(
+        wait_until(
+            async || app.outbox().await.iter().all(|i| i.state == "delivered"),
+            Duration::from_secs(30)
+        )
+        .await,
+        "every item delivered"
+    );
+    // Both workers have polled since (each does at least every second).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut keys: Vec<String> = rx
+        .received()
+        .iter()
+        .map(|r| r.header("idempotency-key").to_owned())
+        .collect();
+    keys.sort();
+    let sent = keys.len();
+    keys.dedup();
+    assert_eq!((sent, keys.len()), (LEADS, LEADS), "each item sent once");
+    let log = app.deliveries().await;
+    assert_eq!(log.len(), LEADS, "one attempt recorded per item");
+    assert!(app.outbox().await.iter().all(|i| i.attempts == 1));
+    drop(other);
+}
+
+#[tokio::test]
+async fn an_outbox_claim_holds_until_it_lapses_is_recorded_or_is_handed_back() {
+    use leadscore_store::hooks::{Delivery, NewOutbox};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = leadscore_store::Store::open_dir(dir.path(), leadscore_store::Durability::Normal)
+        .await
+        .expect("open the store");
+    let mut tx = store.begin().await.expect("begin");
+    let items: Vec<NewOutbox> = (0..3)
+        .map(|i| NewOutbox {
+            webhook_id: "wh".into(),
+            idem_key: format!("k{i}"),
+            kind: "tier_changed".into(),
+            contact_id: format!("c{i}"),
+            payload: "{}".into(),
+            created_at: 1000 + i,
+        })
+        .collect();
+    tx.enqueue("ws", &items).await.expect("enqueue");
+    tx.commit().await.expect("commit");
+    let keys = |items: Vec<leadscore_store::hooks::OutboxItem>| -> Vec<String> {
+        items.into_iter().map(|i| i.idem_key).collect()
+    };
+    assert_eq!(store.next_due().await.unwrap(), Some(1000));
+    // Two of them, oldest first; then only the third is left to claim; then none.
+    let first = store.claim_due_outbox(5000, 9000, 2).await.unwrap();
+    assert_eq!(keys(first.clone()), ["k0", "k1"]);
+    assert_eq!(first[0].next_at, 1000, "a claim keeps the due time");
+    assert_eq!(
+        keys(store.claim_due_outbox(5000, 9000, 10).await.unwrap()),
+        ["k2"]
+    );
+    assert!(
+        store
+            .claim_due_outbox(8999, 9000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.next_due().await.unwrap(), Some(9000));
+    // k0 is recorded (delivered), k1 handed back: k1 is claimable at once, k2 when its
+    // claim lapses.
+    let d = Delivery {
+        outbox_seq: first[0].seq,
+        webhook_id: "wh".into(),
+        at: 5100,
+        status: Some(200),
+        error: None,
+        millis: 3,
+    };
+    store
+        .record_attempt(&first[0], &d, true, None)
+        .await
+        .unwrap();
+    store.release_outbox(&[first[1].seq]).await.unwrap();
+    assert_eq!(store.next_due().await.unwrap(), Some(1001));
+    assert_eq!(
+        keys(store.claim_due_outbox(6000, 20_000, 10).await.unwrap()),
+        ["k1"]
+    );
+    assert_eq!(
+        keys(store.claim_due_outbox(9000, 20_000, 10).await.unwrap()),
+        ["k2"]
+    );
+    // A failed attempt clears the claim too: due again at its retry time.
+    let k1 = store.outbox("ws", 10).await.unwrap();
+    let k1 = k1.iter().find(|i| i.idem_key == "k1").unwrap();
+    let failed = Delivery {
+        status: Some(500),
+        error: Some("HTTP 500".into()),
+        outbox_seq: k1.seq,
+        ..d
+    };
+    store
+        .record_attempt(k1, &failed, false, Some(7000))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_due_outbox(6999, 30_000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        keys(store.claim_due_outbox(7000, 30_000, 10).await.unwrap()),
+        ["k1"]
+    );
+}
+
 /// Delivery survives a restart: the item enqueued while the receiver was down is sent by the
 /// next process, once. Each process is its own runtime, dropped as a killed process would be.
 #[test]
