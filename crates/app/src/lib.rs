@@ -282,6 +282,12 @@ fn baseline_tiers(
     Ok(serde_json::from_str(&b.tiers).map_err(|e| StoreError::Json("drift_baselines.tiers", e))?)
 }
 
+/// How long a node's lease lasts: a node silent for this long is taken for stopped, and its
+/// running jobs are resumed by another.
+pub const NODE_LEASE: Duration = Duration::from_secs(10);
+/// How often a node renews its lease and looks for jobs of stopped nodes.
+pub const NODE_BEAT: Duration = Duration::from_secs(2);
+
 fn compile(src: &str, version: i64) -> Result<Model, AppError> {
     Model::from_toml(src, &format!("model v{version}")).map_err(AppError::Model)
 }
@@ -296,7 +302,6 @@ impl Service {
         clock: Arc<dyn Clock>,
         settings: Settings,
     ) -> Result<Service, AppError> {
-        store.interrupt_jobs(clock.now_ms()).await?;
         let (tx, rx) = mpsc::channel(settings.queue_depth);
         let wake = Arc::new(Notify::new());
         let writer = Writer::new(
@@ -322,33 +327,28 @@ impl Service {
                 _stop_hooks: stop_hooks,
             }),
         };
+        // This node is alive while it holds its lease; jobs of nodes that are not (a process
+        // that stopped) are marked interrupted, and resumed below.
+        svc.hold_node_lease().await?;
+        store.interrupt_orphaned_jobs(clock.now_ms()).await?;
         for w in store.workspaces().await? {
             svc.load_space(&w.id, &w.name).await?;
         }
-        // A re-score that a stopped process left half-done (a model activation's, say) runs
-        // again: the workspace would otherwise keep the old model's scores under the new one.
-        // A challenger back-fill goes on after the last chunk it did, if the challenger is
-        // still the one it scores with.
         for space in svc.spaces() {
-            let jobs = store.jobs(&space.id, 50).await?;
-            if let Some(job) = jobs.iter().find(|j| j.kind == RESCORE)
-                && job.state == "interrupted"
-            {
-                let (s, space, cause) = (svc.clone(), space.clone(), job.cause.clone());
-                tokio::spawn(async move {
-                    if let Err(e) = s.rescore_all(&space, &cause).await {
-                        tracing::warn!("resumed re-score of {}: {e}", space.name);
-                    }
-                });
-            }
-            if let Some(job) = jobs.into_iter().find(|j| j.kind == BACKFILL)
-                && job.state == "interrupted"
-                && space.challenger().map(|c| c.version) == Some(job.model_version)
-            {
-                store.resume_job(job.id).await?;
-                svc.spawn_job(&space, job);
-            }
+            svc.resume_interrupted(&space).await?;
         }
+        // Renew the lease, and take over the jobs of nodes that stop while this one runs.
+        let s = svc.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(NODE_BEAT);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = s.sweep_jobs().await {
+                    tracing::warn!("node heartbeat: {e}");
+                }
+            }
+        });
         tokio::spawn(hooks::deliver_forever(
             store.clone(),
             clock.clone(),
@@ -420,6 +420,67 @@ impl Service {
                 }
             }
         });
+    }
+
+    /// Takes or renews this node's lease `node:<id>` for [`NODE_LEASE`].
+    async fn hold_node_lease(&self) -> Result<(), AppError> {
+        let now = self.now_ms();
+        let until = now.saturating_add(NODE_LEASE.as_millis() as i64);
+        let name = format!("node:{}", self.inner.node);
+        if !self
+            .store()
+            .hold_lease(&name, &self.inner.node, now, until)
+            .await?
+        {
+            tracing::warn!("lease {name} is held by another node");
+        }
+        Ok(())
+    }
+
+    /// One heartbeat: renews this node's lease, then marks interrupted the jobs of nodes
+    /// whose lease lapsed and resumes them here.
+    async fn sweep_jobs(&self) -> Result<(), AppError> {
+        self.hold_node_lease().await?;
+        for ws in self.store().interrupt_orphaned_jobs(self.now_ms()).await? {
+            let space = self.spaces().into_iter().find(|s| s.id == ws);
+            if let Some(space) = space {
+                tracing::info!("taking over the interrupted jobs of {}", space.name);
+                self.resume_interrupted(&space).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Resumes what a stopped node left half-done in `space`. A re-score (a model
+    /// activation's, say) runs again: the workspace would otherwise keep the old model's
+    /// scores under the new one. A challenger back-fill goes on after the last chunk it did,
+    /// if the challenger is still the one it scores with.
+    async fn resume_interrupted(&self, space: &Arc<Space>) -> Result<(), AppError> {
+        let store = self.store();
+        let jobs = store.jobs(&space.id, 50).await?;
+        if let Some(job) = jobs.iter().find(|j| j.kind == RESCORE)
+            && job.state == "interrupted"
+        {
+            let (s, space, cause) = (self.clone(), space.clone(), job.cause.clone());
+            tokio::spawn(async move {
+                if let Err(e) = s.rescore_all(&space, &cause).await {
+                    tracing::warn!("resumed re-score of {}: {e}", space.name);
+                }
+            });
+        }
+        if let Some(job) = jobs.into_iter().find(|j| j.kind == BACKFILL)
+            && job.state == "interrupted"
+            && space.challenger().map(|c| c.version) == Some(job.model_version)
+        {
+            store.resume_job(job.id, &self.inner.node).await?;
+            self.spawn_job(space, job);
+        }
+        Ok(())
+    }
+
+    /// This node's id (random per process; it owns the jobs the node runs).
+    pub fn node(&self) -> &str {
+        &self.inner.node
     }
 
     /// The store.
@@ -758,7 +819,15 @@ impl Service {
         let store = &self.inner.store;
         let total = store.stats(&space.id).await?.contacts;
         let id = store
-            .start_job(&space.id, kind, version, cause, total, self.now_ms())
+            .start_job(
+                &space.id,
+                kind,
+                version,
+                cause,
+                total,
+                self.now_ms(),
+                &self.inner.node,
+            )
             .await?;
         self.job(space, id).await
     }

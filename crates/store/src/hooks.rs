@@ -273,7 +273,7 @@ impl Store {
         ok: bool,
         next_at: Option<i64>,
     ) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO deliveries (outbox_seq, workspace_id, webhook_id, at, status, error, millis)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -107,7 +107,7 @@ impl Store {
 
     /// Writes predictions (insert or replace, one row per contact), in one transaction.
     pub async fn upsert_predictions(&self, ws: &str, rows: &[PredictionRow]) -> Result<()> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         insert_rows(
             &mut tx,
             ws,

@@ -148,11 +148,17 @@ impl Store {
     /// commits before its first write, that write fails with `SQLITE_BUSY_SNAPSHOT`, which no
     /// busy timeout waits out. Taking the lock first makes it wait its turn instead.
     pub async fn begin(&self) -> Result<Tx> {
-        let tx = match self.backend {
+        Ok(Tx::new(self.write_tx().await?, self.backend))
+    }
+
+    /// A transaction of several statements; on SQLite it takes the write lock at once, for
+    /// the reason [`Store::begin`] gives (with a node heartbeat, the deliverer and the writer,
+    /// another connection may commit between its first read and its first write).
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
-        };
-        Ok(Tx::new(tx, self.backend))
+        })
     }
 
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
@@ -244,7 +250,7 @@ impl Store {
     /// Stores a model file as the workspace's next version (1, 2, …) and returns it. A file
     /// with the same hash as a stored version returns that version instead.
     pub async fn add_model(&self, ws: &str, m: &NewModel<'_>, now: i64) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         if let Some(r) =
             sqlx::query("SELECT version FROM models WHERE workspace_id = $1 AND hash = $2")
                 .bind(ws)
@@ -605,7 +611,9 @@ impl Store {
 
     // ---- re-score jobs ---------------------------------------------------------------------
 
-    /// Records a new job of `kind` (`rescore`, `backfill`) and returns its id.
+    /// Records a new job of `kind` (`rescore`, `backfill`, `retrain`) run by node `owner` (see
+    /// [`Store::interrupt_orphaned_jobs`]) and returns its id.
+    #[allow(clippy::too_many_arguments)]
     pub async fn start_job(
         &self,
         ws: &str,
@@ -614,10 +622,11 @@ impl Store {
         cause: &str,
         total: i64,
         now: i64,
+        owner: &str,
     ) -> Result<i64> {
         Ok(sqlx::query(
-            "INSERT INTO rescore_jobs (workspace_id, kind, model_version, cause, total, done, state, started_at)
-             VALUES ($1, $2, $3, $4, $5, 0, 'running', $6) RETURNING seq",
+            "INSERT INTO rescore_jobs (workspace_id, kind, model_version, cause, total, done, state, started_at, owner)
+             VALUES ($1, $2, $3, $4, $5, 0, 'running', $6, $7) RETURNING seq",
         )
         .bind(ws)
         .bind(kind)
@@ -625,6 +634,7 @@ impl Store {
         .bind(cause)
         .bind(total)
         .bind(now)
+        .bind(owner)
         .fetch_one(&self.pool)
         .await?
         .get(0))
@@ -690,12 +700,16 @@ impl Store {
         Ok(())
     }
 
-    /// Marks an `interrupted` job `running` again (a back-fill going on after a restart).
-    pub async fn resume_job(&self, job: i64) -> Result<()> {
-        sqlx::query("UPDATE rescore_jobs SET state = 'running', finished_at = NULL WHERE seq = $1")
-            .bind(job)
-            .execute(&self.pool)
-            .await?;
+    /// Marks an `interrupted` job `running` again, now run by node `owner` (a back-fill going
+    /// on after a restart).
+    pub async fn resume_job(&self, job: i64, owner: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE rescore_jobs SET state = 'running', finished_at = NULL, owner = $1 WHERE seq = $2",
+        )
+        .bind(owner)
+        .bind(job)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -728,26 +742,57 @@ impl Store {
             .collect())
     }
 
-    /// Marks jobs left `running` by a process that stopped as `interrupted`.
-    pub async fn interrupt_jobs(&self, now: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE rescore_jobs SET state = 'interrupted', finished_at = $1 WHERE state = 'running'",
+    /// Marks `interrupted` the jobs left `running` by a node that stopped: their owner no
+    /// longer holds its lease `node:<owner>` at `now` (or they have no owner). Returns their
+    /// workspaces, each once. One statement: of nodes sweeping at the same time, each job is
+    /// marked (and so resumed) by one.
+    pub async fn interrupt_orphaned_jobs(&self, now: i64) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "UPDATE rescore_jobs SET state = 'interrupted', finished_at = $1
+             WHERE state = 'running' AND (owner IS NULL OR NOT EXISTS
+               (SELECT 1 FROM leases WHERE leases.name = 'node:' || rescore_jobs.owner
+                  AND leases.until > $1))
+             RETURNING workspace_id",
         )
         .bind(now)
-        .execute(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        Ok(())
+        let mut out: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     /// Takes the lease `name` for `owner` until `until` (ms) if nobody holds it at `now`
     /// (its last holder's time is up): `true` when taken. Atomic: of processes racing for a
     /// free lease, one gets it.
     pub async fn take_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool> {
-        let r = sqlx::query(
+        self.upsert_lease(name, owner, now, until, false).await
+    }
+
+    /// [`Store::take_lease`], or extends it when `owner` already holds it.
+    pub async fn hold_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool> {
+        self.upsert_lease(name, owner, now, until, true).await
+    }
+
+    async fn upsert_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        now: i64,
+        until: i64,
+        or_own: bool,
+    ) -> Result<bool> {
+        let also = if or_own {
+            " OR leases.owner = excluded.owner"
+        } else {
+            ""
+        };
+        let r = dynamic(format!(
             "INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3)
              ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until
-             WHERE leases.until <= $4",
-        )
+             WHERE leases.until <= $4{also}"
+        ))
         .bind(name)
         .bind(owner)
         .bind(until)

@@ -71,7 +71,7 @@ impl Store {
     /// Records outcomes; an id the workspace has already is skipped. Returns how many were
     /// stored.
     pub async fn insert_outcomes(&self, ws: &str, rows: &[Outcome]) -> Result<usize> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write_tx().await?;
         let n = insert(&mut tx, ws, rows).await?;
         tx.commit().await?;
         Ok(n)

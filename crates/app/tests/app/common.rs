@@ -432,3 +432,13 @@ pub async fn finished_job(svc: &Service, ws: &str, id: i64) -> leadscore_store::
 
 /// How long a test waits for a delivery before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A runtime of its own, like a process's: dropping it stops every task of the services
+/// started in it, as a killed process would.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}

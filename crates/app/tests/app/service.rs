@@ -3,7 +3,7 @@
 //! traits re-scoring their contacts, top-N% routing from the last full re-score, and workspace
 //! isolation.
 
-use crate::common::{TestClock, fast_hooks, start, wait_until};
+use crate::common::{TestClock, fast_hooks, runtime, start, wait_until};
 use leadscore_app::message::{Call, Message};
 use leadscore_app::{Clock, Service, Settings};
 use leadscore_store::{Durability, KeyKind, Store};
@@ -514,4 +514,86 @@ async fn two_nodes_on_one_store_share_the_periodic_rescore() {
         .expect("the lease was taken");
     assert_eq!(owner.len(), 16);
     assert!(until > starts[0]);
+}
+
+/// A re-score job left `running` as node `owner` would leave it mid-way, by the store alone.
+async fn running_rescore(svc: &Service, ws: &str, owner: &str) -> i64 {
+    let store = svc.store();
+    let space = svc
+        .spaces()
+        .into_iter()
+        .find(|s| s.id == ws)
+        .expect("the workspace");
+    let version = space.active().version;
+    store
+        .start_job(ws, "rescore", version, "model v1", 1, svc.now_ms(), owner)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_starting_beside_a_live_one_leaves_its_jobs_alone() {
+    // Regression: every node's start marked every running job interrupted (and re-ran it),
+    // those of the nodes still running it too.
+    let (a, space, clock, dir) = app(DECAY, None).await;
+    let id = running_rescore(&a, &space.id, a.node()).await;
+    let b = node(dir.path(), clock.clone(), None).await;
+    assert_ne!(a.node(), b.node());
+    // After b's start and two of its heartbeats, a's job is still a's and running.
+    tokio::time::sleep(leadscore_app::NODE_BEAT * 2 + Duration::from_millis(500)).await;
+    let jobs = b.store().jobs(&space.id, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1, "nothing resumed: {jobs:?}");
+    assert_eq!((jobs[0].id, jobs[0].state.as_str()), (id, "running"));
+    let (owner, until) = b
+        .store()
+        .lease(&format!("node:{}", a.node()))
+        .await
+        .unwrap()
+        .expect("a's lease");
+    assert_eq!(owner, a.node());
+    assert!(until > clock.now_ms(), "renewed");
+}
+
+/// The jobs of a node that stops (its runtime dropped, as a killed process) are taken over by
+/// a node that runs on, once the stopped node's lease lapses.
+#[test]
+fn the_jobs_of_a_node_that_stopped_are_resumed_by_another_once_its_lease_lapses() {
+    let (clock, dir, ws, id) = runtime().block_on(async {
+        let (a, space, clock, dir) = app(DECAY, None).await;
+        a.ingest(
+            &space,
+            vec![track("e1", "u1", "demo_requested", clock.now_ms())],
+        )
+        .await
+        .unwrap();
+        let id = running_rescore(&a, &space.id, a.node()).await;
+        (clock, dir, space.id.clone(), id)
+    });
+    runtime().block_on(async {
+        let b = node(dir.path(), clock.clone(), None).await;
+        let state = async || {
+            let jobs = b.store().jobs(&ws, 10).await.unwrap();
+            let first = jobs.iter().find(|j| j.id == id).unwrap().state.clone();
+            let later = jobs
+                .iter()
+                .filter(|j| j.id > id)
+                .map(|j| j.state.clone())
+                .collect();
+            (first, later)
+        };
+        // Started within the stopped node's lease: its job is left as it is.
+        assert_eq!(state().await, ("running".to_owned(), Vec::<String>::new()));
+        clock.advance(leadscore_app::NODE_LEASE);
+        assert!(
+            wait_until(
+                async || state().await == ("interrupted".to_owned(), vec!["done".to_owned()]),
+                Duration::from_secs(10)
+            )
+            .await,
+            "taken over: {:?}",
+            state().await
+        );
+        let jobs = b.store().jobs(&ws, 10).await.unwrap();
+        assert_eq!((jobs[0].cause.as_str(), jobs[0].done), ("model v1", 1));
+    });
 }

@@ -152,6 +152,10 @@ async fn the_challenger_is_scored_in_shadow_and_compared_on_outcomes() {
     assert!(svc.set_challenger(space, 9).await.is_err(), "no version 9");
 }
 
+/// The owner of the jobs these tests leave as a killed process would: a node that holds no
+/// lease (it stopped).
+const STOPPED: &str = "a-stopped-node";
+
 /// The app's service stopped and a new one started on the same store (and clock); the temp
 /// dir is handed back to be kept.
 async fn restarted(app: TestApp) -> (Service, Arc<Space>, tempfile::TempDir) {
@@ -272,7 +276,7 @@ async fn an_interrupted_back_fill_goes_on_after_its_last_chunk_on_restart() {
         .await
         .unwrap();
     let id = store
-        .start_job(&space.id, "backfill", 2, "challenger v2", 7, now)
+        .start_job(&space.id, "backfill", 2, "challenger v2", 7, now, STOPPED)
         .await
         .unwrap();
     store.job_progress(id, 3, "c", None).await.unwrap();
@@ -331,6 +335,7 @@ async fn an_interrupted_back_fill_is_not_resumed_once_its_challenger_is_gone() {
             "challenger v2",
             7,
             app.clock.now_ms(),
+            STOPPED,
         )
         .await
         .unwrap();

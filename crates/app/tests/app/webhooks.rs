@@ -465,13 +465,6 @@ async fn an_outbox_claim_holds_until_it_lapses_is_recorded_or_is_handed_back() {
 /// next process, once. Each process is its own runtime, dropped as a killed process would be.
 #[test]
 fn a_restart_delivers_a_pending_item_exactly_once() {
-    let runtime = || {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("a runtime")
-    };
     let addr = free_addr();
     let (dir, clock, ws, idem) = runtime().block_on(async {
         let app = spawn_app().await;
