@@ -486,9 +486,8 @@ fn run(plan: &Plan, block: &[u8], first: usize, buf: Vec<u8>) -> Result<Vec<u8>,
         num: itoa::Buffer::new(),
         factors: Default::default(),
     };
-    let mut w = csv::WriterBuilder::new()
-        .buffer_capacity(1 << 16)
-        .from_writer(buf);
+    let mut w = buf;
+    w.clear();
     let mut row = first;
     if !text.contains('"') {
         let mut lines: Vec<&str> = Vec::with_capacity(BATCH);
@@ -513,10 +512,10 @@ fn run(plan: &Plan, block: &[u8], first: usize, buf: Vec<u8>) -> Result<Vec<u8>,
             let fields: Vec<&str> = rec.iter().collect();
             parse(plan, &fields, &mut s, 0)?;
             score(plan, &mut s, 1);
-            emit(plan, &fields, &mut s, 0, &mut w, &mut row)?;
+            emit(plan, &fields, &mut s, 0, &mut w, &mut row);
         }
     }
-    w.into_inner().map_err(|_| GiveUp)
+    Ok(w)
 }
 
 /// Parses, scores and writes a batch of unquoted records (`fields` holds every record's
@@ -526,7 +525,7 @@ fn batch<'a>(
     lines: &[&'a str],
     fields: &mut Vec<&'a str>,
     s: &mut Scratch,
-    w: &mut csv::Writer<Vec<u8>>,
+    w: &mut Vec<u8>,
     row: &mut usize,
 ) -> Result<(), GiveUp> {
     fields.clear();
@@ -537,7 +536,7 @@ fn batch<'a>(
     }
     score(plan, s, lines.len());
     for (i, record) in fields.chunks_exact(plan.fields).enumerate() {
-        emit(plan, record, s, i, w, row)?;
+        emit(plan, record, s, i, w, row);
     }
     Ok(())
 }
@@ -708,9 +707,9 @@ fn emit(
     fields: &[&str],
     s: &mut Scratch,
     i: usize,
-    w: &mut csv::Writer<Vec<u8>>,
+    w: &mut Vec<u8>,
     row: &mut usize,
-) -> Result<(), GiveUp> {
+) {
     let nf = plan.columns.len();
     let z = s.z[i];
     let value = &s.value[i * nf..(i + 1) * nf];
@@ -770,14 +769,33 @@ fn emit(
         Some(i) => fields[i],
         None => s.num.format(*row),
     };
-    w.write_record([
-        key,
-        s.prob.as_str(),
-        &s.factors[0],
-        &s.factors[1],
-        &s.factors[2],
-    ])
-    .map_err(|_| GiveUp)?;
+    for (k, field) in [key, s.prob.as_str(), &s.factors[0], &s.factors[1], &s.factors[2]]
+        .into_iter()
+        .enumerate()
+    {
+        if k > 0 {
+            w.push(b',');
+        }
+        push_field(w, field);
+    }
+    w.push(b'\n');
     *row += 1;
-    Ok(())
+}
+
+/// Appends `field` to `out` as the csv writer writes it: as it is, or in quotes (a quote
+/// doubled) when it holds a comma, a quote, a CR or an LF.
+fn push_field(out: &mut Vec<u8>, field: &str) {
+    let b = field.as_bytes();
+    if memchr::memchr3(b',', b'"', b'\n', b).is_none() && memchr::memchr(b'\r', b).is_none() {
+        out.extend_from_slice(b);
+    } else {
+        out.push(b'"');
+        for &c in b {
+            if c == b'"' {
+                out.push(b'"');
+            }
+            out.push(c);
+        }
+        out.push(b'"');
+    }
 }
