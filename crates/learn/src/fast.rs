@@ -2,7 +2,8 @@
 //! parsed, encoded, scored and formatted by a worker thread without per-row allocation, and
 //! the blocks written in input order. It writes the same bytes as the general path (read the
 //! table, encode, score, format): the same parsing of every cell, the same sums in the same
-//! order, the same CSV writer. Whatever it does not handle — a header or id it cannot find,
+//! order, the same CSV quoting (a field is quoted only when it holds a comma, a quote, a CR or an
+//! LF, as the csv writer quotes it). Whatever it does not handle — a header or id it cannot find,
 //! a record with the wrong number of fields, a blank line, a lone carriage return, a quote
 //! inside an unquoted field, invalid UTF-8 — makes it give up before writing anything, and the
 //! caller runs the general path, which reports the problem as it always has.
@@ -702,14 +703,7 @@ fn logistic_row(
 }
 
 /// Writes row `i` of the batch: its id or number, probability and three factors.
-fn emit(
-    plan: &Plan,
-    fields: &[&str],
-    s: &mut Scratch,
-    i: usize,
-    w: &mut Vec<u8>,
-    row: &mut usize,
-) {
+fn emit(plan: &Plan, fields: &[&str], s: &mut Scratch, i: usize, w: &mut Vec<u8>, row: &mut usize) {
     let nf = plan.columns.len();
     let z = s.z[i];
     let value = &s.value[i * nf..(i + 1) * nf];
@@ -769,9 +763,15 @@ fn emit(
         Some(i) => fields[i],
         None => s.num.format(*row),
     };
-    for (k, field) in [key, s.prob.as_str(), &s.factors[0], &s.factors[1], &s.factors[2]]
-        .into_iter()
-        .enumerate()
+    for (k, field) in [
+        key,
+        s.prob.as_str(),
+        &s.factors[0],
+        &s.factors[1],
+        &s.factors[2],
+    ]
+    .into_iter()
+    .enumerate()
     {
         if k > 0 {
             w.push(b',');

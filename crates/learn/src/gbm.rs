@@ -249,7 +249,7 @@ struct Flat {
     credits: Vec<Credit>,
     /// The base value plus every root's value: the contributions' last entry.
     base: f64,
-    /// The same trees for walks without bounds checks, when they fit.
+    /// The same trees as leaf masks (see [`SmallTree`]), when they fit.
     small: Option<Small>,
 }
 
@@ -458,19 +458,17 @@ struct SmallTree {
     /// Per leaf: its output.
     values: [f64; SMALL_LEAVES],
     /// Per leaf: where its credits start in `credits` (every leaf has `width` of them) or, with
-    /// few columns, its per-column credits in `deltas` (every column, in column order, then
-    /// `+0.0` up to [`Small::stride`]). Both
-    /// pad with `+0.0` credits to columns off the path: a contribution starts at `+0.0`, so
-    /// adding `+0.0` never changes its bits, and no column gets two credits from one leaf (two
-    /// would wait on each other).
+    /// few columns, its per-column credits in `deltas` (entries of two columns: every column
+    /// in column order, then `+0.0` up to [`Small::stride`]). Both pad with `+0.0` credits to
+    /// columns off the path: a contribution starts at `+0.0`, so adding `+0.0` never changes
+    /// its bits, and no column gets two credits from one leaf (two would wait on each other).
     credit_at: [u32; SMALL_LEAVES],
     width: u32,
     credits: Vec<Credit>,
-    /// Two columns to an entry.
     deltas: Vec<f64x2>,
 }
 
-/// The trees laid out for walks without bounds checks: used when every tree has at most
+/// The trees laid out for leaf masks without bounds checks: used when every tree has at most
 /// [`SMALL_NODES`] nodes and a row has at most 256 slots (what training produces; other model
 /// files take the general walk).
 #[derive(Debug, Clone, PartialEq)]
