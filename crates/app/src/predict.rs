@@ -31,6 +31,10 @@ pub struct RetrainSettings {
     pub seed: u64,
     /// Training threads.
     pub threads: usize,
+    /// Columns of the training table the learner leaves out (those a workspace's table does
+    /// not have are skipped): traits that are set once a deal is won (a CRM's lifecycle
+    /// stage, say) tell the outcome rather than predict it.
+    pub ignore: Vec<String>,
 }
 
 impl Default for RetrainSettings {
@@ -42,6 +46,7 @@ impl Default for RetrainSettings {
             min_negatives: 20,
             seed: 42,
             threads: 1,
+            ignore: Vec::new(),
         }
     }
 }
@@ -161,6 +166,13 @@ impl Service {
         let opts = TableOptions {
             target: Some(LABEL_COLUMN.to_owned()),
             id: Some(ID_COLUMN.to_owned()),
+            // A column this workspace's table does not have (yet) is nothing to leave out.
+            ignore: s
+                .ignore
+                .iter()
+                .filter(|c| table.columns.contains(c))
+                .cloned()
+                .collect(),
             ..TableOptions::default()
         };
         let data = read(&table, &name, opts)?;

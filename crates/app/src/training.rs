@@ -3,9 +3,12 @@
 //! in the 7, 30 and 90 days before the contact's cut-off and the whole days since the last one,
 //! and the label from its recorded outcomes. `leadscore_learn::read_table` reads it as CSV.
 //!
-//! Cut-off: for a positive, the time of its first positive outcome (nothing at or after it is
-//! counted, so the features cannot see the outcome coming); for the others, `as_of`. Outcomes
-//! after `as_of` are not known yet and count for nothing. Track events that record outcomes
+//! Cut-off: for a positive, the time of its first positive outcome (no event at or after it is
+//! counted, so the event features cannot see the outcome coming); for the others, `as_of`.
+//! Outcomes after `as_of` are not known yet and count for nothing. Traits are the contact's
+//! current ones (imports carry no trait times, so a cut would empty the positives' traits
+//! and leak through what is missing): a trait set once the deal is won tells the outcome, and
+//! is left out by the learner's ignore list (`RetrainSettings::ignore`, `--ignore`). Track events that record outcomes
 //! (`Deal Won`, …) are outcomes, not behaviour, and get no columns.
 
 use crate::message::flatten;

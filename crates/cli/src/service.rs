@@ -87,6 +87,10 @@ pub struct ServeArgs {
     /// (otherwise its job is `skipped`, saying so).
     #[arg(long, default_value_t = 20)]
     retrain_min_outcomes: usize,
+    /// A column of the training table a retrain leaves out (repeatable): a trait set once a
+    /// deal is won, such as a CRM's lifecycle stage, tells the outcome rather than predicts it.
+    #[arg(long = "retrain-ignore", value_name = "COL")]
+    retrain_ignore: Vec<String>,
     /// Largest request body in bytes (after gzip); larger gets 413.
     #[arg(long, default_value_t = 4 << 20)]
     body_limit: usize,
@@ -158,6 +162,7 @@ pub fn serve(a: ServeArgs) -> Result<()> {
         min_positives: a.retrain_min_outcomes,
         min_negatives: a.retrain_min_outcomes,
         threads: crate::learn::threads(None),
+        ignore: a.retrain_ignore.clone(),
         ..Default::default()
     };
     let (model_src, model_name) = read_model(a.model.as_deref())?;

@@ -65,6 +65,7 @@ fn retrain_settings() -> RetrainSettings {
         min_negatives: 10,
         seed: 42,
         threads: 1,
+        ignore: Vec::new(),
     }
 }
 
@@ -224,4 +225,70 @@ async fn a_retrain_skips_thin_data_then_predicts_every_contact() {
     let p = svc.prediction(space, "c59").await.unwrap().unwrap();
     assert_eq!(p.model_version, 2);
     assert!(p.predicted_at >= stored.trained_at + 86_400_000);
+}
+
+#[tokio::test]
+async fn a_retrain_leaves_out_the_columns_it_is_told_to_ignore() {
+    // A trait the CRM sets once a deal is won (`stage`: `customer` for every won contact,
+    // `lead` for the others) predicts the label perfectly because it is the label. Left in,
+    // the model learns it (out-of-fold ROC-AUC 1); with `ignore`, it is not read at all.
+    let mut learned = Vec::new();
+    // (A column the table does not have is skipped, not an error.)
+    for ignore in [
+        Vec::new(),
+        vec!["stage".to_owned(), "no-such-trait".to_owned()],
+    ] {
+        let app = crate::common::spawn_app_settings(Settings {
+            retrain: RetrainSettings {
+                ignore,
+                ..retrain_settings()
+            },
+            ..settings(fast_hooks())
+        })
+        .await;
+        let (svc, space) = (&app.svc, &app.space);
+        svc.ingest(space, contacts()).await.unwrap();
+        let all: Vec<Outcome> = (0..60).map(outcome).collect();
+        svc.record_outcomes(space, &all).await.unwrap();
+        let stages: Vec<Message> = (0..60)
+            .map(|i| {
+                let mut m = contacts().swap_remove(i);
+                m.message_id = format!("s{i}");
+                m.props.clear();
+                let stage = if won(i) { "customer" } else { "lead" };
+                m.props.insert("stage".into(), stage.into());
+                m
+            })
+            .collect();
+        svc.ingest(space, stages).await.unwrap();
+        let job = svc.retrain(space).await.unwrap();
+        assert_eq!(job.state, "done", "{job:?}");
+        let stored = svc
+            .store()
+            .latest_learned_model(&space.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let model = leadscore_learn::LearnedModel::read(stored.model.as_bytes()).unwrap();
+        let role = |name: &str| {
+            model
+                .schema
+                .iter()
+                .find(|c| c.name == name)
+                .map(|c| c.role.clone())
+        };
+        let auc = model.candidates[0].roc_auc;
+        learned.push((role("stage"), role("industry"), auc));
+    }
+    let (left_in, left_out) = (&learned[0], &learned[1]);
+    assert_eq!(
+        (left_in.0.as_deref(), left_in.1.as_deref()),
+        (Some("feature"), Some("feature"))
+    );
+    assert_eq!(left_in.2, 1.0, "the leak is learned");
+    assert_eq!(
+        (left_out.0.as_deref(), left_out.1.as_deref()),
+        (Some("ignored"), Some("feature"))
+    );
+    assert!(left_out.2 < 0.9, "industry alone: {}", left_out.2);
 }
