@@ -54,7 +54,7 @@ both! {
         assert_eq!(srv.lead("u00")["prediction"], Value::Null);
 
         // Won: 8 of the 10 software leads (u00 … u14), 2 of the 10 retail ones (u01, u03).
-        let won = |i: usize| if i % 2 == 0 { i < 16 } else { i < 4 };
+        let won = |i: usize| if i.is_multiple_of(2) { i < 16 } else { i < 4 };
         // A trait a CRM sets once the deal is won: it is the label, and the retrain is told
         // to leave it out (it would be every lead's first factor).
         let lifecycle: Vec<Value> = (0..20)
