@@ -442,7 +442,11 @@ impl Service {
     async fn sweep_jobs(&self) -> Result<(), AppError> {
         self.hold_node_lease().await?;
         for ws in self.store().interrupt_orphaned_jobs(self.now_ms()).await? {
-            let space = self.spaces().into_iter().find(|s| s.id == ws);
+            // A workspace created by another node since this one started is taken up first.
+            let space = match self.spaces().into_iter().find(|s| s.id == ws) {
+                Some(space) => Some(space),
+                None => self.adopt_workspace(&ws).await?,
+            };
             if let Some(space) = space {
                 tracing::info!("taking over the interrupted jobs of {}", space.name);
                 self.resume_interrupted(&space).await?;

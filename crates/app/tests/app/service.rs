@@ -555,11 +555,18 @@ async fn a_node_starting_beside_a_live_one_leaves_its_jobs_alone() {
 }
 
 /// The jobs of a node that stops (its runtime dropped, as a killed process) are taken over by
-/// a node that runs on, once the stopped node's lease lapses.
+/// a node that runs on, once the stopped node's lease lapses, in a workspace created after the
+/// other node started (which takes it up then).
 #[test]
 fn the_jobs_of_a_node_that_stopped_are_resumed_by_another_once_its_lease_lapses() {
-    let (clock, dir, ws, id) = runtime().block_on(async {
-        let (a, space, clock, dir) = app(DECAY, None).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clock = Arc::new(TestClock::default());
+    // b runs on its own runtime throughout; a lives in one dropped half-way.
+    let b_runtime = runtime();
+    let b = b_runtime.block_on(node(dir.path(), clock.clone(), None));
+    let (ws, id) = runtime().block_on(async {
+        let a = node(dir.path(), clock.clone(), None).await;
+        let (space, _, _) = a.create_workspace("acme", DECAY).await.expect("workspace");
         a.ingest(
             &space,
             vec![track("e1", "u1", "demo_requested", clock.now_ms())],
@@ -567,10 +574,10 @@ fn the_jobs_of_a_node_that_stopped_are_resumed_by_another_once_its_lease_lapses(
         .await
         .unwrap();
         let id = running_rescore(&a, &space.id, a.node()).await;
-        (clock, dir, space.id.clone(), id)
+        (space.id.clone(), id)
     });
-    runtime().block_on(async {
-        let b = node(dir.path(), clock.clone(), None).await;
+    b_runtime.block_on(async {
+        assert!(b.spaces().is_empty(), "b has not seen the workspace");
         let state = async || {
             let jobs = b.store().jobs(&ws, 10).await.unwrap();
             let first = jobs.iter().find(|j| j.id == id).unwrap().state.clone();
@@ -581,7 +588,8 @@ fn the_jobs_of_a_node_that_stopped_are_resumed_by_another_once_its_lease_lapses(
                 .collect();
             (first, later)
         };
-        // Started within the stopped node's lease: its job is left as it is.
+        // Within the stopped node's lease, its job is left as it is, through b's heartbeats.
+        tokio::time::sleep(leadscore_app::NODE_BEAT + Duration::from_millis(500)).await;
         assert_eq!(state().await, ("running".to_owned(), Vec::<String>::new()));
         clock.advance(leadscore_app::NODE_LEASE);
         assert!(
@@ -595,5 +603,6 @@ fn the_jobs_of_a_node_that_stopped_are_resumed_by_another_once_its_lease_lapses(
         );
         let jobs = b.store().jobs(&ws, 10).await.unwrap();
         assert_eq!((jobs[0].cause.as_str(), jobs[0].done), ("model v1", 1));
+        assert!(b.space_named("acme").is_some(), "taken up");
     });
 }
