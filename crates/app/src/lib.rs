@@ -437,10 +437,13 @@ impl Service {
         Ok(())
     }
 
-    /// One heartbeat: renews this node's lease, then marks interrupted the jobs of nodes
-    /// whose lease lapsed and resumes them here.
+    /// One heartbeat: renews this node's lease, forgets those of nodes stopped a day ago,
+    /// then marks interrupted the jobs of nodes whose lease lapsed and resumes them here.
     async fn sweep_jobs(&self) -> Result<(), AppError> {
         self.hold_node_lease().await?;
+        // Each start adds a node lease: those of nodes stopped a day ago go.
+        let day_ago = self.now_ms().saturating_sub(86_400_000);
+        self.store().drop_lapsed_leases("node:", day_ago).await?;
         for ws in self.store().interrupt_orphaned_jobs(self.now_ms()).await? {
             // A workspace created by another node since this one started is taken up first.
             let space = match self.spaces().into_iter().find(|s| s.id == ws) {

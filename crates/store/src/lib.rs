@@ -802,6 +802,17 @@ impl Store {
         Ok(r.rows_affected() == 1)
     }
 
+    /// Deletes the leases named `prefix…` whose time was up before `before` (the leases of
+    /// nodes long stopped); returns how many.
+    pub async fn drop_lapsed_leases(&self, prefix: &str, before: i64) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM leases WHERE name LIKE $1 AND until < $2")
+            .bind(format!("{prefix}%"))
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
     /// Who holds the lease `name` and until when, if anyone ever took it.
     pub async fn lease(&self, name: &str) -> Result<Option<(String, i64)>> {
         Ok(

@@ -564,7 +564,7 @@ fn the_jobs_of_a_node_that_stopped_are_resumed_by_another_once_its_lease_lapses(
     // b runs on its own runtime throughout; a lives in one dropped half-way.
     let b_runtime = runtime();
     let b = b_runtime.block_on(node(dir.path(), clock.clone(), None));
-    let (ws, id) = runtime().block_on(async {
+    let (ws, id, a_node) = runtime().block_on(async {
         let a = node(dir.path(), clock.clone(), None).await;
         let (space, _, _) = a.create_workspace("acme", DECAY).await.expect("workspace");
         a.ingest(
@@ -574,7 +574,7 @@ fn the_jobs_of_a_node_that_stopped_are_resumed_by_another_once_its_lease_lapses(
         .await
         .unwrap();
         let id = running_rescore(&a, &space.id, a.node()).await;
-        (space.id.clone(), id)
+        (space.id.clone(), id, a.node().to_owned())
     });
     b_runtime.block_on(async {
         assert!(b.spaces().is_empty(), "b has not seen the workspace");
@@ -604,5 +604,18 @@ fn the_jobs_of_a_node_that_stopped_are_resumed_by_another_once_its_lease_lapses(
         let jobs = b.store().jobs(&ws, 10).await.unwrap();
         assert_eq!((jobs[0].cause.as_str(), jobs[0].done), ("model v1", 1));
         assert!(b.space_named("acme").is_some(), "taken up");
+        // A day on, the stopped node's lease is forgotten; b's own stays.
+        let lease = async |node: &str| b.store().lease(&format!("node:{node}")).await.unwrap();
+        assert!(lease(&a_node).await.is_some());
+        clock.advance(Duration::from_secs(86_400));
+        assert!(
+            wait_until(
+                async || lease(&a_node).await.is_none(),
+                Duration::from_secs(10)
+            )
+            .await,
+            "a's lease forgotten"
+        );
+        assert!(lease(b.node()).await.is_some());
     });
 }
