@@ -338,15 +338,9 @@ impl Service {
             svc.resume_interrupted(&space).await?;
         }
         // Renew the lease, and take over the jobs of nodes that stop while this one runs.
-        let s = svc.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(NODE_BEAT);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                if let Err(e) = s.sweep_jobs().await {
-                    tracing::warn!("node heartbeat: {e}");
-                }
+        svc.repeat(NODE_BEAT, |s| async move {
+            if let Err(e) = s.sweep_jobs().await {
+                tracing::warn!("node heartbeat: {e}");
             }
         });
         tokio::spawn(hooks::deliver_forever(
@@ -388,15 +382,13 @@ impl Service {
     /// period and runs it; the others find the lease held and skip it.
     fn every<F, Fut>(&self, every: Duration, what: &'static str, job: F)
     where
-        F: Fn(Service, Arc<Space>) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = Result<JobRecord, AppError>> + Send,
+        F: Fn(Service, Arc<Space>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<JobRecord, AppError>> + Send + 'static,
     {
-        let s = self.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            tick.tick().await;
-            loop {
-                tick.tick().await;
+        let job = Arc::new(job);
+        self.repeat(every, move |s| {
+            let job = job.clone();
+            async move {
                 for space in s.spaces() {
                     let name = space.name.clone();
                     let lease = format!("{what}:{}", space.id);
@@ -418,6 +410,24 @@ impl Service {
                         tracing::warn!("scheduled {what} of {name}: {e}");
                     }
                 }
+            }
+        });
+    }
+
+    /// Runs `tick` every `period`, the first time one period from now, as long as the runtime
+    /// runs (the task holds a clone of the service).
+    fn repeat<F, Fut>(&self, period: Duration, tick: F)
+    where
+        F: Fn(Service) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let s = self.clone();
+        tokio::spawn(async move {
+            let mut timer = tokio::time::interval(period);
+            timer.tick().await;
+            loop {
+                timer.tick().await;
+                tick(s.clone()).await;
             }
         });
     }

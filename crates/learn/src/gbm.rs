@@ -343,7 +343,7 @@ impl Flat {
                 if s.dense {
                     // Sums of a fixed width (the columns split on, padded), added whole.
                     let n = s.columns;
-                    with_slots!(s.slots, S => with_width!(s.stride, N => {
+                    with_slots!(s.slots, S => with_width!(s.stride(), N => {
                         const H: usize = N / 2;
                         let mut sums = vec![[f64x2::ZERO; H]; rows];
                         s.walk_all::<S>(&x, |t, r, k| {
@@ -479,8 +479,6 @@ struct Small {
     /// Columns split on; with at most [`DENSE_COLUMNS`] of them, leaves credit every column
     /// (`deltas`), a few vector additions instead of a list.
     columns: usize,
-    /// With `dense`: credits per leaf in `deltas`, `columns` rounded up to a multiple of 4.
-    stride: usize,
     dense: bool,
 }
 
@@ -509,7 +507,17 @@ fn number_leaves(
     left | right
 }
 
+/// With dense credits: credits per leaf in `deltas`, `columns` rounded up to a multiple of 4.
+fn stride(columns: usize) -> usize {
+    columns.div_ceil(4).max(1) * 4
+}
+
 impl Small {
+    /// With `dense`: credits per leaf in `deltas` (see [`stride`]).
+    fn stride(&self) -> usize {
+        stride(self.columns)
+    }
+
     /// `dense`: leaves credit every column (`deltas`) instead of a list.
     fn new(flat: &Flat, trees: &[Tree], dense: bool) -> Option<Small> {
         let width = 2 * flat.cuts.len();
@@ -517,7 +525,7 @@ impl Small {
             return None;
         }
         let columns = flat.cuts.len();
-        let stride = columns.div_ceil(4).max(1) * 4;
+        let stride = stride(columns);
         let mut out = Vec::with_capacity(trees.len());
         for (t, &(root, _)) in trees.iter().zip(&flat.trees) {
             let root = root as usize;
@@ -583,7 +591,6 @@ impl Small {
             trees: out,
             slots: width.next_power_of_two().max(8),
             columns,
-            stride,
             dense,
         })
     }

@@ -109,7 +109,7 @@ pub struct NewOutbox {
     pub created_at: i64,
 }
 
-const OUTBOX_COLUMNS: &str = "SELECT seq, workspace_id, webhook_id, idem_key, kind, contact_id, payload, created_at, next_at, attempts, state, last_status, last_error, delivered_at FROM outbox";
+const OUTBOX_FIELDS: &str = "seq, workspace_id, webhook_id, idem_key, kind, contact_id, payload, created_at, next_at, attempts, state, last_status, last_error, delivered_at";
 
 fn outbox_item(r: &sqlx::any::AnyRow) -> OutboxItem {
     OutboxItem {
@@ -208,16 +208,12 @@ impl Store {
     ) -> Result<Vec<OutboxItem>> {
         const CLAIMABLE: &str = "state = 'pending' AND next_at <= $2 \
                                  AND (claimed_until IS NULL OR claimed_until <= $2)";
-        let returning = OUTBOX_COLUMNS
-            .strip_prefix("SELECT ")
-            .and_then(|c| c.strip_suffix(" FROM outbox"))
-            .expect("the outbox columns");
         // The outer condition is checked again on rows another node claimed meanwhile
         // (PostgreSQL re-reads a row it waited for; SQLite runs one writer at a time).
         let rows = dynamic(format!(
             "UPDATE outbox SET claimed_until = $1 WHERE {CLAIMABLE} AND seq IN \
              (SELECT seq FROM outbox WHERE {CLAIMABLE} ORDER BY next_at, seq LIMIT $3) \
-             RETURNING {returning}"
+             RETURNING {OUTBOX_FIELDS}"
         ))
         .bind(until)
         .bind(now)
@@ -231,11 +227,15 @@ impl Store {
 
     /// Hands claimed items back unsent (due again at once, for any node).
     pub async fn release_outbox(&self, seqs: &[i64]) -> Result<()> {
-        for &seq in seqs {
-            sqlx::query("UPDATE outbox SET claimed_until = NULL WHERE seq = $1")
-                .bind(seq)
-                .execute(self.pool())
-                .await?;
+        for chunk in seqs.chunks(400) {
+            let list = Ph::new(self.backend()).list(chunk.len());
+            let mut q = dynamic(format!(
+                "UPDATE outbox SET claimed_until = NULL WHERE seq IN ({list})"
+            ));
+            for &seq in chunk {
+                q = q.bind(seq);
+            }
+            q.execute(self.pool()).await?;
         }
         Ok(())
     }
@@ -255,7 +255,7 @@ impl Store {
     /// A workspace's outbox, newest first.
     pub async fn outbox(&self, ws: &str, limit: i64) -> Result<Vec<OutboxItem>> {
         let rows = dynamic(format!(
-            "{OUTBOX_COLUMNS} WHERE workspace_id = $1 ORDER BY seq DESC LIMIT $2"
+            "SELECT {OUTBOX_FIELDS} FROM outbox WHERE workspace_id = $1 ORDER BY seq DESC LIMIT $2"
         ))
         .bind(ws)
         .bind(limit)
