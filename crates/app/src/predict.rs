@@ -21,7 +21,8 @@ pub const RETRAIN: &str = "retrain";
 pub struct RetrainSettings {
     /// The label.
     pub target: Target,
-    /// The learner (`auto` tries both and keeps the lower cross-validated log-loss).
+    /// The learner (`auto` tries both and their blend, and keeps the lowest cross-validated
+    /// log-loss).
     pub algo: Algo,
     /// Fewest positive contacts to train.
     pub min_positives: usize,

@@ -50,8 +50,8 @@ pub(crate) struct TrainArgs {
     /// The id column (kept out of the features).
     #[arg(long)]
     id: Option<String>,
-    /// The learner: logistic regression, boosted trees, whichever has the lower
-    /// cross-validated log-loss (auto), or both blended.
+    /// The learner: logistic regression, boosted trees, both blended, or whichever of the
+    /// three has the lowest cross-validated log-loss (auto).
     #[arg(long, value_enum, default_value = "auto")]
     algo: AlgoArg,
     /// Where to write the model (JSON).

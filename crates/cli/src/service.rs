@@ -79,8 +79,8 @@ pub struct ServeArgs {
     /// The label a retrain learns: `won`, or `converted` (won or an opportunity created).
     #[arg(long, default_value = "won", value_parser = ["won", "converted"])]
     retrain_target: String,
-    /// The learner of a retrain: `auto` (both, the lower cross-validated log-loss kept),
-    /// `logistic`, `gbm` or `blend`.
+    /// The learner of a retrain: `auto` (both and their blend, the lowest cross-validated
+    /// log-loss kept), `logistic`, `gbm` or `blend`.
     #[arg(long, default_value = "auto", value_parser = ["auto", "logistic", "gbm", "blend"])]
     retrain_algo: String,
     /// Fewest contacts with a positive outcome, and fewest without, for a retrain to train

@@ -67,6 +67,13 @@ enum Scorer<'m> {
         offset: Vec<f64>,
     },
     Gbm(&'m Gbm),
+    /// A blend: `weight ×` the logistic log-odds (and factors) plus `1 - weight ×` the trees'.
+    Blend {
+        weight: f64,
+        intercept: f64,
+        offset: Vec<f64>,
+        trees: &'m Gbm,
+    },
 }
 
 struct Plan<'m> {
@@ -295,23 +302,39 @@ fn plan<'m, 'd>(
     let enc = &model.encoder;
     let owner = enc.term_feature();
     let means = enc.term_means();
-    let (weights, scorer) = match &model.learner {
-        Learner::Logistic { model: m, .. } => {
-            let mut offset = vec![0.0; enc.features.len()];
-            for (t, &mean) in means.iter().enumerate() {
-                offset[owner[t]] += m.weights[t] * mean;
-            }
-            (
-                Some(&m.weights),
-                Scorer::Logistic {
-                    intercept: m.intercept,
-                    offset,
-                },
-            )
+    // Per feature, the average lead's part of the logistic log-odds.
+    let offset = |m: &crate::logistic::Logistic| {
+        let mut offset = vec![0.0; enc.features.len()];
+        for (t, &mean) in means.iter().enumerate() {
+            offset[owner[t]] += m.weights[t] * mean;
         }
+        offset
+    };
+    let (weights, scorer) = match &model.learner {
+        Learner::Logistic { model: m, .. } => (
+            Some(&m.weights),
+            Scorer::Logistic {
+                intercept: m.intercept,
+                offset: offset(m),
+            },
+        ),
         Learner::Gbm { booster, .. } => (None, Scorer::Gbm(booster)),
-        // A blend is scored by the general path.
-        Learner::Blend { .. } => return Err(GiveUp),
+        Learner::Blend {
+            weight,
+            logistic,
+            gbm,
+        } => match (&**logistic, &**gbm) {
+            (Learner::Logistic { model: m, .. }, Learner::Gbm { booster, .. }) => (
+                Some(&m.weights),
+                Scorer::Blend {
+                    weight: *weight,
+                    intercept: m.intercept,
+                    offset: offset(m),
+                    trees: booster,
+                },
+            ),
+            _ => return Err(GiveUp),
+        },
     };
     let weight = |t: u32| weights.map_or(0.0, |w| w[t as usize]);
     let mut columns = Vec::new();
@@ -466,6 +489,9 @@ struct Scratch {
     contrib: Vec<f64>,
     /// Per row, the log-odds.
     z: Vec<f64>,
+    /// A blend's logistic contributions and log-odds, before they are mixed with the trees'.
+    blend_contrib: Vec<f64>,
+    blend_z: Vec<f64>,
     prob: String,
     /// The row number, without an id column.
     num: itoa::Buffer,
@@ -483,6 +509,8 @@ fn run(plan: &Plan, block: &[u8], first: usize, buf: Vec<u8>) -> Result<Vec<u8>,
         terms: Vec::with_capacity(nf),
         contrib: vec![0.0; BATCH * (nf + 1)],
         z: vec![0.0; BATCH],
+        blend_contrib: Vec::new(),
+        blend_z: Vec::new(),
         prob: String::new(),
         num: itoa::Buffer::new(),
         factors: Default::default(),
@@ -604,45 +632,80 @@ fn parse(plan: &Plan, fields: &[&str], s: &mut Scratch, i: usize) -> Result<(), 
 /// Log-odds and per-feature contributions of the first `rows` rows of the batch, computed as
 /// the general path does (the same sums in the same order).
 fn score(plan: &Plan, s: &mut Scratch, rows: usize) {
-    let nf = plan.columns.len();
     match &plan.scorer {
-        Scorer::Logistic { intercept, offset } => {
+        Scorer::Logistic { intercept, offset } => score_logistic(plan, *intercept, offset, s, rows),
+        Scorer::Gbm(trees) => score_trees(plan, trees, s, rows),
+        Scorer::Blend {
+            weight,
+            intercept,
+            offset,
+            trees,
+        } => {
+            let nf = plan.columns.len();
+            score_logistic(plan, *intercept, offset, s, rows);
+            let w = nf + 1;
+            let (mut lc, mut lz) = (
+                std::mem::take(&mut s.blend_contrib),
+                std::mem::take(&mut s.blend_z),
+            );
+            lc.clear();
+            lc.extend_from_slice(&s.contrib[..rows * w]);
+            lz.clear();
+            lz.extend_from_slice(&s.z[..rows]);
+            score_trees(plan, trees, s, rows);
+            let mix = |l: f64, g: f64| weight * l + (1.0 - weight) * g;
             for i in 0..rows {
-                let value = &s.value[i * nf..(i + 1) * nf];
-                let bucket = &s.bucket[i * nf..(i + 1) * nf];
-                let contrib = &mut s.contrib[i * (nf + 1)..(i + 1) * (nf + 1)];
-                s.z[i] = logistic_row(
-                    plan,
-                    *intercept,
-                    offset,
-                    value,
-                    bucket,
-                    &mut s.terms,
-                    contrib,
-                );
-            }
-        }
-        Scorer::Gbm(trees) => {
-            for i in 0..rows {
-                let value = &mut s.value[i * nf..(i + 1) * nf];
-                let bucket = &s.bucket[i * nf..(i + 1) * nf];
-                for (c, col) in plan.columns.iter().enumerate() {
-                    if let Reader::Levels { tree_code, .. } = &col.reader {
-                        let b = bucket[c];
-                        value[c] = if b == u32::MAX {
-                            f64::NAN
-                        } else {
-                            tree_code[b as usize]
-                        };
-                    }
+                s.z[i] = mix(lz[i], s.z[i]);
+                let (l, g) = (&lc[i * w..i * w + nf], &mut s.contrib[i * w..i * w + nf]);
+                for (g, &l) in g.iter_mut().zip(l) {
+                    *g = mix(l, *g);
                 }
             }
-            let w = nf + 1;
-            trees.block_contributions(&s.value[..rows * nf], nf, &mut s.contrib[..rows * w]);
-            for i in 0..rows {
-                s.z[i] = s.contrib[i * w..(i + 1) * w].iter().sum::<f64>();
+            (s.blend_contrib, s.blend_z) = (lc, lz);
+        }
+    }
+}
+
+/// [`score`] by a logistic model.
+fn score_logistic(plan: &Plan, intercept: f64, offset: &[f64], s: &mut Scratch, rows: usize) {
+    let nf = plan.columns.len();
+    for i in 0..rows {
+        let value = &s.value[i * nf..(i + 1) * nf];
+        let bucket = &s.bucket[i * nf..(i + 1) * nf];
+        let contrib = &mut s.contrib[i * (nf + 1)..(i + 1) * (nf + 1)];
+        s.z[i] = logistic_row(
+            plan,
+            intercept,
+            offset,
+            value,
+            bucket,
+            &mut s.terms,
+            contrib,
+        );
+    }
+}
+
+/// [`score`] by trees (the levels' values become their tree codes).
+fn score_trees(plan: &Plan, trees: &Gbm, s: &mut Scratch, rows: usize) {
+    let nf = plan.columns.len();
+    for i in 0..rows {
+        let value = &mut s.value[i * nf..(i + 1) * nf];
+        let bucket = &s.bucket[i * nf..(i + 1) * nf];
+        for (c, col) in plan.columns.iter().enumerate() {
+            if let Reader::Levels { tree_code, .. } = &col.reader {
+                let b = bucket[c];
+                value[c] = if b == u32::MAX {
+                    f64::NAN
+                } else {
+                    tree_code[b as usize]
+                };
             }
         }
+    }
+    let w = nf + 1;
+    trees.block_contributions(&s.value[..rows * nf], nf, &mut s.contrib[..rows * w]);
+    for i in 0..rows {
+        s.z[i] = s.contrib[i * w..(i + 1) * w].iter().sum::<f64>();
     }
 }
 

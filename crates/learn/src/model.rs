@@ -32,7 +32,7 @@ pub enum Algo {
     Logistic,
     /// Gradient-boosted trees.
     Gbm,
-    /// Both; keep the one with the lower cross-validated log-loss.
+    /// Both and their blend; keep the one with the lowest cross-validated log-loss.
     Auto,
     /// Both, blended: a weighted mean of their log-odds, the weight chosen by cross-validated
     /// log-loss.
@@ -541,8 +541,20 @@ pub fn train_with(
     }
     // Every learner tried, in the order tried (a blend is added after its two parts).
     let mut candidates: Vec<Candidate> = fitted.iter().map(|(f, _)| f.candidate.clone()).collect();
-    if params.algo == Algo::Blend {
-        // The best blend of the two, by the same out-of-fold log-loss.
+    let lowest = |fitted: &[(Fitted, Vec<f64>)]| {
+        (0..fitted.len())
+            .min_by(|&a, &b| {
+                fitted[a]
+                    .0
+                    .candidate
+                    .log_loss
+                    .total_cmp(&fitted[b].0.candidate.log_loss)
+            })
+            .expect("at least one learner")
+    };
+    if fitted.len() == 2 {
+        // The best blend of the two, by the same out-of-fold log-loss. `auto` keeps it only
+        // when it beats both learners alone.
         // (weight, calibrator, candidate, calibrated out-of-fold probabilities, their labels)
         type Tried = (f64, Calibrator, Candidate, Vec<f64>, Vec<f64>);
         let mut best: Option<Tried> = None;
@@ -562,32 +574,27 @@ pub fn train_with(
         let (w, calibrator, candidate, oof, yy) = best.expect("three weights tried");
         on_step(Step::Calibrated("blend"));
         candidates.push(candidate.clone());
-        let (g, _) = fitted.pop().expect("trees");
-        let (l, _) = fitted.pop().expect("logistic");
-        fitted.push((
-            Fitted {
-                learner: Learner::Blend {
-                    weight: w,
-                    logistic: Box::new(l.learner),
-                    gbm: Box::new(g.learner),
+        let alone = fitted[lowest(&fitted)].0.candidate.log_loss;
+        if params.algo == Algo::Blend || candidate.log_loss < alone {
+            let (g, _) = fitted.pop().expect("trees");
+            let (l, _) = fitted.pop().expect("logistic");
+            fitted.push((
+                Fitted {
+                    learner: Learner::Blend {
+                        weight: w,
+                        logistic: Box::new(l.learner),
+                        gbm: Box::new(g.learner),
+                    },
+                    calibrator,
+                    candidate,
+                    oof,
+                    z: Vec::new(),
                 },
-                calibrator,
-                candidate,
-                oof,
-                z: Vec::new(),
-            },
-            yy,
-        ));
+                yy,
+            ));
+        }
     }
-    let best = (0..fitted.len())
-        .min_by(|&a, &b| {
-            fitted[a]
-                .0
-                .candidate
-                .log_loss
-                .total_cmp(&fitted[b].0.candidate.log_loss)
-        })
-        .expect("at least one learner");
+    let best = lowest(&fitted);
     let (chosen, yy) = fitted.swap_remove(best);
     let threshold = best_f1_threshold(&yy, &chosen.oof);
     let grades = vec![

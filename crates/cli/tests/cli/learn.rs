@@ -551,7 +551,7 @@ fn a_blend_trains_predicts_and_evaluates_like_any_model() {
     assert_eq!(algos, ["logistic", "gbm", "blend"]);
     let w = model["learner"]["weight"].as_f64().unwrap();
     assert!([0.25, 0.5, 0.75].contains(&w), "{w}");
-    // The fast path leaves blends to the general one: every row, in order, with factors.
+    // Every row, in order, with factors.
     let p = dir.path("p.csv");
     leadscore(&[
         "predict",

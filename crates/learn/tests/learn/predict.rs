@@ -3,7 +3,7 @@
 
 use crate::common::{leads_csv, table};
 use leadscore_learn::model::{
-    LearnedModel, predict_csv_blocks, predict_csv_fast, predict_csv_general,
+    LearnedModel, Learner, predict_csv_blocks, predict_csv_fast, predict_csv_general,
 };
 use leadscore_learn::{Algo, TableOptions, TrainParams, predict_csv, read_table, train};
 
@@ -125,7 +125,7 @@ fn the_fast_path_writes_the_general_paths_bytes_on_the_real_file() {
         ..TableOptions::default()
     };
     let t = read_table(data.as_slice(), "x-education-leads.csv", &opts).unwrap();
-    for algo in [Algo::Logistic, Algo::Gbm] {
+    for algo in [Algo::Logistic, Algo::Gbm, Algo::Blend] {
         let params = TrainParams {
             algo,
             threads: 2,
@@ -157,6 +157,8 @@ fn the_fast_path_writes_the_general_paths_bytes_on_the_real_file() {
 fn the_fast_path_agrees_with_the_general_path_on_unusual_files() {
     let mut m = model(Algo::Logistic);
     let mut g = model(Algo::Gbm);
+    let mut b = model(Algo::Blend);
+    assert!(matches!(b.learner, Learner::Blend { .. }));
     let cases: &[&str] = &[
         // Plain, CRLF, a byte-order mark, no final newline, spaces and placeholders.
         "visits,source,newsletter\n19,ads,Yes\n0,referral,No\n",
@@ -177,7 +179,7 @@ fn the_fast_path_agrees_with_the_general_path_on_unusual_files() {
         "visits,newsletter\n1,Yes\n",
         "visits,source,newsletter\n1,\"ads,Yes\n",
     ];
-    for m in [&mut m, &mut g] {
+    for m in [&mut m, &mut g, &mut b] {
         for csv in cases {
             let id = csv.starts_with("lead,").then_some("lead");
             for (threads, block) in [(1, 1 << 20), (2, 1), (3, 7)] {

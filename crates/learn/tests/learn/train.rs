@@ -61,7 +61,8 @@ fn auto_keeps_the_lower_cross_validated_log_loss() {
     let t = table(&leads_csv(3000, 2));
     let m = train(&t, &params(Algo::Auto)).unwrap().model;
     let algos: Vec<&str> = m.candidates.iter().map(|c| c.algo.as_str()).collect();
-    assert_eq!(algos, ["logistic", "gbm"]);
+    // Both learners, then the best blend of the two; the lowest of the three is kept.
+    assert_eq!(algos, ["logistic", "gbm", "blend"]);
     let best = m
         .candidates
         .iter()
@@ -70,7 +71,9 @@ fn auto_keeps_the_lower_cross_validated_log_loss() {
     assert_eq!(m.algo, best.algo);
     // The learner is the one named (a blend holds both).
     match (&m.learner, m.algo.as_str()) {
-        (Learner::Logistic { .. }, "logistic") | (Learner::Gbm { .. }, "gbm") => {}
+        (Learner::Logistic { .. }, "logistic")
+        | (Learner::Gbm { .. }, "gbm")
+        | (Learner::Blend { .. }, "blend") => {}
         (l, a) => panic!("{a} holds {l:?}"),
     }
     // The truth is logistic: the trees may tie but must still rank well.
