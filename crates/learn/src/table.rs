@@ -6,7 +6,7 @@ use crate::LearnError;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read};
 
 /// What a column holds, as inferred from its values or given by a model's schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -372,8 +372,34 @@ fn typed(name: String, kind: ColumnType, raw: Raw) -> Column {
     }
 }
 
-/// Reads a CSV (header row, RFC 4180 quoting, LF or CRLF, optional byte-order mark) from
-/// `input`. `source` names it in error messages (`leads.csv:12: column `won`: ...`).
+/// The field separator of a CSV whose text starts with `head`: a comma, or, when the header
+/// line has no comma outside quotes, a semicolon (what spreadsheets write where the comma is the
+/// decimal mark) or else a tab.
+pub fn separator(head: &[u8]) -> u8 {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let mut quoted = false;
+    let (mut semicolons, mut tabs) = (0, 0);
+    for &b in line {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => return b',',
+            b';' if !quoted => semicolons += 1,
+            b'\t' if !quoted => tabs += 1,
+            _ => {}
+        }
+    }
+    if semicolons > 0 {
+        b';'
+    } else if tabs > 0 {
+        b'\t'
+    } else {
+        b','
+    }
+}
+
+/// Reads a CSV (header row, RFC 4180 quoting, LF or CRLF, optional byte-order mark; fields
+/// separated by commas, or by semicolons or tabs, see [`separator`]) from `input`. `source`
+/// names it in error messages (`leads.csv:12: column `won`: ...`).
 pub fn read_table(
     input: impl Read,
     source: &str,
@@ -383,10 +409,19 @@ pub fn read_table(
         inner: input,
         hash: Sha256::new(),
     };
+    // The header line is looked at before the reader starts (the bytes still go through the
+    // hash once, into the buffer).
+    let mut buffered = BufReader::with_capacity(1 << 16, &mut hashing);
+    let sep = separator(
+        buffered
+            .fill_buf()
+            .map_err(|e| LearnError::input(source, 0, None, format!("cannot read: {e}")))?,
+    );
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(&mut hashing);
+        .delimiter(sep)
+        .from_reader(buffered);
     let csv_err = |e: csv::Error| {
         let line = e.position().map_or(0, |p| p.line());
         match e.kind() {
@@ -531,6 +566,31 @@ mod tests {
             ..TableOptions::default()
         };
         read_table(csv.as_bytes(), "t.csv", &opts)
+    }
+
+    #[test]
+    fn semicolons_and_tabs_separate_fields_when_the_header_has_no_comma() {
+        assert_eq!(separator(b"a,b;c\n1;2,3\n"), b',');
+        assert_eq!(separator(b"\"a,b\";c\n"), b';');
+        assert_eq!(separator(b"a\tb\tc\r\n1,5\t2\t3\r\n"), b'\t');
+        assert_eq!(separator(b"a;b\tc\n"), b';');
+        assert_eq!(separator(b"lead score\n3\n"), b',');
+        assert_eq!(separator(b""), b',');
+        // The same table from each.
+        let comma = "n,c,won\r\n1.5,\"red; dark\",yes\r\n2,blue,no\r\n,Select,no\r\n";
+        let want = read(comma, Some("won")).unwrap();
+        for sep in [";", "\t"] {
+            let csv = comma.replace(',', sep);
+            let t = read(&csv, Some("won")).unwrap();
+            assert_eq!(t.header, want.header, "{sep:?}");
+            // (Debug text: missing numbers are NaN, which equals nothing.)
+            let (got, exp) = (format!("{:?}", t.columns), format!("{:?}", want.columns));
+            assert_eq!(got, exp, "{sep:?}");
+            assert_eq!(t.target, want.target, "{sep:?}");
+        }
+        // A wrong field count names its line, as with commas.
+        let e = read("n;c;won\n1;a;yes\n2;b\n", Some("won")).unwrap_err();
+        assert!(e.to_string().contains("t.csv:3"), "{e}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::common::{leads_csv, table};
 use leadscore_learn::model::{LearnedModel, Learner};
-use leadscore_learn::{Algo, ColumnType, TrainParams, metrics, train};
+use leadscore_learn::{Algo, ColumnType, TableOptions, TrainParams, metrics, train};
 
 fn params(algo: Algo) -> TrainParams {
     TrainParams {
@@ -246,4 +246,30 @@ fn a_blend_holds_both_learners_and_survives_its_file() {
         .fold(0.0, f64::max);
     assert!(worst < 1e-12, "{worst}");
     assert!(p.factors.iter().all(|f| f.len() == 3));
+}
+
+#[test]
+fn a_semicolon_separated_real_file_trains_as_it_is() {
+    // UCI Bank Marketing as published: `;` between fields, quoted strings, CRLF, yes/no.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../bench/real/bank-additional.csv"
+    );
+    let data = std::fs::read(path).unwrap();
+    let opts = TableOptions {
+        target: Some("y".into()),
+        ignore: vec!["duration".into()],
+        ..TableOptions::default()
+    };
+    let t = leadscore_learn::read_table(data.as_slice(), "bank-additional.csv", &opts).unwrap();
+    assert_eq!((t.rows, t.positives(), t.header.len()), (4119, 451, 21));
+    let kind = |name: &str| t.column(name).map(|c| c.kind);
+    assert_eq!(kind("age"), Some(ColumnType::Numeric));
+    assert_eq!(kind("euribor3m"), Some(ColumnType::Numeric));
+    assert_eq!(kind("job"), Some(ColumnType::Categorical));
+    assert!(kind("duration").is_none());
+    let m = train(&t, &params(Algo::Logistic)).unwrap().model;
+    let oof = &m.candidates[0];
+    // Out-of-fold ranking well above chance, as scikit-learn's 0.76 on held-out splits.
+    assert!(oof.roc_auc > 0.72 && oof.roc_auc < 0.85, "{oof:?}");
 }
