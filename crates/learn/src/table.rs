@@ -397,6 +397,19 @@ pub fn separator(head: &[u8]) -> u8 {
     }
 }
 
+/// In a file not separated by commas, a number written with a decimal comma (`-12,5`: digits,
+/// one comma, digits; what such spreadsheets save) with the comma made a point.
+fn decimal_comma(sep: u8, v: &str) -> Option<String> {
+    if sep == b',' || !v.contains(',') {
+        return None;
+    }
+    let t = trim(v);
+    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let (whole, part) = digits.split_once(',')?;
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (all_digits(whole) && all_digits(part)).then(|| t.replacen(',', ".", 1))
+}
+
 /// Reads a CSV (header row, RFC 4180 quoting, LF or CRLF, optional byte-order mark; fields
 /// separated by commas, or by semicolons or tabs, see [`separator`]) from `input`. `source`
 /// names it in error messages (`leads.csv:12: column `won`: ...`).
@@ -504,7 +517,10 @@ pub fn read_table(
         let line = record.position().map_or(rows as u64 + 1, |p| p.line());
         for (i, v) in record.iter().enumerate() {
             if let Some(r) = &mut raws[i] {
-                r.push(v);
+                match decimal_comma(sep, v) {
+                    Some(v) => r.push(&v),
+                    None => r.push(v),
+                }
             }
         }
         if let (Some(t), Some(c)) = (&mut target, target_col) {
@@ -588,6 +604,20 @@ mod tests {
             assert_eq!(got, exp, "{sep:?}");
             assert_eq!(t.target, want.target, "{sep:?}");
         }
+        // Decimal commas there are numbers; other commas are text.
+        let t = read(
+            "n;c;won\n1,5;a,b;yes\n-2,25;7,5 kg;no\n3;1,2,3;no\n",
+            Some("won"),
+        )
+        .unwrap();
+        assert_eq!(t.columns[0].kind, ColumnType::Numeric);
+        match &t.columns[0].values {
+            Values::Numbers(v) => assert_eq!(v, &[1.5, -2.25, 3.0]),
+            v => panic!("{v:?}"),
+        }
+        assert_eq!(t.columns[1].kind, ColumnType::Categorical);
+        let comma = read("n,won\n\"1,5\",yes\n2,no\n", Some("won")).unwrap();
+        assert_eq!(comma.columns[0].kind, ColumnType::Categorical);
         // A wrong field count names its line, as with commas.
         let e = read("n;c;won\n1;a;yes\n2;b\n", Some("won")).unwrap_err();
         assert!(e.to_string().contains("t.csv:3"), "{e}");
