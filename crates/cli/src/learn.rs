@@ -201,10 +201,33 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
             if c.algo == m.algo { "  <- chosen" } else { "" }
         );
     }
-    if let Learner::Logistic { coefficients, .. } = &m.learner {
+    // The logistic model's odds ratios, alone or as the blend's readable part.
+    let logistic = match &m.learner {
+        Learner::Logistic { coefficients, .. } => Some(coefficients),
+        Learner::Blend {
+            weight, logistic, ..
+        } => {
+            let _ = writeln!(
+                s,
+                "blend: log-odds = {weight} x logistic + {} x trees (weight by out-of-fold log-loss)",
+                1.0 - weight
+            );
+            match &**logistic {
+                Learner::Logistic { coefficients, .. } => Some(coefficients),
+                _ => None,
+            }
+        }
+        Learner::Gbm { .. } => None,
+    };
+    if let Some(coefficients) = logistic {
         let _ = writeln!(
             s,
-            "largest effects (odds ratio per value or per std. dev.):"
+            "largest effects{} (odds ratio per value or per std. dev.):",
+            if m.algo == "blend" {
+                " of its logistic part"
+            } else {
+                ""
+            }
         );
         for c in coefficients.iter().take(10) {
             let _ = writeln!(s, "  {:>7.3}x  {}", c.odds_ratio, c.term);

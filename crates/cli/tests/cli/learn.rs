@@ -539,6 +539,13 @@ fn a_blend_trains_predicts_and_evaluates_like_any_model() {
     let m = dir.path("blend.json");
     let run = leadscore(&train_args(&m, "blend", "42")).ok();
     assert!(run.stderr.contains("blend"), "{}", run.stderr);
+    // Its readable part: the weight and the logistic model's odds ratios.
+    assert!(
+        run.stderr.contains(" x logistic + ")
+            && run.stderr.contains("largest effects of its logistic part"),
+        "{}",
+        run.stderr
+    );
     let model: serde_json::Value = serde_json::from_str(&dir.read("blend.json")).unwrap();
     assert_eq!(model["algo"], "blend");
     assert_eq!(model["learner"]["kind"], "blend");
