@@ -153,8 +153,9 @@ impl Table {
 }
 
 /// Whether a cell means "no value": empty, or a placeholder such as `Select`, `NA`, `N/A`,
-/// `null`, `NaN`, `-`, `?`, `(not set)`, `undefined`, `#N/A`. Web forms write their unanswered
-/// drop-downs as `Select` or `-- Select --`; spreadsheets and databases write the others.
+/// `null`, `NaN`, `-`, `?`, `(not set)`, `undefined`, `unknown`, `#N/A`. Web forms write their
+/// unanswered drop-downs as `Select` or `-- Select --`; spreadsheets, CRMs and databases write
+/// the others.
 pub fn is_missing(raw: &str) -> bool {
     // Every placeholder starts with `n`, `s`, `p`, `u`, `#`, `(`, `?` once trimmed of spaces
     // and dashes: a cell starting with a digit or another letter is a value.
@@ -195,6 +196,7 @@ pub fn is_missing(raw: &str) -> bool {
             | b"(not set)"
             | b"not set"
             | b"undefined"
+            | b"unknown"
             | b"?"
     )
 }
@@ -670,6 +672,8 @@ mod tests {
             "?",
             "#N/A",
             "Undefined",
+            "Unknown",
+            " UNKNOWN ",
             "Please Select",
             "\u{a0}nil\u{a0}",
             "\tnone selected",
@@ -687,9 +691,13 @@ mod tests {
             "v2",
             "Upsell",
             "\u{a0}Paris",
+            "Unknown Pleasures",
         ] {
             assert!(!is_missing(v), "{v:?}");
         }
+        // A CRM's `Unknown` in a number column leaves it a number column, one value missing.
+        let t = read("employees,won\n10,yes\nUnknown,no\n250,no\n", Some("won")).unwrap();
+        assert_eq!((t.columns[0].kind, t.columns[0].missing), (ColumnType::Numeric, 1));
     }
 
     #[test]
