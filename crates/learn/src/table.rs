@@ -697,7 +697,10 @@ mod tests {
         }
         // A CRM's `Unknown` in a number column leaves it a number column, one value missing.
         let t = read("employees,won\n10,yes\nUnknown,no\n250,no\n", Some("won")).unwrap();
-        assert_eq!((t.columns[0].kind, t.columns[0].missing), (ColumnType::Numeric, 1));
+        assert_eq!(
+            (t.columns[0].kind, t.columns[0].missing),
+            (ColumnType::Numeric, 1)
+        );
     }
 
     #[test]
