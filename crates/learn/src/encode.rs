@@ -305,6 +305,27 @@ impl Encoder {
             .collect()
     }
 
+    /// Per categorical feature, its levels that read as placeholders (none in a model trained
+    /// since they are; `unknown` in one trained before), for [`crate::TableOptions::levels`].
+    pub fn placeholder_levels(&self) -> Vec<(String, Vec<String>)> {
+        self.features
+            .iter()
+            .filter_map(|f| match &f.encoding {
+                Encoding::Levels { buckets, .. } => {
+                    let l: Vec<String> = buckets
+                        .iter()
+                        .filter(|b| {
+                            *b != OTHER && *b != MISSING_LEVEL && crate::table::is_missing(b)
+                        })
+                        .cloned()
+                        .collect();
+                    (!l.is_empty()).then(|| (f.name.clone(), l))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Per feature, the bucket (categorical) or clipped value (numeric) of every row.
     pub fn cells(&self, table: &Table) -> Result<Vec<Cells>, LearnError> {
         self.features

@@ -580,9 +580,15 @@ fn split_fields<'a>(line: &'a str, out: &mut Vec<&'a str>) {
     out.push(&line[start..]);
 }
 
-/// The text a factor shows for a level: the trimmed value, empty when missing.
-fn level_text(raw: &str) -> &str {
-    if is_missing(raw) { "" } else { trim(raw) }
+/// The text a factor shows for a level: the trimmed value, or `(missing)` for a placeholder
+/// that is not one of the model's levels (`map`).
+fn level_text<'a>(raw: &'a str, map: &FxHashMap<String, u32>) -> &'a str {
+    let t = trim(raw);
+    if is_missing(raw) && !map.contains_key(t) {
+        MISSING_LEVEL
+    } else {
+        t
+    }
 }
 
 /// Parses record `fields` into row `i` of the batch.
@@ -618,10 +624,12 @@ fn parse(plan: &Plan, fields: &[&str], s: &mut Scratch, i: usize) -> Result<(), 
                 missing,
                 ..
             } => {
-                bucket[c] = if is_missing(raw) {
-                    *missing
-                } else {
-                    map.get(trim(raw)).copied().unwrap_or(*fallback)
+                // A level the model knows is that level, even one that reads as a
+                // placeholder now (`table_options` gives the general path the same rule).
+                bucket[c] = match map.get(trim(raw)) {
+                    Some(&b) => b,
+                    None if is_missing(raw) => *missing,
+                    None => *fallback,
                 };
             }
         }
@@ -811,10 +819,7 @@ fn emit(plan: &Plan, fields: &[&str], s: &mut Scratch, i: usize, w: &mut Vec<u8>
                     push_number(slot, v);
                 }
             }
-            Reader::Levels { .. } => slot.push_str(match level_text(fields[col.pos]) {
-                "" => MISSING_LEVEL,
-                v => v,
-            }),
+            Reader::Levels { map, .. } => slot.push_str(level_text(fields[col.pos], map)),
         }
         slot.push_str(" (");
         push_fixed(slot, c[f], 2, true);

@@ -739,6 +739,7 @@ impl LearnedModel {
             target,
             id,
             schema: Some(self.encoder.schema()),
+            levels: self.encoder.placeholder_levels(),
             ..TableOptions::default()
         }
     }

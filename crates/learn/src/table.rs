@@ -113,6 +113,9 @@ pub struct TableOptions {
     pub schema: Option<Vec<(String, ColumnType)>>,
     /// Columns read as categories even when a schema is given (segments).
     pub keep: Vec<String>,
+    /// Per column, values that are levels although they read as placeholders: a model
+    /// trained before they were placeholders (`unknown`) keeps reading them as its levels.
+    pub levels: Vec<(String, Vec<String>)>,
 }
 
 /// A CSV file read into typed columns.
@@ -276,8 +279,9 @@ struct Raw {
 }
 
 impl Raw {
-    fn push(&mut self, v: &str) {
-        if is_missing(v) {
+    /// Adds value `v`; `levels` are values that are not placeholders here.
+    fn push(&mut self, v: &str, levels: &[String]) {
+        if is_missing(v) && !levels.iter().any(|l| l == v.trim()) {
             self.codes.push(MISSING);
             self.missing += 1;
             return;
@@ -510,6 +514,15 @@ pub fn read_table(
         .iter()
         .map(|w| w.as_ref().map(|_| Raw::default()))
         .collect();
+    let levels: Vec<&[String]> = header
+        .iter()
+        .map(|h| {
+            opts.levels
+                .iter()
+                .find(|(n, _)| n == h)
+                .map_or(&[][..], |(_, l)| l.as_slice())
+        })
+        .collect();
     let mut target = target_col.map(|_| Vec::new());
     let mut ids = id_col.map(|_| Vec::new());
     let mut record = csv::StringRecord::new();
@@ -520,8 +533,8 @@ pub fn read_table(
         for (i, v) in record.iter().enumerate() {
             if let Some(r) = &mut raws[i] {
                 match decimal_comma(sep, v) {
-                    Some(v) => r.push(&v),
-                    None => r.push(v),
+                    Some(v) => r.push(&v, levels[i]),
+                    None => r.push(v, levels[i]),
                 }
             }
         }

@@ -236,3 +236,55 @@ fn a_failing_output_stops_the_fast_path_with_its_error() {
         assert_eq!(out.taken.last(), Some(&b'\n'));
     }
 }
+
+#[test]
+fn a_model_trained_when_unknown_was_a_level_reads_it_as_that_level() {
+    use leadscore_learn::encode::Encoding;
+    // Probabilities and factor contributions (the factor text names the value as written).
+    let scores = |out: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(out)
+            .lines()
+            .map(|l| {
+                l.split(',')
+                    .map(|f| f.rsplit_once(" (").map_or(f, |(_, c)| c).to_owned())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect()
+    };
+    for algo in [Algo::Logistic, Algo::Gbm] {
+        let mut m = model(algo);
+        let rows = |source: &str| {
+            format!("visits,source,newsletter\n4,{source},Yes\n9,{source},No\n0,ads,No\n")
+        };
+        let mut before = Vec::new();
+        predict_csv_general(&m, rows("referral").as_bytes(), "a.csv", None, &mut before).unwrap();
+        // The same model, as if trained when `unknown` was a value: its level `referral` renamed.
+        for f in &mut m.encoder.features {
+            if let Encoding::Levels { buckets, .. } = &mut f.encoding {
+                for b in buckets.iter_mut().filter(|b| *b == "referral") {
+                    *b = "unknown".into();
+                }
+            }
+        }
+        let csv = rows("unknown");
+        for threads in [1, 2] {
+            let (g, f) = both(&mut m, csv.as_bytes(), None, threads, 1 << 20);
+            let g = g.unwrap();
+            assert_eq!(
+                scores(&g),
+                scores(&before),
+                "{algo:?}: unknown reads as its level"
+            );
+            assert!(String::from_utf8_lossy(&g).contains("source = unknown"));
+            assert_eq!(f, Ok(g), "{algo:?}");
+        }
+        // A model without that level reads `unknown` as missing.
+        let fresh = model(algo);
+        let mut missing = Vec::new();
+        predict_csv_general(&fresh, rows("").as_bytes(), "c.csv", None, &mut missing).unwrap();
+        let mut unknown = Vec::new();
+        predict_csv_general(&fresh, csv.as_bytes(), "b.csv", None, &mut unknown).unwrap();
+        assert_eq!(scores(&unknown), scores(&missing), "{algo:?}");
+    }
+}
