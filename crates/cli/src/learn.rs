@@ -203,7 +203,7 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
     }
     // The logistic model's odds ratios, alone or as the blend's readable part.
     let logistic = match &m.learner {
-        Learner::Logistic { coefficients, .. } => Some(coefficients),
+        Learner::Logistic { coefficients, .. } => Some((coefficients, "")),
         Learner::Blend {
             weight, logistic, ..
         } => {
@@ -213,21 +213,18 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
                 1.0 - weight
             );
             match &**logistic {
-                Learner::Logistic { coefficients, .. } => Some(coefficients),
+                Learner::Logistic { coefficients, .. } => {
+                    Some((coefficients, " of its logistic part"))
+                }
                 _ => None,
             }
         }
         Learner::Gbm { .. } => None,
     };
-    if let Some(coefficients) = logistic {
+    if let Some((coefficients, part)) = logistic {
         let _ = writeln!(
             s,
-            "largest effects{} (odds ratio per value or per std. dev.):",
-            if m.algo == "blend" {
-                " of its logistic part"
-            } else {
-                ""
-            }
+            "largest effects{part} (odds ratio per value or per std. dev.):"
         );
         for c in coefficients.iter().take(10) {
             let _ = writeln!(s, "  {:>7.3}x  {}", c.odds_ratio, c.term);

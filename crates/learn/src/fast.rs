@@ -489,7 +489,8 @@ struct Scratch {
     contrib: Vec<f64>,
     /// Per row, the log-odds.
     z: Vec<f64>,
-    /// A blend's logistic contributions and log-odds, before they are mixed with the trees'.
+    /// A blend's logistic contributions and log-odds (swapped with `contrib` and `z` while the
+    /// trees score); empty for other models.
     blend_contrib: Vec<f64>,
     blend_z: Vec<f64>,
     prob: String,
@@ -515,6 +516,10 @@ fn run(plan: &Plan, block: &[u8], first: usize, buf: Vec<u8>) -> Result<Vec<u8>,
         num: itoa::Buffer::new(),
         factors: Default::default(),
     };
+    if matches!(plan.scorer, Scorer::Blend { .. }) {
+        s.blend_contrib = s.contrib.clone();
+        s.blend_z = s.z.clone();
+    }
     let mut w = buf;
     w.clear();
     let mut row = first;
@@ -651,17 +656,12 @@ fn score(plan: &Plan, s: &mut Scratch, rows: usize) {
         } => {
             let nf = plan.columns.len();
             score_logistic(plan, *intercept, offset, s, rows);
-            let w = nf + 1;
-            let (mut lc, mut lz) = (
-                std::mem::take(&mut s.blend_contrib),
-                std::mem::take(&mut s.blend_z),
-            );
-            lc.clear();
-            lc.extend_from_slice(&s.contrib[..rows * w]);
-            lz.clear();
-            lz.extend_from_slice(&s.z[..rows]);
+            std::mem::swap(&mut s.contrib, &mut s.blend_contrib);
+            std::mem::swap(&mut s.z, &mut s.blend_z);
             score_trees(plan, trees, s, rows);
+            let (lc, lz) = (&s.blend_contrib, &s.blend_z);
             let mix = |l: f64, g: f64| weight * l + (1.0 - weight) * g;
+            let w = nf + 1;
             for i in 0..rows {
                 s.z[i] = mix(lz[i], s.z[i]);
                 let (l, g) = (&lc[i * w..i * w + nf], &mut s.contrib[i * w..i * w + nf]);
@@ -669,7 +669,6 @@ fn score(plan: &Plan, s: &mut Scratch, rows: usize) {
                     *g = mix(l, *g);
                 }
             }
-            (s.blend_contrib, s.blend_z) = (lc, lz);
         }
     }
 }

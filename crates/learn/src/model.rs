@@ -552,7 +552,7 @@ pub fn train_with(
             })
             .expect("at least one learner")
     };
-    if fitted.len() == 2 {
+    if matches!(params.algo, Algo::Auto | Algo::Blend) {
         // The best blend of the two, by the same out-of-fold log-loss. `auto` keeps it only
         // when it beats both learners alone.
         // (weight, calibrator, candidate, calibrated out-of-fold probabilities, their labels)
