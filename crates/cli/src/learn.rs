@@ -69,6 +69,10 @@ pub(crate) struct TrainArgs {
     /// Cross-validation folds.
     #[arg(long, default_value_t = 5)]
     folds: usize,
+    /// Bins per number column for the logistic model (its deciles: a step per bin on top of
+    /// the straight line, so curved effects are learned); 0 for a straight line only.
+    #[arg(long, default_value_t = 10)]
+    bins: usize,
     /// Threads (default: all cores); the model does not depend on it.
     #[arg(long)]
     threads: Option<usize>,
@@ -119,6 +123,7 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
         },
         seed: a.seed,
         folds: a.folds,
+        bins: a.bins,
         threads: threads(a.threads),
         ..TrainParams::default()
     };

@@ -1,6 +1,8 @@
 //! The feature encoder, fitted on training data and stored in the model, so raw CSVs score
 //! directly. Numbers are clipped to the training range of the central 99%, standardised and
-//! imputed with a missing indicator (linear model) or kept raw with missing as `NaN` (trees).
+//! imputed with a missing indicator, plus one indicator per decile bin of the training values
+//! (linear model: a straight line and a step per decile, so a curved effect such as "a few
+//! visits help, many help little more" is learned), or kept raw with missing as `NaN` (trees).
 //! Categories keep the values seen often enough; rare values share `(other)`, missing ones
 //! `(missing)`; the linear model one-hot encodes them, trees get codes ordered by the training
 //! conversion rate (so one split separates good from bad values).
@@ -35,6 +37,17 @@ pub enum Encoding {
         term: u32,
         /// The linear term of "is missing", when training had missing values.
         missing_term: Option<u32>,
+        /// Cut points of the linear model's bins (the deciles of the training values, fewer
+        /// when values repeat or rows are few): a value `x` is in bin `k`, the number of cuts
+        /// `<= x`. Empty: no bins (booleans, few distinct values, models from before bins).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cuts: Vec<f64>,
+        /// Bin `k` is linear term `first_bin + k` (meaningless without cuts).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        first_bin: u32,
+        /// Share of training rows in each bin (missing rows are in none).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        bin_freq: Vec<f64>,
     },
     /// Categorical.
     Levels {
@@ -64,14 +77,24 @@ pub struct Feature {
 /// Settings of the encoder.
 #[derive(Debug, Clone, Copy)]
 pub struct EncoderParams {
-    /// A category needs at least this many training rows to be kept (else `(other)`).
+    /// A category needs at least this many training rows to be kept (else `(other)`); a
+    /// number's bin needs as many on average.
     pub min_count: usize,
+    /// At most this many bins per number for the linear model (0: none).
+    pub bins: usize,
 }
 
 impl Default for EncoderParams {
     fn default() -> Self {
-        EncoderParams { min_count: 10 }
+        EncoderParams {
+            min_count: 10,
+            bins: 10,
+        }
     }
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 /// The fitted encoder.
@@ -169,6 +192,39 @@ fn quantiles(v: &mut [f64], lo: f64, hi: f64) -> (f64, f64) {
     (low, high)
 }
 
+/// Bin cut points of `v` (present values, reordered): the values at ranks
+/// `round((n - 1) k / bins)`, `k = 1..bins`, that are above the smallest value and above the
+/// cut before (so no bin is empty); none unless there are at least two (three bins).
+fn cuts(v: &mut [f64], bins: usize) -> Vec<f64> {
+    if bins < 3 || v.len() < 3 {
+        return Vec::new();
+    }
+    let min = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut cuts: Vec<f64> = Vec::with_capacity(bins - 1);
+    // Each selection looks only above the rank found before.
+    let mut from = 0;
+    for k in 1..bins {
+        let rank = ((v.len() - 1) as f64 * k as f64 / bins as f64).round() as usize;
+        let rank = rank.max(from);
+        let c = *v[from..]
+            .select_nth_unstable_by(rank - from, f64::total_cmp)
+            .1;
+        from = rank;
+        if c > min && cuts.last().is_none_or(|&l| c > l) {
+            cuts.push(c);
+        }
+    }
+    if cuts.len() < 2 {
+        cuts.clear();
+    }
+    cuts
+}
+
+/// The bin of `x` (present) among `cuts`.
+pub(crate) fn bin_of(cuts: &[f64], x: f64) -> usize {
+    cuts.partition_point(|&c| c <= x)
+}
+
 impl Encoder {
     /// Fits the encoder on the feature columns of `table`, with its outcome `y`.
     pub fn fit(table: &Table, y: &[f64], params: EncoderParams) -> Result<Encoder, LearnError> {
@@ -211,6 +267,21 @@ impl Encoder {
                         terms += 1;
                         term + 1
                     });
+                    let bins = if col.kind == ColumnType::Boolean {
+                        0
+                    } else {
+                        params.bins.min(present.len() / params.min_count.max(1))
+                    };
+                    let cuts = cuts(&mut present, bins);
+                    let first_bin = terms;
+                    let mut bin_freq = vec![0.0; if cuts.is_empty() { 0 } else { cuts.len() + 1 }];
+                    if !cuts.is_empty() {
+                        terms += bin_freq.len() as u32;
+                        for &x in &rows {
+                            bin_freq[bin_of(&cuts, x)] += 1.0;
+                        }
+                        bin_freq.iter_mut().for_each(|f| *f /= n);
+                    }
                     Encoding::Number {
                         low,
                         high,
@@ -219,6 +290,9 @@ impl Encoder {
                         missing_rate,
                         term,
                         missing_term,
+                        cuts,
+                        first_bin: if bin_freq.is_empty() { 0 } else { first_bin },
+                        bin_freq,
                     }
                 }
                 Values::Levels { levels, codes } => {
@@ -389,6 +463,8 @@ impl Encoder {
                         std,
                         term,
                         missing_term,
+                        cuts,
+                        first_bin,
                         ..
                     },
                     Cells::Numbers(v),
@@ -402,6 +478,9 @@ impl Encoder {
                         let z = (x.clamp(*low, *high) - mean) / std;
                         if z != 0.0 {
                             emit(*term, z);
+                        }
+                        if !cuts.is_empty() {
+                            emit(first_bin + bin_of(cuts, x) as u32, 1.0);
                         }
                     }
                 }
@@ -515,11 +594,25 @@ impl Encoder {
         for f in &self.features {
             match &f.encoding {
                 Encoding::Number {
-                    term, missing_term, ..
+                    term,
+                    missing_term,
+                    cuts,
+                    first_bin,
+                    ..
                 } => {
                     names[*term as usize] = format!("{} (per std. dev.)", f.name);
                     if let Some(t) = missing_term {
                         names[*t as usize] = format!("{} = {MISSING_LEVEL}", f.name);
+                    }
+                    for k in 0..cuts.len() + usize::from(!cuts.is_empty()) {
+                        let show = |x: f64| show_value(f.kind, x);
+                        names[*first_bin as usize + k] = match k {
+                            0 => format!("{} < {}", f.name, show(cuts[0])),
+                            k if k == cuts.len() => format!("{} ≥ {}", f.name, show(cuts[k - 1])),
+                            k => {
+                                format!("{} in [{}, {})", f.name, show(cuts[k - 1]), show(cuts[k]))
+                            }
+                        };
                     }
                 }
                 Encoding::Levels {
@@ -544,10 +637,15 @@ impl Encoder {
                 Encoding::Number {
                     missing_term,
                     missing_rate,
+                    first_bin,
+                    bin_freq,
                     ..
                 } => {
                     if let Some(t) = missing_term {
                         m[*t as usize] = *missing_rate;
+                    }
+                    for (k, f) in bin_freq.iter().enumerate() {
+                        m[*first_bin as usize + k] = *f;
                     }
                 }
                 Encoding::Levels {
@@ -567,6 +665,13 @@ impl Encoder {
         let mut owner = vec![0; self.terms];
         for (i, f) in self.features.iter().enumerate() {
             let (a, b) = match &f.encoding {
+                Encoding::Number {
+                    term,
+                    missing_term,
+                    first_bin,
+                    bin_freq,
+                    ..
+                } if !bin_freq.is_empty() => (*term, first_bin + bin_freq.len() as u32),
                 Encoding::Number {
                     term, missing_term, ..
                 } => (*term, missing_term.unwrap_or(*term) + 1),
@@ -592,6 +697,16 @@ pub enum Cells {
     Numbers(Vec<f64>),
     /// Bucket per row.
     Buckets(Vec<u32>),
+}
+
+/// A bin edge as people read it: a date for date columns (stored as days since 1970).
+fn show_value(kind: ColumnType, x: f64) -> String {
+    if kind == ColumnType::Date
+        && let Some(d) = chrono::DateTime::from_timestamp((x * 86_400.0) as i64, 0)
+    {
+        return d.format("%Y-%m-%d").to_string();
+    }
+    format!("{x}")
 }
 
 fn bucket_map(buckets: &[String], levels: &[String]) -> Vec<Option<usize>> {
@@ -659,9 +774,19 @@ mod tests {
         assert_eq!(freq[2], 1.0 / 40.0);
         // `a` rows all convert, `b` rows never: a ranks above b.
         assert!(tree_code[1] > tree_code[0]);
-        // 4 buckets + numeric value + numeric missing indicator.
-        assert_eq!(enc.terms, 6);
-        assert_eq!(enc.term_names()[5], "n = (missing)");
+        // 4 buckets + numeric value + numeric missing indicator + 3 bins (39 values, at
+        // least 10 a bin): cuts at the values ranked 13 and 25 of 0..=39 without 5.
+        assert_eq!(enc.terms, 9);
+        assert_eq!(
+            enc.term_names()[5..],
+            ["n = (missing)", "n < 14", "n in [14, 26)", "n ≥ 26"]
+        );
+        // Bin shares are of all 40 rows (the missing one is in none).
+        assert_eq!(
+            enc.term_means()[6..],
+            [13.0 / 40.0, 12.0 / 40.0, 14.0 / 40.0]
+        );
+        assert_eq!(enc.term_feature()[4..], [1, 1, 1, 1, 1]);
 
         // Scoring data with an unseen value goes to (other); missing to (missing).
         let opts = TableOptions {
@@ -678,15 +803,91 @@ mod tests {
         let sp3 = enc.sparse_with(&cells, 2, 3);
         assert_eq!((&sp.ptr, &sp.idx, &sp.val), (&sp3.ptr, &sp3.idx, &sp3.val));
         assert_eq!(sp.row(1).collect::<Vec<_>>(), [(3, 1.0), (5, 1.0)]);
+        let Encoding::Number { mean, std, .. } = &enc.features[1].encoding else {
+            panic!()
+        };
+        assert_eq!(
+            sp.row(0).collect::<Vec<_>>(),
+            [(2, 1.0), (4, (3.0 - mean) / std), (6, 1.0)]
+        );
         let d = enc.dense(&cells, 2);
         assert_eq!(d.data[2], 3.0);
         assert!(d.data[3].is_nan());
     }
 
     #[test]
+    fn numbers_get_decile_bins_that_are_never_empty() {
+        // 200 rows: 0 sixty times, then 1..=140. Deciles 1–2 fall on 0 (the smallest value,
+        // no cut), decile 3 on the values above; a boolean gets no bins.
+        let mut csv = String::from("n,b,y\n");
+        for i in 0..200 {
+            let n = if i < 60 { 0 } else { i - 59 };
+            csv.push_str(&format!("{n},{},{}\n", i % 2 == 0, (i % 3 == 0) as u8));
+        }
+        let t = table(&csv);
+        let enc = Encoder::fit(&t, t.target.as_ref().unwrap(), EncoderParams::default()).unwrap();
+        let Encoding::Number { cuts, bin_freq, .. } = &enc.features[0].encoding else {
+            panic!()
+        };
+        // Ranks round(199 k / 10): 20, 40, 60, 80, 100, 119, 139, 159, 179 → values 0, 0,
+        // 1, 21, 41, 60, 80, 100, 120.
+        assert_eq!(cuts, &[1.0, 21.0, 41.0, 60.0, 80.0, 100.0, 120.0]);
+        let counts: Vec<f64> = bin_freq.iter().map(|f| (f * 200.0).round()).collect();
+        assert_eq!(counts, [60.0, 20.0, 20.0, 19.0, 20.0, 20.0, 20.0, 21.0]);
+        let Encoding::Number { cuts, bin_freq, .. } = &enc.features[1].encoding else {
+            panic!()
+        };
+        assert!(cuts.is_empty() && bin_freq.is_empty());
+        // A value on a cut is in the bin above it.
+        assert_eq!(
+            [0.0, 0.5, 1.0, 20.9, 21.0, 1e9].map(|x| bin_of(&[1.0, 21.0], x)),
+            [0, 0, 1, 1, 2, 2]
+        );
+        // Too few rows for three bins of ten: none.
+        let t = table("n,y\n1,0\n2,1\n3,0\n4,1\n5,0\n6,1\n7,0\n8,1\n9,0\n10,1\n11,0\n12,1\n");
+        let enc = Encoder::fit(&t, t.target.as_ref().unwrap(), EncoderParams::default()).unwrap();
+        assert_eq!(enc.terms, 1);
+        // Without bins (as models from before them), the same design as before.
+        let none = EncoderParams {
+            bins: 0,
+            ..EncoderParams::default()
+        };
+        let t = table(&csv);
+        let enc = Encoder::fit(&t, t.target.as_ref().unwrap(), none).unwrap();
+        assert_eq!(enc.terms, 2);
+    }
+
+    #[test]
+    fn date_bins_are_named_by_dates() {
+        // 100 days from 2024-01-01: 3 bins of at least 10 rows are possible, 10 are.
+        let mut csv = String::from("d,y\n");
+        for i in 0..100 {
+            let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap() + chrono::Days::new(i);
+            csv.push_str(&format!("{d},{}\n", i % 2));
+        }
+        let t = table(&csv);
+        assert_eq!(t.columns[0].kind, ColumnType::Date);
+        let enc = Encoder::fit(&t, t.target.as_ref().unwrap(), EncoderParams::default()).unwrap();
+        let names = enc.term_names();
+        assert_eq!(names.len(), 11);
+        // Ranks round(99 k / 10): 10, 20, …, 89 → 2024-01-11, 2024-01-21, …
+        assert_eq!(names[1], "d < 2024-01-11");
+        assert_eq!(names[2], "d in [2024-01-11, 2024-01-21)");
+        assert_eq!(names[10], "d ≥ 2024-03-30"); // rank 89: 2024 is a leap year
+    }
+
+    #[test]
     fn a_missing_model_column_is_named() {
         let t = table("c,y\na,1\nb,0\n");
-        let enc = Encoder::fit(&t, &[1.0, 0.0], EncoderParams { min_count: 1 }).unwrap();
+        let enc = Encoder::fit(
+            &t,
+            &[1.0, 0.0],
+            EncoderParams {
+                min_count: 1,
+                ..EncoderParams::default()
+            },
+        )
+        .unwrap();
         let s = read_table("d\n1\n".as_bytes(), "s.csv", &TableOptions::default()).unwrap();
         let e = enc.cells(&s).unwrap_err().to_string();
         assert_eq!(

@@ -10,7 +10,7 @@
 
 use crate::calibrate::Calibrator;
 use crate::decimal::push_fixed;
-use crate::encode::{Encoding, MISSING_LEVEL, OTHER};
+use crate::encode::{Encoding, MISSING_LEVEL, OTHER, bin_of};
 use crate::gbm::Gbm;
 use crate::model::{LearnedModel, Learner};
 use crate::table::{
@@ -28,7 +28,7 @@ pub const BLOCK: usize = 1 << 20;
 pub(crate) struct GiveUp;
 
 /// How one model column is read.
-enum Reader {
+enum Reader<'m> {
     Number {
         kind: ColumnType,
         low: f64,
@@ -38,6 +38,9 @@ enum Reader {
         /// Weight of the standardised value and of "is missing" (logistic).
         w: f64,
         w_missing: Option<f64>,
+        /// The bins' cut points and weights (logistic; empty without bins).
+        cuts: &'m [f64],
+        w_bins: Vec<f64>,
     },
     Levels {
         /// Kept values to bucket (neither `(other)` nor `(missing)`).
@@ -57,7 +60,7 @@ struct Column<'m> {
     name: &'m str,
     /// Its field in each record.
     pos: usize,
-    reader: Reader,
+    reader: Reader<'m>,
 }
 
 enum Scorer<'m> {
@@ -351,6 +354,9 @@ fn plan<'m, 'd>(
                 std,
                 term,
                 missing_term,
+                cuts,
+                first_bin,
+                bin_freq,
                 ..
             } => Reader::Number {
                 kind: f.kind,
@@ -360,6 +366,10 @@ fn plan<'m, 'd>(
                 std: *std,
                 w: weight(*term),
                 w_missing: missing_term.map(weight),
+                cuts,
+                w_bins: (0..bin_freq.len() as u32)
+                    .map(|k| weight(first_bin + k))
+                    .collect(),
             },
             Encoding::Levels {
                 buckets,
@@ -737,6 +747,8 @@ fn logistic_row(
                 std,
                 w,
                 w_missing,
+                cuts,
+                w_bins,
                 ..
             } => {
                 let x = value[c];
@@ -750,12 +762,17 @@ fn logistic_row(
                     }
                 } else {
                     let v = (x.clamp(*low, *high) - mean) / std;
+                    let mut part = -o;
                     if v != 0.0 {
                         terms.push(w * v);
-                        -o + w * v
-                    } else {
-                        -o
+                        part += w * v;
                     }
+                    if !cuts.is_empty() {
+                        let wb = w_bins[bin_of(cuts, x)];
+                        terms.push(wb);
+                        part += wb;
+                    }
+                    part
                 }
             }
             Reader::Levels { w, .. } => {

@@ -16,9 +16,11 @@ use std::io::{Read, Write};
 
 /// The model file's `format` field.
 pub const FORMAT: &str = "leadscore-learned-model";
-/// The model file's version: readers refuse other versions, except version 1 logistic models
-/// (version 2 changed only the boosted trees' format, from forust-ml's to our own).
-pub const VERSION: u32 = 2;
+/// The model file's version: readers refuse other versions, except version 2 models and
+/// version 1 logistic models (version 2 changed only the boosted trees' format, from
+/// forust-ml's to our own; version 3 added the numbers' bins, which older models lack and
+/// older builds would ignore).
+pub const VERSION: u32 = 3;
 /// Fewer positives (or negatives) than this is thin data: warn and regularise harder.
 pub const THIN: usize = 100;
 /// Above this many rows, one 80/20 hold-out replaces k-fold cross-validation.
@@ -64,6 +66,8 @@ pub struct TrainParams {
     pub threads: usize,
     /// Least training rows for a category to be kept.
     pub min_count: usize,
+    /// At most this many bins per number column for the logistic model (0: none).
+    pub bins: usize,
 }
 
 impl Default for TrainParams {
@@ -74,6 +78,7 @@ impl Default for TrainParams {
             folds: 5,
             threads: 1,
             min_count: EncoderParams::default().min_count,
+            bins: EncoderParams::default().bins,
         }
     }
 }
@@ -437,6 +442,7 @@ pub fn train_with(
         y,
         EncoderParams {
             min_count: params.min_count,
+            bins: params.bins,
         },
     )?;
     let cells = encoder.cells(table)?;
@@ -670,7 +676,8 @@ pub fn train_with(
 }
 
 impl LearnedModel {
-    fn content_hash(&self) -> Result<String, LearnError> {
+    /// The hash the model file carries: SHA-256 of its compact JSON with `hash` empty.
+    pub fn content_hash(&self) -> Result<String, LearnError> {
         // Hash the compact form with `hash` empty.
         let mut v = serde_json::to_value(self).map_err(|e| LearnError::Model(e.to_string()))?;
         v["hash"] = serde_json::Value::String(String::new());
@@ -704,7 +711,10 @@ impl LearnedModel {
                 "version 1 boosted-tree models (forust-ml's trees) are no longer read: train the model again".into(),
             ));
         }
-        if version != Some(VERSION as u64) && !(version == Some(1) && logistic) {
+        if version != Some(VERSION as u64)
+            && version != Some(2)
+            && !(version == Some(1) && logistic)
+        {
             return Err(LearnError::Model(format!(
                 "version {version:?} is not supported (this build reads version {VERSION})"
             )));

@@ -584,3 +584,59 @@ fn a_blend_trains_predicts_and_evaluates_like_any_model() {
     let j = evaluate_json(&m);
     assert!(j["reports"][0]["roc_auc"].as_f64().unwrap() > 0.85);
 }
+
+#[test]
+fn number_bins_improve_the_logistic_model_on_the_real_leads() {
+    // Out-of-fold quality of the logistic model with decile bins (the default) and with the
+    // straight line only (`--bins 0`), same folds.
+    let dir = Dir::new();
+    let (binned, straight) = (dir.path("binned.json"), dir.path("straight.json"));
+    let run = leadscore(&train_args(&binned, "logistic", "42")).ok();
+    leadscore(
+        &[
+            train_args(&straight, "logistic", "42"),
+            vec!["--bins".into(), "0".into()],
+        ]
+        .concat(),
+    )
+    .ok();
+    let oof = |file: &str| {
+        let m: serde_json::Value = serde_json::from_str(&dir.read(file)).unwrap();
+        let c = &m["candidates"][0];
+        (
+            c["roc_auc"].as_f64().unwrap(),
+            c["log_loss"].as_f64().unwrap(),
+            m,
+        )
+    };
+    let (auc_b, loss_b, mb) = oof("binned.json");
+    let (auc_s, loss_s, ms) = oof("straight.json");
+    // Measured: 0.9000 against 0.8943, log-loss 0.3855 against 0.3964.
+    assert!(auc_b > auc_s + 0.003, "{auc_b} vs {auc_s}");
+    assert!(loss_b < loss_s - 0.005, "{loss_b} vs {loss_s}");
+    let terms = |m: &serde_json::Value| -> Vec<String> {
+        m["learner"]["coefficients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["term"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let time = |t: &String| t.starts_with("Total Time Spent on Website");
+    let (tb, ts) = (terms(&mb), terms(&ms));
+    assert_eq!(ts.iter().filter(|t| time(t)).count(), 1, "{ts:?}");
+    assert!(
+        tb.iter()
+            .any(|t| t.starts_with("Total Time Spent on Website in [")),
+        "{tb:?}"
+    );
+    assert!(
+        tb.iter()
+            .any(|t| t.starts_with("Total Time Spent on Website < ")),
+        "{tb:?}"
+    );
+    assert!(tb.iter().filter(|t| time(t)).count() > 5, "{tb:?}");
+    // The printed effects name ranges of values.
+    assert!(run.stderr.contains(" in ["), "{}", run.stderr);
+    assert_eq!(mb["version"], 3);
+}

@@ -288,3 +288,41 @@ fn a_model_trained_when_unknown_was_a_level_reads_it_as_that_level() {
         assert_eq!(scores(&unknown), scores(&missing), "{algo:?}");
     }
 }
+
+#[test]
+fn a_version_2_model_without_bins_still_reads_and_predicts() {
+    // Version 2 files have no bins: a model trained without them, stamped version 2.
+    let t = table(&leads_csv(2000, 11));
+    let params = |bins| TrainParams {
+        algo: Algo::Logistic,
+        bins,
+        ..TrainParams::default()
+    };
+    let mut old = train(&t, &params(0)).unwrap().model;
+    old.version = 2;
+    old.hash = old.content_hash().unwrap();
+    let mut file = Vec::new();
+    old.write(&mut file).unwrap();
+    let text = String::from_utf8_lossy(&file);
+    assert!(text.contains("\"version\": 2") && !text.contains("cuts"));
+    let mut read = LearnedModel::read(&file[..]).unwrap();
+    let csv = "visits,source,newsletter\n4,ads,Yes\n19,referral,No\nNA,organic,No\n";
+    let mut before = Vec::new();
+    predict_csv_general(&old, csv.as_bytes(), "a.csv", None, &mut before).unwrap();
+    for threads in [1, 2] {
+        let (g, f) = both(&mut read, csv.as_bytes(), None, threads, 1 << 20);
+        assert_eq!(g.as_ref(), Ok(&before));
+        assert_eq!(f, g);
+    }
+    // Today's model of the same data has bins, and another version is refused.
+    let new = train(&t, &params(10)).unwrap().model;
+    assert_eq!(new.version, 3);
+    assert!(serde_json::to_string(&new).unwrap().contains("\"cuts\""));
+    let future = String::from_utf8(file)
+        .unwrap()
+        .replace("\"version\": 2", "\"version\": 4");
+    let e = LearnedModel::read(future.as_bytes())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("version Some(4) is not supported"), "{e}");
+}
