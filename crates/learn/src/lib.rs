@@ -19,6 +19,7 @@
 //! - `gbm`: gradient-boosted trees (our histogram learner) with per-lead contributions.
 //! - `calibrate`: Platt scaling and isotonic regression on out-of-fold predictions.
 //! - `cv`: stratified, seeded folds.
+//! - `leak`: columns that rank the outcome almost perfectly alone (filled in after it?).
 //! - `evaluate`: a learned model or a rule model's scores against known outcomes.
 //! - `suggest`: points for a rule model's rules from a regression on which rules fired, flags
 //!   for rules that do not predict, tier thresholds for a sales share or a precision.
@@ -55,6 +56,7 @@ mod error;
 pub mod evaluate;
 mod fast;
 pub mod gbm;
+pub mod leak;
 pub mod logistic;
 pub mod metrics;
 pub mod model;

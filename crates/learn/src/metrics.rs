@@ -34,6 +34,32 @@ pub fn roc_auc(y: &[f64], score: &[f64]) -> f64 {
     (rank_sum - pos * (pos + 1.0) / 2.0) / (pos * neg)
 }
 
+/// ROC-AUC from groups of rows sharing a score: `(score, positives, negatives)` per group
+/// (reordered; groups with the same score are ties). The same value as [`roc_auc`] on the rows.
+pub fn roc_auc_grouped(groups: &mut [(f64, f64, f64)]) -> f64 {
+    groups.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut below, mut sum, mut pos) = (0.0, 0.0, 0.0);
+    let mut i = 0;
+    while i < groups.len() {
+        let (mut p, mut n) = (0.0, 0.0);
+        let mut j = i;
+        while j < groups.len() && groups[j].0 == groups[i].0 {
+            p += groups[j].1;
+            n += groups[j].2;
+            j += 1;
+        }
+        // Each positive beats the negatives below it and half of those tied with it.
+        sum += p * (below + 0.5 * n);
+        below += n;
+        pos += p;
+        i = j;
+    }
+    if pos == 0.0 || below == 0.0 {
+        return f64::NAN;
+    }
+    sum / (pos * below)
+}
+
 /// PR-AUC as average precision: the mean, over positives, of the precision at the score of
 /// each positive (tied scores enter together, as scikit-learn's `average_precision_score`).
 pub fn pr_auc(y: &[f64], score: &[f64]) -> f64 {
@@ -455,7 +481,34 @@ mod tests {
             y[n - 1] = 0.0;
             let (a, b) = (roc_auc(&y, &s), brute_auc(&y, &s));
             assert!((a - b).abs() < 1e-12, "n={n}: {a} vs {b}");
+            // Grouped: one group per row, and rows merged into groups of equal score
+            // (split in two groups per score, so ties across groups are counted too).
+            let mut rows: Vec<(f64, f64, f64)> =
+                s.iter().zip(&y).map(|(&s, &y)| (s, y, 1.0 - y)).collect();
+            let g = roc_auc_grouped(&mut rows);
+            assert!((g - b).abs() < 1e-12, "n={n}: grouped rows {g} vs {b}");
+            let mut merged: Vec<(f64, f64, f64)> = Vec::new();
+            for (&s, &y) in s.iter().zip(&y).step_by(2) {
+                match merged.iter_mut().find(|m| m.0 == s) {
+                    Some(m) => {
+                        m.1 += y;
+                        m.2 += 1.0 - y;
+                    }
+                    None => merged.push((s, y, 1.0 - y)),
+                }
+            }
+            merged.extend(
+                s.iter()
+                    .zip(&y)
+                    .skip(1)
+                    .step_by(2)
+                    .map(|(&s, &y)| (s, y, 1.0 - y)),
+            );
+            assert!(merged.len() < n || n == 2);
+            let g = roc_auc_grouped(&mut merged);
+            assert!((g - b).abs() < 1e-12, "n={n}: grouped {g} vs {b}");
         }
+        assert!(roc_auc_grouped(&mut [(0.1, 2.0, 0.0)]).is_nan());
         assert!(roc_auc(&[1.0, 1.0], &[0.1, 0.2]).is_nan());
         assert_eq!(roc_auc(&[0.0, 1.0, 0.0, 1.0], &[0.1, 0.9, 0.2, 0.8]), 1.0);
     }

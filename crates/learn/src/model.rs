@@ -451,6 +451,8 @@ pub fn train_with(
     let holdout = n > HOLDOUT_ROWS;
     let folds = stratified_folds(y, if holdout { 5 } else { k_folds }, params.seed);
     let k = if holdout { 1 } else { k_folds };
+    let alone = crate::leak::single_column_auc(&encoder, &cells, y, &folds, holdout);
+    warnings.extend(crate::leak::warnings(&encoder, &alone));
 
     struct Fitted {
         learner: Learner,

@@ -278,7 +278,11 @@ async fn a_retrain_leaves_out_the_columns_it_is_told_to_ignore() {
                 .map(|c| c.role.clone())
         };
         let auc = model.candidates[0].roc_auc;
-        learned.push((role("stage"), role("industry"), auc));
+        let named = model
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("column `stage` alone ranks converted leads"));
+        learned.push((role("stage"), role("industry"), auc, named));
     }
     let (left_in, left_out) = (&learned[0], &learned[1]);
     assert_eq!(
@@ -286,6 +290,7 @@ async fn a_retrain_leaves_out_the_columns_it_is_told_to_ignore() {
         (Some("feature"), Some("feature"))
     );
     assert_eq!(left_in.2, 1.0, "the leak is learned");
+    assert!(left_in.3 && !left_out.3, "the leak is named while it is in");
     assert_eq!(
         (left_out.0.as_deref(), left_out.1.as_deref()),
         (Some("ignored"), Some("feature"))
