@@ -105,7 +105,7 @@ def lightgbm_defaults(train, test, threads, target=TARGET):
 
 def lightgbm_early(df, threads, seed=42):
     """LightGBM doing what `leadscore train --algo gbm` does on large data: trees on a stratified
-    80% with early stopping (30 rounds) on the other 20%, up to 1000 trees."""
+    80% with early stopping (10 rounds) on the other 20%, up to 1000 trees."""
     train, valid = train_test_split(df, test_size=0.2, stratify=df[TARGET], random_state=seed)
     X, Xv, num, cat = sk_features(train, valid)
     X, Xv = X.copy(), Xv.copy()
@@ -116,7 +116,7 @@ def lightgbm_early(df, threads, seed=42):
     t = time.perf_counter()
     m = lgb.LGBMClassifier(verbose=-1, n_jobs=threads, n_estimators=1000).fit(
         X, train[TARGET], eval_set=[(Xv, valid[TARGET])],
-        callbacks=[lgb.early_stopping(30, verbose=False)])
+        callbacks=[lgb.early_stopping(10, verbose=False)])
     return time.perf_counter() - t, m.best_iteration_, m
 
 

@@ -364,3 +364,30 @@ fn a_column_that_tells_the_outcome_is_named_in_a_warning() {
     let m = train(&table(&csv), &params(Algo::Logistic)).unwrap().model;
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
 }
+
+#[test]
+fn above_200k_rows_a_hold_out_replaces_the_folds() {
+    // 210,000 leads: `flag` converts 70% against 20%, `noise` says nothing. The true ranking's
+    // AUC is 0.778 × 0.727 + (0.778 × 0.273 + 0.222 × 0.727) / 2 = 0.753.
+    let mut r = crate::common::Lcg(21);
+    let mut csv = String::from("lead_id,flag,noise,won\n");
+    for i in 0..210_000 {
+        let flag = r.next() < 0.5;
+        let won = r.next() < if flag { 0.7 } else { 0.2 };
+        let noise = (r.next() * 1000.0).floor();
+        csv.push_str(&format!("{i},{flag},{noise},{}\n", won as u8));
+    }
+    let m = train(&table(&csv), &params(Algo::Gbm)).unwrap().model;
+    // One 80/20 hold-out; its 42,000 rows give a smooth loss, so 10 trees without
+    // improvement end the growth.
+    assert_eq!(m.training.folds, 1);
+    let Learner::Gbm { params, trees, .. } = &m.learner else {
+        panic!("gbm")
+    };
+    assert_eq!(params.early_stopping, 10);
+    assert!(*trees < 60, "{trees} trees for one flag");
+    let auc = m.candidates[0].roc_auc;
+    assert!((auc - 0.753).abs() < 0.01, "{auc}");
+    // Neither column tells the outcome alone.
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+}
