@@ -403,17 +403,45 @@ pub fn separator(head: &[u8]) -> u8 {
     }
 }
 
-/// In a file not separated by commas, a number written with a decimal comma (`-12,5`: digits,
-/// one comma, digits; what such spreadsheets save) with the comma made a point.
+/// In a file not separated by commas, a number written the way such spreadsheets save it, as
+/// a number with a decimal point: a decimal comma (`-12,5`: digits, one comma, digits), with
+/// points grouping thousands before it (`1.234,5`), or points grouping thousands alone when
+/// there are two or more (`1.234.567`). A single group with no comma (`1.234`) stays a
+/// decimal point: alone it cannot be told apart from one.
 fn decimal_comma(sep: u8, v: &str) -> Option<String> {
-    if sep == b',' || !v.contains(',') {
+    if sep == b',' || !(v.contains(',') || v.contains('.')) {
         return None;
     }
     let t = trim(v);
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    let (whole, part) = digits.split_once(',')?;
+    let (sign, digits) = match t.strip_prefix(['-', '+']) {
+        Some(rest) => (&t[..1], rest),
+        None => ("", t),
+    };
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (all_digits(whole) && all_digits(part)).then(|| t.replacen(',', ".", 1))
+    let (whole, part) = match digits.split_once(',') {
+        Some((w, p)) => (w, Some(p)),
+        None => (digits, None),
+    };
+    if part.is_some_and(|p| !all_digits(p)) {
+        return None;
+    }
+    // The whole part: plain digits, or 1–3 digits then groups of three after points.
+    let groups: Vec<&str> = whole.split('.').collect();
+    let grouped = groups.len() > 1
+        && (1..=3).contains(&groups[0].len())
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups.iter().all(|g| all_digits(g));
+    let whole = if grouped && (part.is_some() || groups.len() > 2) {
+        groups.concat()
+    } else if all_digits(whole) && part.is_some() {
+        whole.to_owned()
+    } else {
+        return None;
+    };
+    Some(match part {
+        Some(p) => format!("{sign}{whole}.{p}"),
+        None => format!("{sign}{whole}"),
+    })
 }
 
 /// Reads a CSV (header row, RFC 4180 quoting, LF or CRLF, optional byte-order mark; fields
@@ -631,6 +659,30 @@ mod tests {
             v => panic!("{v:?}"),
         }
         assert_eq!(t.columns[1].kind, ColumnType::Categorical);
+        // Points grouping thousands, where they cannot be decimal points.
+        let t = read(
+            "n;won\n1.234,5;yes\n-1.234.567;no\n12.345.678,25;no\n1.234;yes\n0,5;no\n",
+            Some("won"),
+        )
+        .unwrap();
+        match &t.columns[0].values {
+            Values::Numbers(v) => {
+                assert_eq!(v, &[1234.5, -1234567.0, 12345678.25, 1.234, 0.5])
+            }
+            v => panic!("{v:?}"),
+        }
+        // Not numbers: groups of other sizes, a point after the comma, letters.
+        for v in [
+            "1.23,5",
+            "1.2345,5",
+            "1,234.5",
+            "12.34.56",
+            "1.234,5x",
+            "v1.234.567",
+        ] {
+            assert_eq!(decimal_comma(b';', v), None, "{v}");
+        }
+        assert_eq!(decimal_comma(b',', "1.234,5"), None);
         let comma = read("n,won\n\"1,5\",yes\n2,no\n", Some("won")).unwrap();
         assert_eq!(comma.columns[0].kind, ColumnType::Categorical);
         // A wrong field count names its line, as with commas.
