@@ -326,3 +326,63 @@ fn a_version_2_model_without_bins_still_reads_and_predicts() {
         .to_string();
     assert!(e.contains("version Some(4) is not supported"), "{e}");
 }
+
+#[test]
+fn the_fast_path_scores_number_and_date_bins_as_the_general_path() {
+    use leadscore_learn::encode::Encoding;
+    // A number and a date, both binned by deciles; leads on the cut points, between them,
+    // outside the training range, and missing.
+    let mut r = crate::common::Lcg(17);
+    let mut csv = String::from("lead_id,visits,created,won\n");
+    for i in 0..2000 {
+        let visits = (r.next() * 40.0).floor();
+        let day = (r.next() * 300.0) as i64;
+        let date =
+            chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap() + chrono::Days::new(day as u64);
+        let p = if (10.0..20.0).contains(&visits) {
+            0.6
+        } else {
+            0.2
+        } + day as f64 / 1000.0;
+        csv.push_str(&format!("{i},{visits},{date},{}\n", (r.next() < p) as u8));
+    }
+    let t = table(&csv);
+    for algo in [Algo::Logistic, Algo::Blend] {
+        let mut m = train(
+            &t,
+            &TrainParams {
+                algo,
+                ..TrainParams::default()
+            },
+        )
+        .unwrap()
+        .model;
+        let cuts = |name: &str| match &m
+            .encoder
+            .features
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap()
+            .encoding
+        {
+            Encoding::Number { cuts, .. } => cuts.clone(),
+            e => panic!("{e:?}"),
+        };
+        let (v, d) = (cuts("visits"), cuts("created"));
+        assert!(v.len() >= 5 && d.len() >= 5, "{v:?} {d:?}");
+        let day = |x: f64| {
+            chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Days::new(x as u64)
+        };
+        let mut rows = String::from("visits,created\n");
+        for (x, y) in v.iter().zip(&d) {
+            rows.push_str(&format!("{x},{}\n{},{}\n", day(*y), x - 0.5, day(y - 1.0)));
+        }
+        rows.push_str("-3,2019-05-05\n999,2031-01-01\n,\nNA,2025-03-03\n");
+        for threads in [1, 2] {
+            let (g, f) = both(&mut m, rows.as_bytes(), None, threads, 1 << 20);
+            assert_eq!(f, g, "{algo:?}");
+        }
+        let fast = predict_csv_fast(&m, rows.as_bytes(), None, Vec::new(), 1 << 20).unwrap();
+        assert!(fast.is_some(), "the fast path took it");
+    }
+}
