@@ -11,7 +11,8 @@
 //! - `table`: CSV into typed columns; type inference (numeric, boolean, date, categorical,
 //!   free text); missing-value tokens (`Select`, `NA`, `null`, empty…); the binary target.
 //! - `encode`: the feature encoder fitted on training data (imputation, missing indicators,
-//!   rare categories, one-hot for the linear model, target-ordered codes for trees).
+//!   rare categories, one-hot and decile bins of numbers for the linear model, target-ordered
+//!   codes for trees).
 //! - `metrics`: ROC-AUC (rank statistic), PR-AUC, log-loss, Brier, ECE, reliability bins,
 //!   deciles, per-group and per-segment reports.
 //! - `logistic`: L2-regularised logistic regression fitted by Newton's method (L-BFGS for
