@@ -8,7 +8,8 @@
 //! conversion rate (so one split separates good from bad values).
 
 use crate::LearnError;
-use crate::table::{ColumnType, MISSING, Table, Values};
+use crate::table::{Column, ColumnType, MISSING, Table, Values};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +63,30 @@ pub enum Encoding {
     },
 }
 
+impl Encoding {
+    /// Adds `base` to every linear term index.
+    fn shift(&mut self, base: u32) {
+        match self {
+            Encoding::Number {
+                term,
+                missing_term,
+                first_bin,
+                bin_freq,
+                ..
+            } => {
+                *term += base;
+                if let Some(t) = missing_term {
+                    *t += base;
+                }
+                if !bin_freq.is_empty() {
+                    *first_bin += base;
+                }
+            }
+            Encoding::Levels { first_term, .. } => *first_term += base,
+        }
+    }
+}
+
 /// One input column of the model.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Feature {
@@ -82,6 +107,8 @@ pub struct EncoderParams {
     pub min_count: usize,
     /// At most this many bins per number for the linear model (0: none).
     pub bins: usize,
+    /// Threads fitting columns (the encoder does not depend on it).
+    pub threads: usize,
 }
 
 impl Default for EncoderParams {
@@ -89,6 +116,7 @@ impl Default for EncoderParams {
         EncoderParams {
             min_count: 10,
             bins: 10,
+            threads: 1,
         }
     }
 }
@@ -230,14 +258,15 @@ impl Encoder {
     pub fn fit(table: &Table, y: &[f64], params: EncoderParams) -> Result<Encoder, LearnError> {
         let n = table.rows as f64;
         let prior = y.iter().sum::<f64>() / n.max(1.0);
-        let mut features = Vec::new();
-        let mut terms = 0u32;
-        for col in table.columns.iter().filter(|c| c.kind.is_feature()) {
+        // Each column on its own (in parallel), its terms numbered from 0; then numbered in
+        // column order.
+        let fit_column = |col: &Column| -> Option<(Feature, u32)> {
+            let mut terms = 0u32;
             let encoding = match &col.values {
                 Values::Numbers(v) => {
                     let mut present: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
                     if present.is_empty() {
-                        continue;
+                        return None;
                     }
                     // Sums in row order (kept aside), quantiles by selection (no full sort).
                     let rows = present.clone();
@@ -250,7 +279,7 @@ impl Encoder {
                         (min.unwrap_or(low), max.unwrap_or(high))
                     };
                     if low >= high {
-                        continue;
+                        return None;
                     }
                     let m = rows.len() as f64;
                     let mean = rows.iter().map(|x| x.clamp(low, high)).sum::<f64>() / m;
@@ -320,7 +349,7 @@ impl Encoder {
                         buckets.push(MISSING_LEVEL.into());
                     }
                     if buckets.len() < 2 {
-                        continue;
+                        return None;
                     }
                     let map = bucket_map(&buckets, levels);
                     let mut pos = vec![0.0; buckets.len()];
@@ -353,11 +382,29 @@ impl Encoder {
                     }
                 }
             };
-            features.push(Feature {
-                name: col.name.clone(),
-                kind: col.kind,
-                encoding,
-            });
+            Some((
+                Feature {
+                    name: col.name.clone(),
+                    kind: col.kind,
+                    encoding,
+                },
+                terms,
+            ))
+        };
+        let columns: Vec<&Column> = table
+            .columns
+            .iter()
+            .filter(|c| c.kind.is_feature())
+            .collect();
+        let drafts: Vec<Option<(Feature, u32)>> = crate::gbm::with_pool(params.threads, || {
+            columns.par_iter().map(|c| fit_column(c)).collect()
+        });
+        let mut features = Vec::new();
+        let mut terms = 0u32;
+        for (mut f, t) in drafts.into_iter().flatten() {
+            f.encoding.shift(terms);
+            terms += t;
+            features.push(f);
         }
         if features.is_empty() {
             return Err(LearnError::Data(format!(
@@ -913,6 +960,18 @@ mod tests {
         }
         let t = table(&csv);
         let enc = Encoder::fit(&t, t.target.as_ref().unwrap(), EncoderParams::default()).unwrap();
+        // Columns fitted on three threads: the same encoder, terms numbered in column order.
+        let three = EncoderParams {
+            threads: 3,
+            ..EncoderParams::default()
+        };
+        let enc3 = Encoder::fit(&t, t.target.as_ref().unwrap(), three).unwrap();
+        let json = |e: &Encoder| serde_json::to_string(e).unwrap();
+        assert_eq!(json(&enc), json(&enc3));
+        assert_eq!(
+            enc.term_feature(),
+            [0; 12].iter().chain(&[1; 3]).copied().collect::<Vec<_>>()
+        );
         let cells = enc.cells(&t).unwrap();
         let one = enc.sparse(&cells, t.rows);
         let three = enc.sparse_with(&cells, t.rows, 3);

@@ -1177,7 +1177,7 @@ fn early(
 
 /// Runs `f` on a pool of `threads` threads (a pool even for one, so rayon's parallel loops
 /// inside `f` do not spread to the global pool); inline if the pool cannot be built.
-fn with_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+pub(crate) fn with_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     match rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()

@@ -9,6 +9,7 @@
 
 use crate::encode::{Cells, Encoder, Encoding, bin_of};
 use crate::metrics::roc_auc_grouped;
+use rayon::prelude::*;
 
 /// A single column reaching this out-of-fold ROC-AUC is suspected of leaking the outcome.
 pub const LEAK_AUC: f64 = 0.9;
@@ -17,71 +18,74 @@ pub const LEAK_AUC: f64 = 0.9;
 const SMOOTHING: f64 = 10.0;
 
 /// Each feature's out-of-fold ROC-AUC alone, in feature order. `fold` gives each row's fold;
-/// with `holdout`, only fold 0 is scored (from the other folds), else every fold is.
+/// with `holdout`, only fold 0 is scored (from the other folds), else every fold is. Columns
+/// are scored on `threads` threads (the result does not depend on it).
 pub fn single_column_auc(
     encoder: &Encoder,
     cells: &[Cells],
     y: &[f64],
     fold: &[usize],
     holdout: bool,
+    threads: usize,
 ) -> Vec<f64> {
     let folds = fold.iter().max().map_or(1, |&f| f + 1);
     let prior = y.iter().sum::<f64>() / y.len().max(1) as f64;
-    encoder
-        .features
-        .iter()
-        .zip(cells)
-        .map(|(f, c)| {
-            // Every row's group (bucket, bin, or above/below the mean; missing and "no
-            // bucket" last), as a small index.
-            let (groups, group): (usize, Box<dyn Fn(usize) -> usize + '_>) = match (&f.encoding, c)
-            {
-                (Encoding::Levels { buckets, .. }, Cells::Buckets(b)) => {
-                    let g = buckets.len();
-                    (g + 1, Box::new(move |r| (b[r] as usize).min(g)))
-                }
-                (Encoding::Number { cuts, mean, .. }, Cells::Numbers(v)) => {
-                    let g = if cuts.is_empty() { 2 } else { cuts.len() + 1 };
-                    let group = move |r: usize| {
-                        let x = v[r];
-                        if x.is_nan() {
-                            g
-                        } else if cuts.is_empty() {
-                            usize::from(x > *mean)
-                        } else {
-                            bin_of(cuts, x)
+    let features: Vec<_> = encoder.features.iter().zip(cells).collect();
+    crate::gbm::with_pool(threads, || {
+        features
+            .par_iter()
+            .map(|&(f, c)| {
+                // Every row's group (bucket, bin, or above/below the mean; missing and "no
+                // bucket" last), as a small index.
+                let (groups, group): (usize, Box<dyn Fn(usize) -> usize + '_>) =
+                    match (&f.encoding, c) {
+                        (Encoding::Levels { buckets, .. }, Cells::Buckets(b)) => {
+                            let g = buckets.len();
+                            (g + 1, Box::new(move |r| (b[r] as usize).min(g)))
                         }
+                        (Encoding::Number { cuts, mean, .. }, Cells::Numbers(v)) => {
+                            let g = if cuts.is_empty() { 2 } else { cuts.len() + 1 };
+                            let group = move |r: usize| {
+                                let x = v[r];
+                                if x.is_nan() {
+                                    g
+                                } else if cuts.is_empty() {
+                                    usize::from(x > *mean)
+                                } else {
+                                    bin_of(cuts, x)
+                                }
+                            };
+                            (g + 1, Box::new(group))
+                        }
+                        _ => unreachable!("cells come from this encoder"),
                     };
-                    (g + 1, Box::new(group))
+                // Positives and rows per fold and group, and per group over all folds.
+                let mut per = vec![(0.0, 0.0); folds * groups];
+                for (r, (&yr, &fr)) in y.iter().zip(fold).enumerate() {
+                    let e = &mut per[fr * groups + group(r)];
+                    e.0 += yr;
+                    e.1 += 1.0;
                 }
-                _ => unreachable!("cells come from this encoder"),
-            };
-            // Positives and rows per fold and group, and per group over all folds.
-            let mut per = vec![(0.0, 0.0); folds * groups];
-            for (r, (&yr, &fr)) in y.iter().zip(fold).enumerate() {
-                let e = &mut per[fr * groups + group(r)];
-                e.0 += yr;
-                e.1 += 1.0;
-            }
-            let mut all = vec![(0.0, 0.0); groups];
-            for (i, &(p, n)) in per.iter().enumerate() {
-                all[i % groups].0 += p;
-                all[i % groups].1 += n;
-            }
-            // Each scored fold's groups: the rate from the other folds, positives, negatives.
-            let mut scored: Vec<(f64, f64, f64)> = per
-                .iter()
-                .enumerate()
-                .filter(|&(i, &(_, n))| n > 0.0 && (!holdout || i < groups))
-                .map(|(i, &(p, n))| {
-                    let (tp, tn) = all[i % groups];
-                    let rate = (tp - p + SMOOTHING * prior) / (tn - n + SMOOTHING);
-                    (rate, p, n - p)
-                })
-                .collect();
-            roc_auc_grouped(&mut scored)
-        })
-        .collect()
+                let mut all = vec![(0.0, 0.0); groups];
+                for (i, &(p, n)) in per.iter().enumerate() {
+                    all[i % groups].0 += p;
+                    all[i % groups].1 += n;
+                }
+                // Each scored fold's groups: the rate from the other folds, positives, negatives.
+                let mut scored: Vec<(f64, f64, f64)> = per
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, &(_, n))| n > 0.0 && (!holdout || i < groups))
+                    .map(|(i, &(p, n))| {
+                        let (tp, tn) = all[i % groups];
+                        let rate = (tp - p + SMOOTHING * prior) / (tn - n + SMOOTHING);
+                        (rate, p, n - p)
+                    })
+                    .collect();
+                roc_auc_grouped(&mut scored)
+            })
+            .collect()
+    })
 }
 
 /// Warnings for the features whose AUC alone (from [`single_column_auc`]) reaches [`LEAK_AUC`].

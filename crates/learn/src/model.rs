@@ -451,6 +451,7 @@ pub fn train_with(
         EncoderParams {
             min_count: params.min_count,
             bins: params.bins,
+            threads: params.threads,
         },
     )?;
     let cells = encoder.cells(table)?;
@@ -459,7 +460,8 @@ pub fn train_with(
     let holdout = n > HOLDOUT_ROWS;
     let folds = stratified_folds(y, if holdout { 5 } else { k_folds }, params.seed);
     let k = if holdout { 1 } else { k_folds };
-    let alone = crate::leak::single_column_auc(&encoder, &cells, y, &folds, holdout);
+    let alone =
+        crate::leak::single_column_auc(&encoder, &cells, y, &folds, holdout, params.threads);
     warnings.extend(crate::leak::warnings(&encoder, &alone));
 
     struct Fitted {
