@@ -153,6 +153,14 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
     for w in &trained.warnings {
         eprintln!("warning: {w}");
     }
+    if !trained.leaks.is_empty() {
+        let flags: Vec<String> = trained
+            .leaks
+            .iter()
+            .map(|(name, _)| format!("--ignore {}", shell_word(name)))
+            .collect();
+        eprintln!("to leave them out, train again with: {}", flags.join(" "));
+    }
     if a.quiet {
         return Ok(());
     }
@@ -613,4 +621,28 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
         name,
         a.seed,
     ))
+}
+
+/// `s` as one shell word: bare when it is plain, else in single quotes.
+fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:@".contains(&b));
+    if plain {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn column_names_become_one_shell_word() {
+        assert_eq!(super::shell_word("Tags"), "Tags");
+        assert_eq!(super::shell_word("account.stage"), "account.stage");
+        assert_eq!(super::shell_word("Lead Quality"), "'Lead Quality'");
+        assert_eq!(super::shell_word("it's"), "'it'\\''s'");
+        assert_eq!(super::shell_word(""), "''");
+    }
 }

@@ -88,20 +88,22 @@ pub fn single_column_auc(
     })
 }
 
-/// Warnings for the features whose AUC alone (from [`single_column_auc`]) reaches [`LEAK_AUC`].
-pub fn warnings(encoder: &Encoder, auc: &[f64]) -> Vec<String> {
+/// The features whose AUC alone (from [`single_column_auc`]) reaches [`LEAK_AUC`], with it.
+pub fn suspects(encoder: &Encoder, auc: &[f64]) -> Vec<(String, f64)> {
     encoder
         .features
         .iter()
         .zip(auc)
         .filter(|(_, a)| **a >= LEAK_AUC)
-        .map(|(f, a)| {
-            format!(
-                "column `{}` alone ranks converted leads with an out-of-fold ROC-AUC of {a:.2}: \
-                 if it is filled in once the outcome is known (a stage, a status, a sales note), \
-                 it leaks the outcome and the model will fail on new leads; leave it out of training if so",
-                f.name
-            )
-        })
+        .map(|(f, a)| (f.name.clone(), *a))
         .collect()
+}
+
+/// The warning naming a suspect.
+pub fn warning(name: &str, auc: f64) -> String {
+    format!(
+        "column `{name}` alone ranks converted leads with an out-of-fold ROC-AUC of {auc:.2}: \
+         if it is filled in once the outcome is known (a stage, a status, a sales note), \
+         it leaks the outcome and the model will fail on new leads; leave it out of training if so"
+    )
 }

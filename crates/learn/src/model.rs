@@ -235,6 +235,8 @@ pub struct Trained {
     pub model: LearnedModel,
     /// Warnings (also in the model).
     pub warnings: Vec<String>,
+    /// Columns suspected of leaking the outcome (named in a warning), with their AUC alone.
+    pub leaks: Vec<(String, f64)>,
 }
 
 /// What drove one lead's score.
@@ -462,7 +464,12 @@ pub fn train_with(
     let k = if holdout { 1 } else { k_folds };
     let alone =
         crate::leak::single_column_auc(&encoder, &cells, y, &folds, holdout, params.threads);
-    warnings.extend(crate::leak::warnings(&encoder, &alone));
+    let leaks = crate::leak::suspects(&encoder, &alone);
+    warnings.extend(
+        leaks
+            .iter()
+            .map(|(name, auc)| crate::leak::warning(name, *auc)),
+    );
 
     struct Fitted {
         learner: Learner,
@@ -684,7 +691,11 @@ pub fn train_with(
         threads: 1,
     };
     model.hash = model.content_hash()?;
-    Ok(Trained { model, warnings })
+    Ok(Trained {
+        model,
+        warnings,
+        leaks,
+    })
 }
 
 impl LearnedModel {

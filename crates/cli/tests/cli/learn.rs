@@ -683,6 +683,12 @@ fn a_column_filled_in_after_the_outcome_is_named() {
         "{}",
         named[0]
     );
+    assert!(
+        run.stderr
+            .contains("to leave them out, train again with: --ignore Tags\n"),
+        "{}",
+        run.stderr
+    );
     let model: serde_json::Value = serde_json::from_str(&dir.read("m.json")).unwrap();
     assert_eq!(model["warnings"].as_array().unwrap().len(), 1, "{model}");
 }
