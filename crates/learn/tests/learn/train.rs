@@ -363,6 +363,19 @@ fn a_column_that_tells_the_outcome_is_named_in_a_warning() {
     // Without it, nothing is suspected (the same leads; `visits` alone is about 0.75).
     let m = train(&table(&csv), &params(Algo::Logistic)).unwrap().model;
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    // A date set only when the deal closed: its being there tells the outcome (AUC 1).
+    let mut closed = String::new();
+    for (i, line) in csv.lines().enumerate() {
+        let date = match i {
+            0 => "closed_at".to_owned(),
+            _ if line.ends_with(",won") => format!("2025-03-{:02}", 1 + i % 28),
+            _ => String::new(),
+        };
+        closed.push_str(&format!("{line},{date}\n"));
+    }
+    let trained = train(&table(&closed), &params(Algo::Logistic)).unwrap();
+    assert_eq!(trained.leaks, [("closed_at".to_owned(), 1.0)]);
+    assert_eq!(trained.model.warnings, trained.warnings);
 }
 
 #[test]
