@@ -216,7 +216,11 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
     }
     // The logistic model's odds ratios, alone or as the blend's readable part.
     let logistic = match &m.learner {
-        Learner::Logistic { coefficients, .. } => Some((coefficients, "")),
+        Learner::Logistic {
+            model,
+            coefficients,
+            ..
+        } => Some((model, coefficients, "")),
         Learner::Blend {
             weight, logistic, ..
         } => {
@@ -226,21 +230,37 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
                 1.0 - weight
             );
             match &**logistic {
-                Learner::Logistic { coefficients, .. } => {
-                    Some((coefficients, " of its logistic part"))
-                }
+                Learner::Logistic {
+                    model,
+                    coefficients,
+                    ..
+                } => Some((model, coefficients, " of its logistic part")),
                 _ => None,
             }
         }
         Learner::Gbm { .. } => None,
     };
-    if let Some((coefficients, part)) = logistic {
+    if let Some((model, coefficients, part)) = logistic {
         let _ = writeln!(
             s,
             "largest effects{part} (odds ratio per value or per std. dev.):"
         );
         for c in coefficients.iter().take(10) {
             let _ = writeln!(s, "  {:>7.3}x  {}", c.odds_ratio, c.term);
+        }
+        let numbers = m.encoder.number_effects(&model.weights);
+        if !numbers.is_empty() {
+            let _ = writeln!(
+                s,
+                "numbers{part}, odds ratio against the average lead by range (line and step together):"
+            );
+            for (name, effects) in numbers {
+                let ranges: Vec<String> = effects
+                    .iter()
+                    .map(|(range, e)| format!("{range} {:.2}x", e.exp()))
+                    .collect();
+                let _ = writeln!(s, "  {name}: {}", ranges.join(", "));
+            }
         }
     }
     let _ = writeln!(

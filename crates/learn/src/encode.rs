@@ -652,14 +652,8 @@ impl Encoder {
                         names[*t as usize] = format!("{} = {MISSING_LEVEL}", f.name);
                     }
                     for k in 0..cuts.len() + usize::from(!cuts.is_empty()) {
-                        let show = |x: f64| show_value(f.kind, x);
-                        names[*first_bin as usize + k] = match k {
-                            0 => format!("{} < {}", f.name, show(cuts[0])),
-                            k if k == cuts.len() => format!("{} ≥ {}", f.name, show(cuts[k - 1])),
-                            k => {
-                                format!("{} in [{}, {})", f.name, show(cuts[k - 1]), show(cuts[k]))
-                            }
-                        };
+                        names[*first_bin as usize + k] =
+                            format!("{} {}", f.name, bin_text(f.kind, cuts, k));
                     }
                 }
                 Encoding::Levels {
@@ -674,6 +668,54 @@ impl Encoder {
             }
         }
         names
+    }
+
+    /// Per number column with bins, what a lead's value in each bin adds to the linear
+    /// model's log-odds against the average lead (its factor in a prediction), at a typical
+    /// value of the bin: the middle of an inner bin; for the outer two, half the next bin's
+    /// width beyond their cut, within the training range (values past it are clipped).
+    /// `(column, [(bin, e.g. "in [3, 5)", log-odds)])`, in feature order.
+    pub fn number_effects(&self, weights: &[f64]) -> Vec<(String, Vec<(String, f64)>)> {
+        let w = |t: u32| weights[t as usize];
+        self.features
+            .iter()
+            .filter_map(|f| match &f.encoding {
+                Encoding::Number {
+                    low,
+                    high,
+                    mean,
+                    std,
+                    missing_rate,
+                    term,
+                    missing_term,
+                    cuts,
+                    first_bin,
+                    bin_freq,
+                } if !cuts.is_empty() => {
+                    let average = missing_term.map_or(0.0, |t| w(t) * missing_rate)
+                        + (0..bin_freq.len() as u32)
+                            .map(|k| w(first_bin + k) * bin_freq[k as usize])
+                            .sum::<f64>();
+                    let last = cuts.len();
+                    let effects = (0..=last)
+                        .map(|k| {
+                            let x = match k {
+                                0 => (cuts[0] - (cuts[1] - cuts[0]) / 2.0).max(*low),
+                                k if k == last => {
+                                    (cuts[k - 1] + (cuts[k - 1] - cuts[k - 2]) / 2.0).min(*high)
+                                }
+                                k => (cuts[k - 1] + cuts[k]) / 2.0,
+                            };
+                            let z = (x.clamp(*low, *high) - mean) / std;
+                            let e = w(*term) * z + w(first_bin + k as u32) - average;
+                            (bin_text(f.kind, cuts, k), e)
+                        })
+                        .collect();
+                    Some((f.name.clone(), effects))
+                }
+                _ => None,
+            })
+            .collect()
     }
 
     /// The average training value of each linear term (contributions are measured from it).
@@ -744,6 +786,16 @@ pub enum Cells {
     Numbers(Vec<f64>),
     /// Bucket per row.
     Buckets(Vec<u32>),
+}
+
+/// Bin `k` of `cuts` as people read it: `< a`, `in [a, b)` or `≥ b`.
+fn bin_text(kind: ColumnType, cuts: &[f64], k: usize) -> String {
+    let show = |x: f64| show_value(kind, x);
+    match k {
+        0 => format!("< {}", show(cuts[0])),
+        k if k == cuts.len() => format!("≥ {}", show(cuts[k - 1])),
+        k => format!("in [{}, {})", show(cuts[k - 1]), show(cuts[k])),
+    }
 }
 
 /// A bin edge as people read it: a date for date columns (stored as days since 1970).

@@ -638,8 +638,20 @@ fn number_bins_improve_the_logistic_model_on_the_real_leads() {
         "{tb:?}"
     );
     assert!(tb.iter().filter(|t| time(t)).count() > 5, "{tb:?}");
-    // The printed effects name ranges of values.
+    // The printed effects name ranges of values, and each number's effect by range.
     assert!(run.stderr.contains(" in ["), "{}", run.stderr);
+    let by_range = run
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("  Total Time Spent on Website: < "))
+        .unwrap_or_else(|| panic!("{}", run.stderr));
+    assert!(
+        by_range.contains("x, in [") && by_range.contains("x, ≥ "),
+        "{by_range}"
+    );
+    assert!(run.stderr.contains(
+        "numbers, odds ratio against the average lead by range (line and step together):"
+    ));
     assert_eq!(mb["version"], 3);
 }
 

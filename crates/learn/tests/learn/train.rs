@@ -325,6 +325,46 @@ fn number_bins_let_the_logistic_model_learn_a_curved_effect() {
         "{inside} {low} {high}"
     );
     assert_eq!(binned.version, 3);
+    // The effect per range is what a lead at that range's typical value gets as its factor:
+    // the middles of the inner bins, half a bin beyond the outer cuts (9 − 5, 89 + 5); ten
+    // bins.
+    let Learner::Logistic { model, .. } = &binned.learner else {
+        panic!("logistic")
+    };
+    let effects = binned.encoder.number_effects(&model.weights);
+    assert_eq!(effects.len(), 1);
+    let (name, by_range) = &effects[0];
+    assert_eq!(name, "age");
+    assert_eq!(by_range[0].0, "< 9");
+    assert_eq!(by_range[5].0, "in [49, 58)");
+    assert_eq!(by_range[9].0, "≥ 89");
+    let typical = [4.0, 14.0, 24.0, 34.0, 44.0, 53.5, 63.5, 74.0, 84.0, 94.0];
+    let mut leads = String::from("lead_id,age\n");
+    for (i, a) in typical.iter().enumerate() {
+        leads.push_str(&format!("{i},{a}\n"));
+    }
+    let t = leadscore_learn::read_table(
+        leads.as_bytes(),
+        "typical.csv",
+        &TableOptions {
+            id: Some("lead_id".into()),
+            schema: Some(binned.encoder.schema()),
+            ..TableOptions::default()
+        },
+    )
+    .unwrap();
+    let p = binned.predict_table(&t).unwrap();
+    let got: Vec<f64> = p.factors.iter().map(|f| f[0].contribution).collect();
+    let want: Vec<f64> = by_range.iter().map(|(_, e)| *e).collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-12, "{got:?} vs {want:?}");
+    }
+    // The peak's ranges stand out here too.
+    assert!(
+        want[5] > want[0] + 1.0 && want[5] > want[9] + 1.0,
+        "{want:?}"
+    );
 }
 
 #[test]
