@@ -56,6 +56,13 @@ impl Default for RetrainSettings {
 /// when it has none) and its effect on the log-odds relative to an average lead.
 pub use leadscore_learn::model::Factor;
 
+/// What a person reads in a stored learned model: its logistic model's coefficients and each
+/// binned number's effect by range ([`LearnedModel::effects`]); `None` for trees alone or a
+/// file that does not read.
+pub fn effects(model_text: &str) -> Option<leadscore_learn::model::Effects> {
+    LearnedModel::read(model_text.as_bytes()).ok()?.effects()
+}
+
 /// A contact's prediction by the workspace's latest learned model.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Prediction {

@@ -215,51 +215,37 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
         );
     }
     // The logistic model's odds ratios, alone or as the blend's readable part.
-    let logistic = match &m.learner {
-        Learner::Logistic {
-            model,
-            coefficients,
-            ..
-        } => Some((model, coefficients, "")),
-        Learner::Blend {
-            weight, logistic, ..
-        } => {
+    let part = match &m.learner {
+        Learner::Blend { weight, .. } => {
             let _ = writeln!(
                 s,
                 "blend: log-odds = {weight} x logistic + {} x trees (weight by out-of-fold log-loss)",
                 1.0 - weight
             );
-            match &**logistic {
-                Learner::Logistic {
-                    model,
-                    coefficients,
-                    ..
-                } => Some((model, coefficients, " of its logistic part")),
-                _ => None,
-            }
+            " of its logistic part"
         }
-        Learner::Gbm { .. } => None,
+        _ => "",
     };
-    if let Some((model, coefficients, part)) = logistic {
+    if let Some(effects) = m.effects() {
         let _ = writeln!(
             s,
             "largest effects{part} (odds ratio per value or per std. dev.):"
         );
-        for c in coefficients.iter().take(10) {
+        for c in effects.coefficients.iter().take(10) {
             let _ = writeln!(s, "  {:>7.3}x  {}", c.odds_ratio, c.term);
         }
-        let numbers = m.encoder.number_effects(&model.weights);
-        if !numbers.is_empty() {
+        if !effects.numbers.is_empty() {
             let _ = writeln!(
                 s,
                 "numbers{part}, odds ratio against the average lead by range (line and step together):"
             );
-            for (name, effects) in numbers {
-                let ranges: Vec<String> = effects
+            for n in &effects.numbers {
+                let ranges: Vec<String> = n
+                    .ranges
                     .iter()
-                    .map(|(range, e)| format!("{range} {:.2}x", e.exp()))
+                    .map(|r| format!("{} {:.2}x", r.range, r.odds_ratio))
                     .collect();
-                let _ = writeln!(s, "  {name}: {}", ranges.join(", "));
+                let _ = writeln!(s, "  {}: {}", n.column, ranges.join(", "));
             }
         }
     }

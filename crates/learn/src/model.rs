@@ -113,6 +113,36 @@ pub struct Coefficient {
     pub odds_ratio: f64,
 }
 
+/// What a person reads in a model with a logistic part: its coefficients, largest effect
+/// first, and each binned number's effect by range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Effects {
+    /// Every term, largest effect first.
+    pub coefficients: Vec<Coefficient>,
+    /// Per number column with bins, in feature order.
+    pub numbers: Vec<NumberEffect>,
+}
+
+/// One number column's effect by range (see [`Encoder::number_effects`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NumberEffect {
+    /// The column.
+    pub column: String,
+    /// Its ranges, from the lowest.
+    pub ranges: Vec<RangeEffect>,
+}
+
+/// The effect of a value in one range, against the average lead.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RangeEffect {
+    /// `< a`, `in [a, b)` or `≥ b`.
+    pub range: String,
+    /// Change in log-odds, the line and the range's step together.
+    pub log_odds: f64,
+    /// `exp(log_odds)`.
+    pub odds_ratio: f64,
+}
+
 /// The learner inside a model.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -699,6 +729,43 @@ pub fn train_with(
 }
 
 impl LearnedModel {
+    /// The coefficients and number effects of its logistic model (a blend's logistic part);
+    /// `None` for trees alone.
+    pub fn effects(&self) -> Option<Effects> {
+        let logistic = match &self.learner {
+            Learner::Blend { logistic, .. } => &**logistic,
+            l => l,
+        };
+        let Learner::Logistic {
+            coefficients,
+            model,
+            ..
+        } = logistic
+        else {
+            return None;
+        };
+        let numbers = self
+            .encoder
+            .number_effects(&model.weights)
+            .into_iter()
+            .map(|(column, ranges)| NumberEffect {
+                column,
+                ranges: ranges
+                    .into_iter()
+                    .map(|(range, log_odds)| RangeEffect {
+                        range,
+                        log_odds,
+                        odds_ratio: log_odds.exp(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        Some(Effects {
+            coefficients: coefficients.clone(),
+            numbers,
+        })
+    }
+
     /// The hash the model file carries: SHA-256 of its compact JSON with `hash` empty.
     pub fn content_hash(&self) -> Result<String, LearnError> {
         // Hash the compact form with `hash` empty.

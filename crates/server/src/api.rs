@@ -980,7 +980,10 @@ pub(crate) async fn get_drift(
 
 /// The workspace's latest learned model (trained from the store by a retrain): `version`,
 /// `target`, `algo`, `rows`, `positives`, `hash`, `trained_at`, and from the model file the
-/// out-of-fold metrics of each learner tried (`candidates`), `threshold`, `grades`, `warnings`.
+/// out-of-fold metrics of each learner tried (`candidates`), `threshold`, `grades`, `warnings`,
+/// and what a person reads in it (`effects`, null for trees alone): `coefficients` (`term`,
+/// `coefficient`, `odds_ratio`, largest effect first) and `numbers` (per binned number column,
+/// `column` and `ranges`: `range`, `log_odds`, `odds_ratio` against the average lead).
 #[utoipa::path(get, path = "/api/v1/model/learned", tag = "model",
     responses((status = 200, body = Object), (status = 404, body = ErrorBody)), security(("read_key" = [])))]
 pub(crate) async fn get_learned(
@@ -1001,6 +1004,7 @@ pub(crate) async fn get_learned(
         "positives": m.positives, "hash": m.hash, "trained_at": time_text(m.trained_at),
         "candidates": file["candidates"], "threshold": file["threshold"],
         "grades": file["grades"], "warnings": file["warnings"],
+        "effects": leadscore_app::predict::effects(&m.model),
     })))
 }
 

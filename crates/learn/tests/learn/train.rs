@@ -249,6 +249,20 @@ fn a_blend_holds_both_learners_and_survives_its_file() {
         .fold(0.0, f64::max);
     assert!(worst < 1e-12, "{worst}");
     assert!(p.factors.iter().all(|f| f.len() == 3));
+    // What a person reads is its logistic part: the coefficients, and `visits` by range.
+    let effects = m.effects().expect("a blend has a logistic part");
+    let Learner::Logistic { coefficients, .. } = &**logistic else {
+        panic!()
+    };
+    assert_eq!(&effects.coefficients, coefficients);
+    assert_eq!(effects.numbers.len(), 1);
+    assert_eq!(effects.numbers[0].column, "visits");
+    let r = &effects.numbers[0].ranges;
+    // Visits raise the odds (0.25 a visit): the top range above the bottom one.
+    assert!(r[r.len() - 1].odds_ratio > 2.0 * r[0].odds_ratio, "{r:?}");
+    assert!(r.iter().all(|e| e.odds_ratio == e.log_odds.exp()));
+    let trees = train(&t, &params(Algo::Gbm)).unwrap().model;
+    assert_eq!(trees.effects(), None);
 }
 
 #[test]

@@ -76,6 +76,14 @@ both! {
 
         let m = srv.get_ok("/api/v1/model/learned");
         assert_eq!((&m["target"], &m["algo"], &m["rows"], &m["positives"]), (&json!("won"), &json!("logistic"), &json!(20), &json!(10)), "{m}");
+        // What a marketer reads: software leads convert more, by the odds ratio of its term.
+        let coef = |term: &str| {
+            m["effects"]["coefficients"].as_array().unwrap().iter().find(|c| c["term"] == term).unwrap_or_else(|| panic!("{m}")).clone()
+        };
+        let (sw, rt) = (coef("industry = software"), coef("industry = retail"));
+        assert!(sw["odds_ratio"].as_f64().unwrap() > 1.0 && rt["odds_ratio"].as_f64().unwrap() < 1.0, "{m}");
+        assert_eq!(sw["odds_ratio"].as_f64().unwrap(), sw["coefficient"].as_f64().unwrap().exp());
+        assert!(m["effects"]["numbers"].is_array(), "{m}");
         let lead = srv.lead("u00");
         let p = &lead["prediction"];
         let prob = p["probability"].as_f64().unwrap_or_else(|| panic!("{lead}"));
