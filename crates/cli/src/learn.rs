@@ -70,7 +70,8 @@ pub(crate) struct TrainArgs {
     #[arg(long, default_value_t = 5)]
     folds: usize,
     /// Bins per number column for the logistic model (its deciles: a step per bin on top of
-    /// the straight line, so curved effects are learned); 0 for a straight line only.
+    /// the straight line, so curved effects are learned); 0 (or under 3) for a straight line
+    /// only.
     #[arg(long, default_value_t = 10)]
     bins: usize,
     /// Threads (default: all cores); the model does not depend on it.
