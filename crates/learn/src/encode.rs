@@ -43,10 +43,8 @@ pub enum Encoding {
         /// `<= x`. Empty: no bins (booleans, few distinct values, models from before bins).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         cuts: Vec<f64>,
-        /// Bin `k` is linear term `first_bin + k` (meaningless without cuts).
-        #[serde(default, skip_serializing_if = "is_zero")]
-        first_bin: u32,
-        /// Share of training rows in each bin (missing rows are in none).
+        /// Share of training rows in each bin (missing rows are in none). Bin `k` is linear
+        /// term [`bins_start`]` + k`, right after the value's and "is missing" terms.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         bin_freq: Vec<f64>,
     },
@@ -68,18 +66,11 @@ impl Encoding {
     fn shift(&mut self, base: u32) {
         match self {
             Encoding::Number {
-                term,
-                missing_term,
-                first_bin,
-                bin_freq,
-                ..
+                term, missing_term, ..
             } => {
                 *term += base;
                 if let Some(t) = missing_term {
                     *t += base;
-                }
-                if !bin_freq.is_empty() {
-                    *first_bin += base;
                 }
             }
             Encoding::Levels { first_term, .. } => *first_term += base,
@@ -121,8 +112,9 @@ impl Default for EncoderParams {
     }
 }
 
-fn is_zero(v: &u32) -> bool {
-    *v == 0
+/// The linear term of a number's first bin: the one after its value's and "is missing" terms.
+pub(crate) fn bins_start(term: u32, missing_term: Option<u32>) -> u32 {
+    missing_term.unwrap_or(term) + 1
 }
 
 /// The fitted encoder.
@@ -232,8 +224,8 @@ fn cuts(v: &mut [f64], bins: usize) -> Vec<f64> {
     // Each selection looks only above the rank found before.
     let mut from = 0;
     for k in 1..bins {
+        // Ranks grow with k, so each is at or above the one before.
         let rank = ((v.len() - 1) as f64 * k as f64 / bins as f64).round() as usize;
-        let rank = rank.max(from);
         let c = *v[from..]
             .select_nth_unstable_by(rank - from, f64::total_cmp)
             .1;
@@ -302,7 +294,6 @@ impl Encoder {
                         params.bins.min(present.len() / params.min_count.max(1))
                     };
                     let cuts = cuts(&mut present, bins);
-                    let first_bin = terms;
                     let mut bin_freq = vec![0.0; if cuts.is_empty() { 0 } else { cuts.len() + 1 }];
                     if !cuts.is_empty() {
                         terms += bin_freq.len() as u32;
@@ -320,7 +311,6 @@ impl Encoder {
                         term,
                         missing_term,
                         cuts,
-                        first_bin: if bin_freq.is_empty() { 0 } else { first_bin },
                         bin_freq,
                     }
                 }
@@ -511,7 +501,6 @@ impl Encoder {
                         term,
                         missing_term,
                         cuts,
-                        first_bin,
                         ..
                     },
                     Cells::Numbers(v),
@@ -527,7 +516,8 @@ impl Encoder {
                             emit(*term, z);
                         }
                         if !cuts.is_empty() {
-                            emit(first_bin + bin_of(cuts, x) as u32, 1.0);
+                            let first = bins_start(*term, *missing_term);
+                            emit(first + bin_of(cuts, x) as u32, 1.0);
                         }
                     }
                 }
@@ -644,7 +634,6 @@ impl Encoder {
                     term,
                     missing_term,
                     cuts,
-                    first_bin,
                     ..
                 } => {
                     names[*term as usize] = format!("{} (per std. dev.)", f.name);
@@ -652,7 +641,7 @@ impl Encoder {
                         names[*t as usize] = format!("{} = {MISSING_LEVEL}", f.name);
                     }
                     for k in 0..cuts.len() + usize::from(!cuts.is_empty()) {
-                        names[*first_bin as usize + k] =
+                        names[(bins_start(*term, *missing_term) as usize) + k] =
                             format!("{} {}", f.name, bin_text(f.kind, cuts, k));
                     }
                 }
@@ -689,9 +678,9 @@ impl Encoder {
                     term,
                     missing_term,
                     cuts,
-                    first_bin,
                     bin_freq,
                 } if !cuts.is_empty() => {
+                    let first_bin = bins_start(*term, *missing_term);
                     let average = missing_term.map_or(0.0, |t| w(t) * missing_rate)
                         + (0..bin_freq.len() as u32)
                             .map(|k| w(first_bin + k) * bin_freq[k as usize])
@@ -726,15 +715,16 @@ impl Encoder {
                 Encoding::Number {
                     missing_term,
                     missing_rate,
-                    first_bin,
+                    term,
                     bin_freq,
                     ..
                 } => {
                     if let Some(t) = missing_term {
                         m[*t as usize] = *missing_rate;
                     }
+                    let first = bins_start(*term, *missing_term) as usize;
                     for (k, f) in bin_freq.iter().enumerate() {
-                        m[*first_bin as usize + k] = *f;
+                        m[first + k] = *f;
                     }
                 }
                 Encoding::Levels {
@@ -757,13 +747,12 @@ impl Encoder {
                 Encoding::Number {
                     term,
                     missing_term,
-                    first_bin,
                     bin_freq,
                     ..
-                } if !bin_freq.is_empty() => (*term, first_bin + bin_freq.len() as u32),
-                Encoding::Number {
-                    term, missing_term, ..
-                } => (*term, missing_term.unwrap_or(*term) + 1),
+                } => (
+                    *term,
+                    bins_start(*term, *missing_term) + bin_freq.len() as u32,
+                ),
                 Encoding::Levels {
                     buckets,
                     first_term,

@@ -10,7 +10,7 @@
 
 use crate::calibrate::Calibrator;
 use crate::decimal::push_fixed;
-use crate::encode::{Encoding, MISSING_LEVEL, OTHER, bin_of};
+use crate::encode::{Encoding, MISSING_LEVEL, OTHER, bin_of, bins_start};
 use crate::gbm::Gbm;
 use crate::model::{LearnedModel, Learner};
 use crate::table::{
@@ -355,7 +355,6 @@ fn plan<'m, 'd>(
                 term,
                 missing_term,
                 cuts,
-                first_bin,
                 bin_freq,
                 ..
             } => Reader::Number {
@@ -368,7 +367,7 @@ fn plan<'m, 'd>(
                 w_missing: missing_term.map(weight),
                 cuts,
                 w_bins: (0..bin_freq.len() as u32)
-                    .map(|k| weight(first_bin + k))
+                    .map(|k| weight(bins_start(*term, *missing_term) + k))
                     .collect(),
             },
             Encoding::Levels {

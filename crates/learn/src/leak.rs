@@ -37,36 +37,32 @@ pub fn single_column_auc(
             .par_iter()
             .map(|&(f, c)| {
                 // Every row's group (bucket, bin, or above/below the mean; missing and "no
-                // bucket" last), as a small index.
-                let (groups, group): (usize, Box<dyn Fn(usize) -> usize + '_>) =
-                    match (&f.encoding, c) {
-                        (Encoding::Levels { buckets, .. }, Cells::Buckets(b)) => {
-                            let g = buckets.len();
-                            (g + 1, Box::new(move |r| (b[r] as usize).min(g)))
-                        }
-                        (Encoding::Number { cuts, mean, .. }, Cells::Numbers(v)) => {
-                            let g = if cuts.is_empty() { 2 } else { cuts.len() + 1 };
-                            let group = move |r: usize| {
-                                let x = v[r];
-                                if x.is_nan() {
-                                    g
-                                } else if cuts.is_empty() {
-                                    usize::from(x > *mean)
-                                } else {
-                                    bin_of(cuts, x)
-                                }
-                            };
-                            (g + 1, Box::new(group))
-                        }
-                        _ => unreachable!("cells come from this encoder"),
-                    };
-                // Positives and rows per fold and group, and per group over all folds.
-                let mut per = vec![(0.0, 0.0); folds * groups];
-                for (r, (&yr, &fr)) in y.iter().zip(fold).enumerate() {
-                    let e = &mut per[fr * groups + group(r)];
-                    e.0 += yr;
-                    e.1 += 1.0;
-                }
+                // bucket" last), counted per fold and group.
+                let (groups, per) = match (&f.encoding, c) {
+                    (Encoding::Levels { buckets, .. }, Cells::Buckets(b)) => {
+                        let g = buckets.len();
+                        (
+                            g + 1,
+                            count(y, fold, folds, g + 1, |r| (b[r] as usize).min(g)),
+                        )
+                    }
+                    (Encoding::Number { cuts, mean, .. }, Cells::Numbers(v)) => {
+                        let g = if cuts.is_empty() { 2 } else { cuts.len() + 1 };
+                        let group = |r: usize| {
+                            let x = v[r];
+                            if x.is_nan() {
+                                g
+                            } else if cuts.is_empty() {
+                                usize::from(x > *mean)
+                            } else {
+                                bin_of(cuts, x)
+                            }
+                        };
+                        (g + 1, count(y, fold, folds, g + 1, group))
+                    }
+                    _ => unreachable!("cells come from this encoder"),
+                };
+                // And per group over all folds.
                 let mut all = vec![(0.0, 0.0); groups];
                 for (i, &(p, n)) in per.iter().enumerate() {
                     all[i % groups].0 += p;
@@ -87,6 +83,24 @@ pub fn single_column_auc(
             })
             .collect()
     })
+}
+
+/// Positives and rows per fold and group (`fold * groups + group`), each row's group from
+/// `group`.
+fn count(
+    y: &[f64],
+    fold: &[usize],
+    folds: usize,
+    groups: usize,
+    group: impl Fn(usize) -> usize,
+) -> Vec<(f64, f64)> {
+    let mut per = vec![(0.0, 0.0); folds * groups];
+    for (r, (&yr, &fr)) in y.iter().zip(fold).enumerate() {
+        let e = &mut per[fr * groups + group(r)];
+        e.0 += yr;
+        e.1 += 1.0;
+    }
+    per
 }
 
 /// The features whose AUC alone (from [`single_column_auc`]) reaches [`LEAK_AUC`], with it.
