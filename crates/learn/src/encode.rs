@@ -44,7 +44,7 @@ pub enum Encoding {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         cuts: Vec<f64>,
         /// Share of training rows in each bin (missing rows are in none). Bin `k` is linear
-        /// term [`bins_start`]` + k`, right after the value's and "is missing" terms.
+        /// term `first + k`, `first` the term right after the value's and "is missing" terms.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         bin_freq: Vec<f64>,
     },
