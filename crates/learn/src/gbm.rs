@@ -1055,6 +1055,34 @@ impl Gbm {
         early(pick(train), y, pick(valid), yv, p)
     }
 
+    /// One booster whose log-odds are the mean of `boosters`' (their trees one after another,
+    /// every node's value divided by their count; per-row contributions are averaged the same
+    /// way). One booster is returned as it is.
+    pub fn average(mut boosters: Vec<Gbm>) -> Gbm {
+        assert!(!boosters.is_empty(), "at least one booster to average");
+        if boosters.len() == 1 {
+            return boosters.pop().expect("one booster");
+        }
+        let k = boosters.len() as f64;
+        let base = boosters.iter().map(|g| g.base).sum::<f64>() / k;
+        let trees = boosters
+            .into_iter()
+            .flat_map(|g| g.trees)
+            .map(|mut t| {
+                for n in &mut t.nodes {
+                    n.value /= k;
+                }
+                t
+            })
+            .collect();
+        Gbm {
+            base,
+            trees,
+            threads: 1,
+            flat: std::sync::OnceLock::new(),
+        }
+    }
+
     /// Fits exactly `iterations` trees.
     pub fn fit(
         train: &Dense,

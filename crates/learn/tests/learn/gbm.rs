@@ -147,3 +147,32 @@ fn early_stopping_keeps_the_best_validation_round() {
     assert_eq!(zv.len(), 1000);
     assert!(zv.iter().zip(&z).all(|(a, b)| a.to_bits() == b.to_bits()));
 }
+
+#[test]
+fn an_averaged_booster_gives_the_mean_log_odds_and_contributions() {
+    let (x, y) = noisy(3000, 21);
+    let (x2, y2) = noisy(3000, 22);
+    let a = Gbm::fit(&x, &y, 12, &GbmParams::default()).unwrap();
+    let b = Gbm::fit(&x2, &y2, 7, &GbmParams::default()).unwrap();
+    let (za, zb) = (a.logits(&x), b.logits(&x));
+    let (ca, cb) = (a.contributions(&x), b.contributions(&x));
+    let mean = Gbm::average(vec![a.clone(), b]);
+    assert_eq!(
+        mean.trees.len(),
+        19,
+        "both boosters' trees, one after another"
+    );
+    assert!(za.iter().zip(&zb).any(|(p, q)| (p - q).abs() > 0.1));
+    for (r, z) in mean.logits(&x).iter().enumerate() {
+        let want = (za[r] + zb[r]) / 2.0;
+        assert!((z - want).abs() < 1e-12, "row {r}: {z} vs {want}");
+    }
+    for (i, c) in mean.contributions(&x).iter().enumerate() {
+        let want = (ca[i] + cb[i]) / 2.0;
+        assert!((c - want).abs() < 1e-12, "cell {i}: {c} vs {want}");
+    }
+    assert!(
+        Gbm::average(vec![a.clone()]) == a,
+        "one booster is its own mean"
+    );
+}
