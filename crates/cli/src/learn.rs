@@ -140,6 +140,9 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
             Step::Encoded => format!("encode {secs:.2}s"),
             Step::Design(a) => format!("{a} design {secs:.2}s"),
             Step::FullFit(n) => format!("logistic fit on all rows {secs:.2}s ({n} iterations)"),
+            Step::HoldOutFit(n) => {
+                format!("logistic fit outside the hold-out {secs:.2}s ({n} iterations)")
+            }
             Step::OutOfFold(a) => format!("{a} out-of-fold {secs:.2}s"),
             Step::Calibrated(a) => format!("{a} calibration {secs:.2}s"),
         });

@@ -116,6 +116,14 @@ pub fn platt(z: &[f64], y: &[f64]) -> Calibrator {
         }
         let da = (hbb * ga - hab * gb) / det;
         let db = (haa * gb - hab * ga) / det;
+        // Close to the optimum (the Newton decrement, twice the loss still to gain, is a
+        // trillionth of a row's loss) the full step is taken and the fit ends: there a trial's
+        // loss differs from `f0` by rounding alone, and comparing them only halves the step.
+        if ga * da + gb * db <= 1e-12 * z.len() as f64 {
+            a -= da;
+            b -= db;
+            break;
+        }
         // Newton's step, halved until the loss goes down (plain Newton can overshoot).
         let mut step = 1.0;
         let mut trial = Some(eval(a - step * da, b - step * db));
@@ -135,21 +143,33 @@ pub fn platt(z: &[f64], y: &[f64]) -> Calibrator {
 
 /// Isotonic regression of `y` on `z` by pool-adjacent-violators.
 pub fn isotonic(z: &[f64], y: &[f64]) -> Calibrator {
+    let order = ascending(z);
+    pava(order.iter().map(|&i| (z[i], y[i])))
+}
+
+/// The indices of `z` by increasing value (ties by index).
+fn ascending(z: &[f64]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..z.len()).collect();
-    order.sort_by(|&a, &b| z[a].total_cmp(&z[b]).then(a.cmp(&b)));
+    order.sort_unstable_by(|&a, &b| z[a].total_cmp(&z[b]).then(a.cmp(&b)));
+    order
+}
+
+/// Pool-adjacent-violators over `(z, y)` pairs given by increasing `z`.
+fn pava(sorted: impl Iterator<Item = (f64, f64)>) -> Calibrator {
     // Blocks: (sum z, sum y, count).
     let mut blocks: Vec<(f64, f64, f64)> = Vec::new();
-    let mut i = 0;
-    while i < order.len() {
+    let mut sorted = sorted.peekable();
+    while let Some((z0, y0)) = sorted.next() {
         // Equal scores form one block to begin with.
-        let mut j = i;
-        let (mut sz, mut sy) = (0.0, 0.0);
-        while j < order.len() && z[order[j]] == z[order[i]] {
-            sz += z[order[j]];
-            sy += y[order[j]];
-            j += 1;
+        let (mut sz, mut sy, mut n) = (0.0, 0.0, 0.0);
+        let mut next = Some((z0, y0));
+        while let Some((z, y)) = next {
+            sz += z;
+            sy += y;
+            n += 1.0;
+            next = sorted.next_if(|&(z, _)| z == z0);
         }
-        blocks.push((sz, sy, (j - i) as f64));
+        blocks.push((sz, sy, n));
         while blocks.len() > 1 {
             let k = blocks.len();
             let (a, b) = (blocks[k - 2], blocks[k - 1]);
@@ -160,7 +180,6 @@ pub fn isotonic(z: &[f64], y: &[f64]) -> Calibrator {
                 break;
             }
         }
-        i = j;
     }
     Calibrator::Isotonic {
         z: blocks.iter().map(|b| b.0 / b.2).collect(),
@@ -186,6 +205,9 @@ pub fn choose_with(
     threads: usize,
 ) -> (Calibrator, Choice, Vec<f64>) {
     let folds = stratified_folds(y, 5, seed ^ 0x5ca1ab1e);
+    // One sort serves every isotonic fit: a fold's training rows in score order are these
+    // with the fold's own left out.
+    let order = ascending(z);
     let mut pp = vec![0.0; z.len()];
     let mut pi = vec![0.0; z.len()];
     let fit = |f: usize| {
@@ -195,7 +217,13 @@ pub fn choose_with(
         }
         let zt: Vec<f64> = train.iter().map(|&i| z[i]).collect();
         let yt: Vec<f64> = train.iter().map(|&i| y[i]).collect();
-        Some((platt(&zt, &yt), isotonic(&zt, &yt), valid))
+        let iso = pava(
+            order
+                .iter()
+                .filter(|&&i| folds[i] != f)
+                .map(|&i| (z[i], y[i])),
+        );
+        Some((platt(&zt, &yt), iso, valid))
     };
     let fits: Vec<_> = if threads <= 1 {
         (0..5).map(fit).collect()
@@ -229,7 +257,7 @@ pub fn choose_with(
         chosen: if li < lp { "isotonic" } else { "platt" }.into(),
     };
     if li < lp {
-        (isotonic(z, y), choice, pi)
+        (pava(order.iter().map(|&i| (z[i], y[i]))), choice, pi)
     } else {
         (platt(z, y), choice, pp)
     }
@@ -270,6 +298,45 @@ mod tests {
                 "{a} {b}"
             );
         }
+    }
+
+    #[test]
+    fn platt_ends_at_the_optimum_of_its_smoothed_targets() {
+        let (z, y) = skewed();
+        let Calibrator::Platt { a, b } = platt(&z, &y) else {
+            panic!()
+        };
+        let npos = y.iter().sum::<f64>();
+        let nneg = y.len() as f64 - npos;
+        let (hi, lo) = ((npos + 1.0) / (npos + 2.0), 1.0 / (nneg + 2.0));
+        let (mut ga, mut gb) = (0.0, 0.0);
+        for (&z, &y) in z.iter().zip(&y) {
+            let d = sigmoid(a * z + b) - if y > 0.5 { hi } else { lo };
+            ga += d * z;
+            gb += d;
+        }
+        let n = z.len() as f64;
+        assert!(
+            (ga / n).abs() < 1e-9 && (gb / n).abs() < 1e-9,
+            "gradient ({ga}, {gb}) at a = {a}, b = {b}"
+        );
+    }
+
+    #[test]
+    fn isotonic_from_one_sort_matches_a_sort_per_fit() {
+        // Ties (scores rounded to a tenth) and a fold's rows picked from the one order.
+        let (z, y) = skewed();
+        let z: Vec<f64> = z.iter().map(|v| (v * 10.0).round() / 10.0).collect();
+        let order = ascending(&z);
+        let keep = |i: usize| i % 5 != 2;
+        let rows: Vec<usize> = (0..z.len()).filter(|&i| keep(i)).collect();
+        let (zt, yt): (Vec<f64>, Vec<f64>) = rows.iter().map(|&i| (z[i], y[i])).unzip();
+        let picked = pava(order.iter().filter(|&&i| keep(i)).map(|&i| (z[i], y[i])));
+        assert_eq!(picked, isotonic(&zt, &yt));
+        let Calibrator::Isotonic { z: bz, .. } = &picked else {
+            panic!()
+        };
+        assert!(bz.windows(2).all(|w| w[0] < w[1]) && bz.len() > 3);
     }
 
     #[test]

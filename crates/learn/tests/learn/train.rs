@@ -2,6 +2,8 @@
 //! the model file.
 
 use crate::common::{leads_csv, table};
+use leadscore_learn::cv::stratified_folds;
+use leadscore_learn::logistic::{LogisticParams, fit, fit_subset};
 use leadscore_learn::model::{LearnedModel, Learner};
 use leadscore_learn::{Algo, ColumnType, TableOptions, TrainParams, metrics, train};
 
@@ -448,13 +450,44 @@ fn above_200k_rows_a_hold_out_replaces_the_folds() {
     // One 80/20 hold-out; its 42,000 rows give a smooth loss, so 10 trees without
     // improvement end the growth.
     assert_eq!(m.training.folds, 1);
-    let Learner::Gbm { params, trees, .. } = &m.learner else {
+    let Learner::Gbm {
+        params: gp, trees, ..
+    } = &m.learner
+    else {
         panic!("gbm")
     };
-    assert_eq!(params.early_stopping, 10);
+    assert_eq!(gp.early_stopping, 10);
     assert!(*trees < 60, "{trees} trees for one flag");
     let auc = m.candidates[0].roc_auc;
     assert!((auc - 0.753).abs() < 0.01, "{auc}");
     // Neither column tells the outcome alone.
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+
+    // The logistic model kept is the one fitted outside the hold-out (the one it measured),
+    // the same bits as fitting those rows directly.
+    let t = table(&csv);
+    let m = train(&t, &params(Algo::Logistic)).unwrap().model;
+    assert_eq!(m.training.folds, 1);
+    let Learner::Logistic { model, lambda, .. } = &m.learner else {
+        panic!("logistic")
+    };
+    let y = t.target.as_ref().unwrap();
+    let folds = stratified_folds(y, 5, TrainParams::default().seed);
+    let outside: Vec<bool> = folds.iter().map(|&f| f != 0).collect();
+    assert_eq!(outside.iter().filter(|&&k| k).count(), 168_000);
+    let x = m.encoder.sparse(&m.encoder.cells(&t).unwrap(), y.len());
+    let lp = LogisticParams {
+        lambda: *lambda,
+        ..LogisticParams::default()
+    };
+    let (direct, _) = fit_subset(&x, y, &outside, lp, None);
+    assert_eq!(model, &direct);
+    // On all rows the fit differs: the hold-out's rows are not in the model.
+    assert_ne!(model, &fit(&x, y, lp, None).0);
+    // Per standard deviation (0.5 for a fair flag): half the log odds ratio, ln(28/3) / 2.
+    let flag = coefficient(&m, "flag (per std. dev.)");
+    assert!(
+        (flag - (0.7f64 / 0.3 / (0.2 / 0.8)).ln() / 2.0).abs() < 0.03,
+        "{flag}"
+    );
 }
