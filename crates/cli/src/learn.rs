@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use leadscore_batch::{Format, NoProgress, ScoreJob, UnknownContacts};
 use leadscore_learn::evaluate::{RuleScores, days_to_convert, evaluate_rules, segment_values};
+use leadscore_learn::gbm::Explain;
 use leadscore_learn::model::{LearnedModel, Learner};
 use leadscore_learn::report::{self, Evaluation};
 use leadscore_learn::{Algo, Step, TableOptions, TrainParams, read_table, train_with as fit};
@@ -19,6 +20,16 @@ pub(crate) enum AlgoArg {
     Gbm,
     Auto,
     Blend,
+}
+
+/// How a tree model's factors are computed (`predict --explain`).
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum ExplainArg {
+    /// Each split on the lead's path credits its change of expected value to its column
+    /// (Saabas): fast, the default.
+    Path,
+    /// Exact Shapley values of each tree (TreeSHAP): consistent, about a hundred times slower.
+    Shap,
 }
 
 pub(crate) fn threads(t: Option<usize>) -> usize {
@@ -286,6 +297,11 @@ pub(crate) struct PredictArgs {
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// How tree models credit the factors: `path` (each split's change of expected value,
+    /// fast) or `shap` (exact Shapley values, TreeSHAP). Logistic factors are the same either
+    /// way.
+    #[arg(long, value_enum, default_value = "path")]
+    explain: ExplainArg,
     /// No summary line.
     #[arg(long, short)]
     quiet: bool,
@@ -339,6 +355,10 @@ pub(crate) fn predict(a: PredictArgs) -> Result<()> {
     let mut model = read_learned(&a.model)?;
     let workers = threads(a.threads);
     model.set_threads(workers);
+    model.set_explain(match a.explain {
+        ExplainArg::Path => Explain::Path,
+        ExplainArg::Shap => Explain::Shap,
+    });
     let id = match a.id {
         Some(id) => Some(id),
         None => model

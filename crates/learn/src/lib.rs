@@ -18,6 +18,7 @@
 //! - `logistic`: L2-regularised logistic regression fitted by Newton's method (L-BFGS for
 //!   very wide designs).
 //! - `gbm`: gradient-boosted trees (our histogram learner) with per-lead contributions.
+//! - `shap`: exact per-lead Shapley values of a tree (TreeSHAP), for `predict --explain shap`.
 //! - `calibrate`: Platt scaling and isotonic regression on out-of-fold predictions.
 //! - `cv`: stratified, seeded folds.
 //! - `leak`: columns that rank the outcome almost perfectly alone (filled in after it?).
@@ -62,6 +63,7 @@ pub mod logistic;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod shap;
 pub mod suggest;
 pub mod table;
 

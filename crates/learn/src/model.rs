@@ -6,7 +6,7 @@ use crate::LearnError;
 use crate::calibrate::{self, Calibrator, Choice};
 use crate::cv::{split, stratified_folds};
 use crate::encode::{Dense, Encoder, EncoderParams, Sparse};
-use crate::gbm::{Gbm, GbmParams};
+use crate::gbm::{Explain, Gbm, GbmParams};
 use crate::logistic::{self, Logistic, LogisticParams};
 use crate::metrics;
 use crate::table::{ColumnType, Table, TableOptions, read_table};
@@ -859,14 +859,25 @@ impl LearnedModel {
     /// Threads for prediction.
     pub fn set_threads(&mut self, threads: usize) {
         self.threads = threads.max(1);
-        fn set(l: &mut Learner, threads: usize) {
+        self.boosters(&mut |b| b.set_threads(threads));
+    }
+
+    /// Calls `f` on the model's boosted trees (alone, or a blend's), if it has any.
+    fn boosters(&mut self, f: &mut dyn FnMut(&mut Gbm)) {
+        fn walk(l: &mut Learner, f: &mut dyn FnMut(&mut Gbm)) {
             match l {
-                Learner::Gbm { booster, .. } => booster.set_threads(threads),
-                Learner::Blend { gbm, .. } => set(gbm, threads),
+                Learner::Gbm { booster, .. } => f(booster),
+                Learner::Blend { gbm, .. } => walk(gbm, f),
                 Learner::Logistic { .. } => {}
             }
         }
-        set(&mut self.learner, threads);
+        walk(&mut self.learner, f);
+    }
+
+    /// How the trees' factors are computed (a blend's trees too; the logistic model's are
+    /// exact either way): path credits by default, or exact Shapley values.
+    pub fn set_explain(&mut self, explain: Explain) {
+        self.boosters(&mut |b| b.set_explain(explain));
     }
 
     /// Raw log-odds per row, and per-feature contributions when `factors` is set

@@ -704,3 +704,79 @@ fn a_column_filled_in_after_the_outcome_is_named() {
     let model: serde_json::Value = serde_json::from_str(&dir.read("m.json")).unwrap();
     assert_eq!(model["warnings"].as_array().unwrap().len(), 1, "{model}");
 }
+
+/// A row of a `predict` output: id, probability, and (name, value) of each factor.
+type Prediction = (String, String, Vec<(String, f64)>);
+
+/// The rows of a `predict` output (a factor is `column = value (+1.23)`).
+fn predictions(text: &str) -> Vec<Prediction> {
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let factors = r
+                .iter()
+                .skip(2)
+                .filter(|f| !f.is_empty())
+                .map(|f| {
+                    let (name, value) = f.rsplit_once(" (").unwrap();
+                    (
+                        name.to_owned(),
+                        value.trim_end_matches(')').parse().unwrap(),
+                    )
+                })
+                .collect();
+            (r[0].to_owned(), r[1].to_owned(), factors)
+        })
+        .collect()
+}
+
+#[test]
+fn trees_explain_leads_by_exact_shapley_values_when_asked() {
+    let dir = Dir::new();
+    let m = dir.path("gbm.json");
+    leadscore(&train_args(&m, "gbm", "42")).ok();
+    // The first 300 leads (TreeSHAP is the slow way).
+    let text = std::fs::read_to_string(data()).unwrap();
+    let head: String = text.lines().take(301).map(|l| format!("{l}\n")).collect();
+    let leads = dir.write("head.csv", head);
+    let predict = |extra: &[&str]| {
+        let mut args = vec!["predict", "--model", m.as_str(), "--data", leads.as_str()];
+        args.extend_from_slice(extra);
+        leadscore(&args)
+    };
+    let (path, shap) = (dir.path("path.csv"), dir.path("shap.csv"));
+    predict(&["--explain", "path", "--out", &path]).ok();
+    predict(&["--explain", "shap", "--out", &shap]).ok();
+    let (path, shap) = (dir.read("path.csv"), dir.read("shap.csv"));
+    let (by_path, by_shap) = (predictions(&path), predictions(&shap));
+    assert_eq!(by_shap.len(), 300);
+    let mut differ = 0;
+    for (a, b) in by_path.iter().zip(&by_shap) {
+        // The same lead, the same probability; only the credit changes.
+        assert_eq!((&a.0, &a.1), (&b.0, &b.1));
+        assert_eq!(b.2.len(), 3, "{b:?}");
+        // Largest effect first.
+        assert!(
+            b.2.windows(2).all(|w| w[0].1.abs() >= w[1].1.abs()),
+            "{b:?}"
+        );
+        differ += usize::from(a.2 != b.2);
+    }
+    assert!(
+        differ > 200,
+        "only {differ} of 300 leads explained differently"
+    );
+    // The default is the path credits.
+    let default = dir.path("default.csv");
+    predict(&["--out", &default]).ok();
+    assert_eq!(dir.read("default.csv"), path);
+    // An unknown way is a usage error (clap's exit 2) naming the two there are.
+    let bad = predict(&["--explain", "lime"]);
+    assert_eq!(bad.code, 2, "{bad:?}");
+    assert!(
+        bad.stderr.contains("--explain") && bad.stderr.contains("path, shap"),
+        "{}",
+        bad.stderr
+    );
+}

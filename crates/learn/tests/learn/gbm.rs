@@ -3,7 +3,7 @@
 
 use crate::common::Lcg;
 use leadscore_learn::encode::Dense;
-use leadscore_learn::gbm::{Gbm, GbmParams};
+use leadscore_learn::gbm::{Explain, Gbm, GbmParams};
 
 fn dense(cols: &[Vec<f64>]) -> Dense {
     Dense {
@@ -175,4 +175,36 @@ fn an_averaged_booster_gives_the_mean_log_odds_and_contributions() {
         Gbm::average(vec![a.clone()]) == a,
         "one booster is its own mean"
     );
+}
+
+#[test]
+fn shapley_contributions_add_up_and_differ_from_path_credits() {
+    let (x, y) = noisy(2000, 8);
+    let mut g = Gbm::fit(&x, &y, 20, &GbmParams::default()).unwrap();
+    let z = g.logits(&x);
+    let path = g.contributions(&x);
+    g.set_explain(Explain::Shap);
+    let shap = g.contributions(&x);
+    let base = g.base + g.trees.iter().map(|t| t.nodes[0].value).sum::<f64>();
+    for r in 0..x.rows {
+        let row = &shap[r * 4..(r + 1) * 4];
+        let sum: f64 = row.iter().sum();
+        assert!((sum - z[r]).abs() < 1e-9, "row {r}: {sum} vs {}", z[r]);
+        assert!((row[3] - base).abs() < 1e-12);
+    }
+    let moved = (0..x.rows * 4)
+        .filter(|&i| (shap[i] - path[i]).abs() > 1e-6)
+        .count();
+    assert!(
+        moved > x.rows,
+        "only {moved} values differ from path credits"
+    );
+    // Row by row (the prediction path's blocks) gives the same values.
+    let values: Vec<f64> = (0..x.rows)
+        .flat_map(|r| (0..3).map(move |c| (r, c)))
+        .map(|(r, c)| x.data[c * x.rows + r])
+        .collect();
+    let mut block = vec![0.0; x.rows * 4];
+    g.block_contributions(&values, 3, &mut block);
+    assert_eq!(block, shap);
 }
