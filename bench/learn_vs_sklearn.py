@@ -196,6 +196,45 @@ def quality(binary, workdir, threads):
     print(f"ECE of auto = {ours['auto'][1]:.4f}  (target <= 0.02)")
     print("(leadscore's train time includes 5-fold out-of-fold predictions and calibration;"
           " the others are one fit)")
+    shap_speed(binary, workdir, threads, train, te_csv, test)
+
+
+def shap_speed(binary, workdir, threads, train, te_csv, test, repeat=3):
+    """Exact Shapley values (TreeSHAP) for the test leads: `leadscore predict --explain shap`
+    (CSV in, CSV out) against LightGBM's `pred_contrib` (data frame in memory) on a LightGBM
+    model with as many trees as ours."""
+    model = os.path.join(workdir, "model-gbm.json")
+    trees = len(json.load(open(model))["learner"]["booster"]["trees"])
+    out = os.path.join(workdir, "shap.csv")
+    ours = {}
+    for explain in ["path", "shap"]:
+        dt = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            r = subprocess.run([binary, "predict", "--model", model, "--data", te_csv, "--out", out,
+                                "--explain", explain, "--threads", str(threads), "-q"],
+                               capture_output=True, text=True)
+            dt = min(dt, time.perf_counter() - t)
+            if r.returncode != 0:
+                sys.exit(r.stderr)
+        ours[explain] = dt
+    X, Xt, num, cat = sk_features(train, test)
+    X, Xt = X.copy(), Xt.copy()
+    for c in cat:
+        X[c] = X[c].astype("category")
+        known = Xt[c].where(Xt[c].isin(X[c].cat.categories))
+        Xt[c] = pd.Categorical(known, categories=X[c].cat.categories)
+    m = lgb.LGBMClassifier(n_estimators=trees, verbose=-1, n_jobs=threads).fit(X, train[TARGET])
+    lgb_dt = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        m.predict(Xt, pred_contrib=True)
+        lgb_dt = min(lgb_dt, time.perf_counter() - t)
+    print(f"\nPer-lead factors for the {len(test)} test leads, {trees} trees (best of {repeat}):"
+          f" leadscore path credits {ours['path']:.2f}s, exact Shapley values {ours['shap']:.2f}s"
+          f" (command, CSV in and out); LightGBM pred_contrib {lgb_dt:.2f}s ({trees} trees,"
+          f" data frame in memory)")
+    print(f"  ratio LightGBM pred_contrib / leadscore --explain shap = {lgb_dt / ours['shap']:.2f}x")
 
 
 def synthetic(n, seed=7):

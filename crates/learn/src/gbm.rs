@@ -1179,10 +1179,12 @@ impl Gbm {
         let w = x.cols + 1;
         let mut c = vec![0.0; x.rows * w];
         if self.explain == Explain::Shap {
+            let depth = self.depth();
             with_pool(self.threads, || {
-                c.par_chunks_mut(w).enumerate().for_each(|(r, out)| {
-                    self.shap_row(|col| x.data[col * x.rows + r], out);
-                })
+                c.par_chunks_mut(w).enumerate().for_each_init(
+                    || crate::shap::Scratch::new(depth),
+                    |s, (r, out)| self.shap_row(|col| x.data[col * x.rows + r], out, s),
+                )
             });
             return c;
         }
@@ -1204,11 +1206,12 @@ impl Gbm {
     /// row. Each row's sums run in tree order, whatever the batch, so the same bits.
     pub fn block_contributions(&self, values: &[f64], nf: usize, contrib: &mut [f64]) {
         if self.explain == Explain::Shap {
+            let mut s = crate::shap::Scratch::new(self.depth());
             for (row, out) in values
                 .chunks_exact(nf.max(1))
                 .zip(contrib.chunks_exact_mut(nf + 1))
             {
-                self.shap_row(|c| row[c], out);
+                self.shap_row(|c| row[c], out, &mut s);
             }
             return;
         }
@@ -1219,15 +1222,36 @@ impl Gbm {
 
     /// One row's exact Shapley values (column `c` at `value(c)`) into `out` (columns, then
     /// the expected log-odds: the base plus every root's value, as with path credits).
-    fn shap_row(&self, value: impl Fn(usize) -> f64, out: &mut [f64]) {
+    /// `s` holds buffers for the deepest tree ([`Gbm::depth`]).
+    fn shap_row(
+        &self,
+        value: impl Fn(usize) -> f64,
+        out: &mut [f64],
+        s: &mut crate::shap::Scratch,
+    ) {
         let nf = out.len() - 1;
         out.fill(0.0);
         let mut expected = self.base;
         for t in &self.trees {
-            crate::shap::add_tree(t, &value, &mut out[..nf]);
+            crate::shap::add_tree_with(t, &value, &mut out[..nf], s);
             expected += t.nodes[0].value;
         }
         out[nf] = expected;
+    }
+
+    /// The depth of the deepest tree.
+    fn depth(&self) -> usize {
+        self.flat()
+            .trees
+            .iter()
+            .map(|&(_, d)| d as usize)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// How [`Gbm::contributions`] and [`Gbm::block_contributions`] credit columns.
+    pub fn explain(&self) -> Explain {
+        self.explain
     }
 
     /// Chooses how [`Gbm::contributions`] and [`Gbm::block_contributions`] credit columns.

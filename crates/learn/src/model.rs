@@ -880,6 +880,19 @@ impl LearnedModel {
         self.boosters(&mut |b| b.set_explain(explain));
     }
 
+    /// Whether any of the model's trees explain by exact Shapley values (a hundred times the
+    /// work per lead of path credits).
+    fn explains_by_shap(&self) -> bool {
+        fn walk(l: &Learner) -> bool {
+            match l {
+                Learner::Gbm { booster, .. } => booster.explain() == Explain::Shap,
+                Learner::Blend { gbm, .. } => walk(gbm),
+                Learner::Logistic { .. } => false,
+            }
+        }
+        walk(&self.learner)
+    }
+
     /// Raw log-odds per row, and per-feature contributions when `factors` is set
     /// (rows × features, row-major).
     fn logits(&self, table: &Table, factors: bool) -> Result<(Vec<f64>, Vec<f64>), LearnError> {
@@ -1015,7 +1028,7 @@ pub fn predict_csv(
     id: Option<&str>,
     out: impl Write,
 ) -> Result<usize, LearnError> {
-    predict_csv_blocks(model, input, source, id, out, crate::fast::BLOCK)
+    predict_csv_blocks(model, input, source, id, out, block_for(model))
 }
 
 /// [`predict_csv`] with blocks of about `block` bytes (for tests of the block boundaries).
@@ -1042,7 +1055,17 @@ pub fn predict_csv_bytes(
     id: Option<&str>,
     out: impl Write,
 ) -> Result<usize, LearnError> {
-    predict_csv_bytes_blocks(model, data, source, id, out, crate::fast::BLOCK)
+    predict_csv_bytes_blocks(model, data, source, id, out, block_for(model))
+}
+
+/// The bytes of input per block of the fast path: with Shapley values a block is a hundred
+/// times the work, and smaller blocks keep every thread busy on files of a few thousand leads.
+fn block_for(model: &LearnedModel) -> usize {
+    if model.explains_by_shap() {
+        crate::fast::BLOCK / 64
+    } else {
+        crate::fast::BLOCK
+    }
 }
 
 fn predict_csv_bytes_blocks(

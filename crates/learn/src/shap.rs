@@ -53,25 +53,46 @@ fn goes_left(threshold: f64, missing_left: bool, value: f64) -> bool {
     }
 }
 
+/// Buffers for [`add_tree_with`], reused from tree to tree and row to row.
+pub struct Scratch {
+    /// Each level of the walk works on its own copy of the path, laid out one after another:
+    /// a path at depth d holds at most d + 1 steps.
+    paths: Vec<Step>,
+    /// `1 / k` for the counts the permutation weights are scaled by.
+    inv: Vec<f64>,
+    depth: usize,
+}
+
+impl Scratch {
+    /// Buffers for trees up to `depth` deep.
+    pub fn new(depth: usize) -> Scratch {
+        Scratch {
+            paths: vec![
+                Step {
+                    feature: LEAF,
+                    zero: 0.0,
+                    one: 0.0,
+                    weight: 0.0,
+                };
+                (depth + 2) * (depth + 3) / 2
+            ],
+            inv: (0..depth + 3).map(|k| 1.0 / k.max(1) as f64).collect(),
+            depth,
+        }
+    }
+}
+
 /// Adds the Shapley values of tree `t`'s output for the row whose column `c` is `value(c)`
 /// to `phi` (one entry per column). Their sum is the row's output minus the tree's expected
 /// output (its root's value).
 pub fn add_tree(t: &Tree, value: &impl Fn(usize) -> f64, phi: &mut [f64]) {
-    // Each level of the walk works on its own copy of the path, laid out one after another:
-    // a path at depth d holds at most d + 1 steps.
-    let depth = t.depth(0);
-    // `1 / k` for the counts the permutation weights are scaled by.
-    let inv: Vec<f64> = (0..depth + 3).map(|k| 1.0 / k.max(1) as f64).collect();
-    let mut paths = vec![
-        Step {
-            feature: LEAF,
-            zero: 0.0,
-            one: 0.0,
-            weight: 0.0,
-        };
-        (depth + 2) * (depth + 3) / 2
-    ];
-    recurse(t, 0, value, phi, &mut paths, &inv, 0, 1.0, 1.0, LEAF);
+    add_tree_with(t, value, phi, &mut Scratch::new(t.depth(0)));
+}
+
+/// [`add_tree`] with buffers made for trees at least as deep as `t` (a deeper tree panics).
+pub fn add_tree_with(t: &Tree, value: &impl Fn(usize) -> f64, phi: &mut [f64], s: &mut Scratch) {
+    debug_assert!(t.depth(0) <= s.depth, "buffers for a shallower tree");
+    recurse(t, 0, value, phi, &mut s.paths, &s.inv, 0, 1.0, 1.0, LEAF);
 }
 
 /// Walks node `i`: `paths[..len]` is the path to its parent, and this node's path is built
@@ -309,6 +330,26 @@ mod tests {
             let out = expected(&t, 0, &x, 0b111);
             let sum: f64 = phi.iter().sum();
             assert!((sum - (out - t.nodes[0].value)).abs() < 1e-12, "{x:?}");
+        }
+    }
+
+    #[test]
+    fn buffers_kept_from_tree_to_tree_and_row_to_row_give_the_same_bits() {
+        // A stump and the deeper tree, one after the other, rows after rows, through one set
+        // of buffers (what a booster does), against fresh buffers for every tree and row.
+        let stump = Tree {
+            nodes: vec![split(1, 0.5, 1, true, 0.2), leaf(-0.4), leaf(0.6)],
+        };
+        let deep = tree();
+        let mut s = Scratch::new(deep.depth(0));
+        for x in [[1.0, 1.0, -1.0], [9.0, f64::NAN, 3.0], [5.0, 0.0, 1.0]] {
+            let (mut kept, mut fresh) = (vec![0.0; 3], vec![0.0; 3]);
+            for t in [&stump, &deep, &stump] {
+                add_tree_with(t, &|c| x[c], &mut kept, &mut s);
+                add_tree(t, &|c| x[c], &mut fresh);
+            }
+            assert_eq!(kept, fresh, "{x:?}");
+            assert!(kept.iter().all(|v| *v != 0.0), "{x:?}: {kept:?}");
         }
     }
 
