@@ -370,6 +370,9 @@ fn newton_partial(
 ) -> f64 {
     let d = w.len();
     let mut loss = 0.0;
+    // The rows' `log(1 + e^-|z|)` summed as the logarithm of products of up to
+    // [`LOSS_GROUP`] of them (one `ln` per group instead of a `ln_1p` per row).
+    let (mut product, mut in_product) = (1.0, 0);
     let (grad, hess) = (&mut part.grad, &mut part.hess);
     for (r, &yr) in y.iter().enumerate().take(b).skip(a) {
         if keep.is_some_and(|k| !k[r]) {
@@ -384,7 +387,13 @@ fn newton_partial(
         }
         // One exponential for the loss, the probability and the weight.
         let ez = (-z.abs()).exp();
-        loss += z.max(0.0) + ez.ln_1p() - yr * z;
+        loss += z.max(0.0) - yr * z;
+        product *= 1.0 + ez;
+        in_product += 1;
+        if in_product == LOSS_GROUP {
+            loss += f64::ln(product);
+            (product, in_product) = (1.0, 0);
+        }
         let p = if z >= 0.0 {
             1.0 / (1.0 + ez)
         } else {
@@ -411,8 +420,13 @@ fn newton_partial(
             }
         }
     }
-    loss
+    loss + f64::ln(product)
 }
+
+/// Rows whose `1 + e^-|z|` are multiplied before one logarithm: each is in (1, 2], so the
+/// product stays below 2^64 (what a row loses, `e^-|z|` below 1e-16, is below the sum's
+/// rounding anyway).
+const LOSS_GROUP: usize = 64;
 
 /// One chunk's sums.
 struct Part {
