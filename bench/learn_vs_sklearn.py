@@ -206,18 +206,8 @@ def shap_speed(binary, workdir, threads, train, te_csv, test, repeat=3):
     model = os.path.join(workdir, "model-gbm.json")
     trees = len(json.load(open(model))["learner"]["booster"]["trees"])
     out = os.path.join(workdir, "shap.csv")
-    ours = {}
-    for explain in ["path", "shap"]:
-        dt = float("inf")
-        for _ in range(repeat):
-            t = time.perf_counter()
-            r = subprocess.run([binary, "predict", "--model", model, "--data", te_csv, "--out", out,
-                                "--explain", explain, "--threads", str(threads), "-q"],
-                               capture_output=True, text=True)
-            dt = min(dt, time.perf_counter() - t)
-            if r.returncode != 0:
-                sys.exit(r.stderr)
-        ours[explain] = dt
+    ours = {explain: time_predict(binary, model, te_csv, out, threads, repeat, explain)
+            for explain in ["path", "shap"]}
     X, Xt, num, cat = sk_features(train, test)
     X, Xt = X.copy(), Xt.copy()
     for c in cat:
@@ -311,14 +301,7 @@ def speed(binary, workdir, n, threads, repeat=1):
     rates = {}
     for name, model in [("logistic", lr_model), ("gbm", gb_model)]:
         out = os.path.join(workdir, "pred.csv")
-        dt = float("inf")
-        for _ in range(max(repeat, 1)):
-            t = time.perf_counter()
-            r = subprocess.run([binary, "predict", "--model", model, "--data", path, "--out", out,
-                                "--threads", str(threads), "-q"], capture_output=True, text=True)
-            dt = min(dt, time.perf_counter() - t)
-            if r.returncode != 0:
-                sys.exit(r.stderr)
+        dt = time_predict(binary, model, path, out, threads, max(repeat, 1))
         rates[name] = n / dt
         print(f"leadscore predict {name:8}: {n / dt:,.0f} rows/s end to end (CSV in, 3 factors, CSV out; {dt:.2f}s)")
     trees = len(json.load(open(gb_model))["learner"]["booster"]["trees"])
@@ -328,29 +311,30 @@ def speed(binary, workdir, n, threads, repeat=1):
     print(f"  ratio leadscore gbm end to end / LightGBM with contributions ="
           f" {rates['gbm'] / lgb_contrib_rate:.2f}x; / LightGBM probabilities only ="
           f" {rates['gbm'] / lgb_rate:.2f}x")
-    shap = shap_rate(binary, workdir, gb_model, df, threads, max(repeat, 1))
+    head = os.path.join(workdir, "synthetic-head.csv")
+    df.head(20000).to_csv(head, index=False)
+    shap = 20000 / time_predict(binary, gb_model, head, os.path.join(workdir, "shap.csv"), threads,
+                                max(repeat, 1), "shap")
     print(f"leadscore predict gbm --explain shap: {shap:,.0f} rows/s end to end on the first 20,000"
           f" rows (exact TreeSHAP, as LightGBM's contributions above)")
     print(f"  ratio leadscore / LightGBM with contributions = {shap / lgb_contrib_rate:.2f}x"
           f" (per tree: {shap * trees / (lgb_contrib_rate * lgb_trees):.2f}x)")
 
 
-def shap_rate(binary, workdir, model, df, threads, repeat):
-    """`predict --explain shap` on the first 20,000 rows (what LightGBM's TreeSHAP is timed on),
-    rows per second, CSV in and out."""
-    head = os.path.join(workdir, "synthetic-head.csv")
-    df.head(20000).to_csv(head, index=False)
-    out = os.path.join(workdir, "shap.csv")
+def time_predict(binary, model, data, out, threads, repeat, explain=None):
+    """The fastest of `repeat` runs of `leadscore predict` on `data`, in seconds."""
+    args = [binary, "predict", "--model", model, "--data", data, "--out", out,
+            "--threads", str(threads), "-q"]
+    if explain:
+        args += ["--explain", explain]
     dt = float("inf")
     for _ in range(repeat):
         t = time.perf_counter()
-        r = subprocess.run([binary, "predict", "--model", model, "--data", head, "--out", out,
-                            "--explain", "shap", "--threads", str(threads), "-q"],
-                           capture_output=True, text=True)
+        r = subprocess.run(args, capture_output=True, text=True)
         dt = min(dt, time.perf_counter() - t)
         if r.returncode != 0:
             sys.exit(r.stderr)
-    return 20000 / dt
+    return dt
 
 
 def x_education():

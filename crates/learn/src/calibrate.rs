@@ -4,7 +4,7 @@
 //! out-of-fold predictions, and [`choose`] keeps the one with the lower cross-fitted log-loss.
 
 use crate::cv::{split, stratified_folds};
-use crate::metrics::log_loss;
+use crate::metrics::{Log1pSum, log_loss};
 use serde::{Deserialize, Serialize};
 
 /// A map from raw log-odds to probability.
@@ -85,18 +85,14 @@ pub fn platt(z: &[f64], y: &[f64]) -> Calibrator {
     let eval = |a: f64, b: f64| {
         let (mut loss, mut ga, mut gb, mut haa, mut hab, mut hbb) =
             (-0.0, 0.0, 0.0, 1e-9, 0.0, 1e-9);
-        // log(1 + e^u) - t u = max(u, 0) + log(1 + e^-|u|) - t u, without overflow; the
-        // logarithms summed as the logarithm of products of 64 (one `ln` per group instead of
-        // a `ln_1p` per score: each factor is in (1, 2]).
-        let mut product = 1.0;
-        for (k, (&z, &t)) in z.iter().zip(&t).enumerate() {
+        // log(1 + e^u) - t u = max(u, 0) + log(1 + e^-|u|) - t u, without overflow.
+        let mut logs = Log1pSum::new();
+        for (&z, &t) in z.iter().zip(&t) {
             let u = a * z + b;
             let e = (-u.abs()).exp();
             loss += u.max(0.0) - t * u;
-            product *= 1.0 + e;
-            if k % 64 == 63 {
-                loss += f64::ln(product);
-                product = 1.0;
+            if let Some(group) = logs.add(e) {
+                loss += group;
             }
             let p = if u >= 0.0 {
                 1.0 / (1.0 + e)
@@ -111,7 +107,7 @@ pub fn platt(z: &[f64], y: &[f64]) -> Calibrator {
             hab += w * z;
             hbb += w;
         }
-        (loss + f64::ln(product), [ga, gb, haa, hab, hbb])
+        (loss + logs.rest(), [ga, gb, haa, hab, hbb])
     };
     let (mut a, mut b) = (1.0, 0.0);
     let mut at = eval(a, b);

@@ -19,6 +19,7 @@
 
 use crate::LearnError;
 use crate::encode::Dense;
+use crate::metrics::Log1pSum;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use wide::{f64x2, i16x8};
@@ -1239,14 +1240,10 @@ impl Gbm {
         out[nf] = expected;
     }
 
-    /// The depth of the deepest tree.
+    /// The depth of the deepest tree (read off the trees: Shapley values do not need the
+    /// prediction layout).
     fn depth(&self) -> usize {
-        self.flat()
-            .trees
-            .iter()
-            .map(|&(_, d)| d as usize)
-            .max()
-            .unwrap_or(0)
+        self.trees.iter().map(|t| t.depth(0)).max().unwrap_or(0)
     }
 
     /// How [`Gbm::contributions`] and [`Gbm::block_contributions`] credit columns.
@@ -1353,24 +1350,17 @@ fn log_loss_of(z: &[f64], y: &[f64]) -> f64 {
     parts.iter().sum::<f64>() / z.len().max(1) as f64
 }
 
-/// Rows whose `1 + e^-|z|` are multiplied before one logarithm: each is in (1, 2], so the
-/// product stays below 2^64.
-const LOSS_GROUP: usize = 64;
-
 fn block_log_loss(z: &[f64], y: &[f64]) -> f64 {
-    // log(1 + e^z) - y z = max(z, 0) + log(1 + e^-|z|) - y z, the logarithms summed as the
-    // logarithm of their product (one `ln` per group instead of a `ln_1p` per row; what a
-    // row loses, e^-|z| below 1e-16, is below the sum's rounding anyway).
+    // log(1 + e^z) - y z = max(z, 0) + log(1 + e^-|z|) - y z.
     let mut sum = 0.0;
-    for (z, y) in z.chunks(LOSS_GROUP).zip(y.chunks(LOSS_GROUP)) {
-        let mut product = 1.0;
-        for (&z, &y) in z.iter().zip(y) {
-            product *= 1.0 + (-z.abs()).exp();
-            sum += z.max(0.0) - y * z;
+    let mut logs = Log1pSum::new();
+    for (&z, &y) in z.iter().zip(y) {
+        sum += z.max(0.0) - y * z;
+        if let Some(group) = logs.add((-z.abs()).exp()) {
+            sum += group;
         }
-        sum += product.ln();
     }
-    sum
+    sum + logs.rest()
 }
 
 /// The boosting loop; with `valid`, also the validation log-odds at the kept trees.

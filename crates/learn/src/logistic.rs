@@ -8,6 +8,7 @@
 //! so the result does not depend on the thread count.
 
 use crate::encode::Sparse;
+use crate::metrics::Log1pSum;
 use serde::{Deserialize, Serialize};
 
 /// A fitted logistic regression: `logit = intercept + weights · x`.
@@ -370,9 +371,7 @@ fn newton_partial(
 ) -> f64 {
     let d = w.len();
     let mut loss = 0.0;
-    // The rows' `log(1 + e^-|z|)` summed as the logarithm of products of up to
-    // [`LOSS_GROUP`] of them (one `ln` per group instead of a `ln_1p` per row).
-    let (mut product, mut in_product) = (1.0, 0);
+    let mut logs = Log1pSum::new();
     let (grad, hess) = (&mut part.grad, &mut part.hess);
     for (r, &yr) in y.iter().enumerate().take(b).skip(a) {
         if keep.is_some_and(|k| !k[r]) {
@@ -388,11 +387,8 @@ fn newton_partial(
         // One exponential for the loss, the probability and the weight.
         let ez = (-z.abs()).exp();
         loss += z.max(0.0) - yr * z;
-        product *= 1.0 + ez;
-        in_product += 1;
-        if in_product == LOSS_GROUP {
-            loss += f64::ln(product);
-            (product, in_product) = (1.0, 0);
+        if let Some(group) = logs.add(ez) {
+            loss += group;
         }
         let p = if z >= 0.0 {
             1.0 / (1.0 + ez)
@@ -420,13 +416,8 @@ fn newton_partial(
             }
         }
     }
-    loss + f64::ln(product)
+    loss + logs.rest()
 }
-
-/// Rows whose `1 + e^-|z|` are multiplied before one logarithm: each is in (1, 2], so the
-/// product stays below 2^64 (what a row loses, `e^-|z|` below 1e-16, is below the sum's
-/// rounding anyway).
-const LOSS_GROUP: usize = 64;
 
 /// One chunk's sums.
 struct Part {

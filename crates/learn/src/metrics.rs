@@ -5,6 +5,47 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Terms `1 + e` multiplied before one logarithm: each is in (1, 2], so the product stays
+/// below 2^64.
+const LOG_GROUP: usize = 64;
+
+/// A sum of `log(1 + e)` over many `e` in [0, 1] (a log-loss's `log(1 + e^-|z|)`) as the
+/// logarithm of products of [`LOG_GROUP`] terms: one `ln` per group instead of a `ln_1p` per
+/// term (what a term loses, `e` below 1e-16, is below the sum's rounding anyway). The caller
+/// adds each group's logarithm to its own sum when [`Log1pSum::add`] returns it, and
+/// [`Log1pSum::rest`] at the end.
+pub(crate) struct Log1pSum {
+    product: f64,
+    terms: usize,
+}
+
+impl Log1pSum {
+    pub(crate) fn new() -> Self {
+        Log1pSum {
+            product: 1.0,
+            terms: 0,
+        }
+    }
+
+    /// Takes `log(1 + e)` in; the logarithm of the group it completes, if it does.
+    #[inline(always)]
+    pub(crate) fn add(&mut self, e: f64) -> Option<f64> {
+        self.product *= 1.0 + e;
+        self.terms += 1;
+        if self.terms < LOG_GROUP {
+            return None;
+        }
+        let group = self.product.ln();
+        (self.product, self.terms) = (1.0, 0);
+        Some(group)
+    }
+
+    /// The logarithm of the terms not yet given back.
+    pub(crate) fn rest(self) -> f64 {
+        self.product.ln()
+    }
+}
+
 /// ROC-AUC: the probability that a random positive scores above a random negative, ties
 /// counting one half (the Mann–Whitney U statistic from mid-ranks). `NaN` with one class only.
 pub fn roc_auc(y: &[f64], score: &[f64]) -> f64 {

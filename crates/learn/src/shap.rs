@@ -58,9 +58,8 @@ pub struct Scratch {
     /// Each level of the walk works on its own copy of the path, laid out one after another:
     /// a path at depth d holds at most d + 1 steps.
     paths: Vec<Step>,
-    /// `1 / k` for the counts the permutation weights are scaled by.
+    /// `1 / k` for the counts the permutation weights are scaled by (`depth + 3` of them).
     inv: Vec<f64>,
-    depth: usize,
 }
 
 impl Scratch {
@@ -77,7 +76,6 @@ impl Scratch {
                 (depth + 2) * (depth + 3) / 2
             ],
             inv: (0..depth + 3).map(|k| 1.0 / k.max(1) as f64).collect(),
-            depth,
         }
     }
 }
@@ -91,7 +89,10 @@ pub fn add_tree(t: &Tree, value: &impl Fn(usize) -> f64, phi: &mut [f64]) {
 
 /// [`add_tree`] with buffers made for trees at least as deep as `t` (a deeper tree panics).
 pub fn add_tree_with(t: &Tree, value: &impl Fn(usize) -> f64, phi: &mut [f64], s: &mut Scratch) {
-    debug_assert!(t.depth(0) <= s.depth, "buffers for a shallower tree");
+    debug_assert!(
+        t.depth(0) + 3 <= s.inv.len(),
+        "buffers for a shallower tree"
+    );
     recurse(t, 0, value, phi, &mut s.paths, &s.inv, 0, 1.0, 1.0, LEAF);
 }
 
