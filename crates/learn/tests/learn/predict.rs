@@ -174,6 +174,11 @@ fn the_fast_path_writes_the_general_paths_bytes_on_the_real_file() {
             fast == general,
             "{algo:?}: Shapley values differ between the paths"
         );
+        // And the fast path itself wrote them, in many 16 KiB blocks (it returns None when it
+        // leaves the file to the general path).
+        let mut blocks = Vec::new();
+        let n = predict_csv_fast(&m, &head, None, &mut blocks, 1 << 14).unwrap();
+        assert!(n == Some(1000) && blocks == general, "{algo:?}");
         assert!(general != path_credits, "{algo:?}");
         m.set_explain(Explain::Path);
     }
