@@ -171,6 +171,163 @@ impl Sparse {
     }
 }
 
+/// A linear model's rows however they are stored: what the logistic fit reads.
+pub trait Rows: Sync {
+    /// Number of rows.
+    fn rows(&self) -> usize;
+    /// Number of terms (columns).
+    fn terms(&self) -> usize;
+    /// Row `r`'s entries (term, value) in increasing term order, to `emit`.
+    fn each(&self, r: usize, emit: impl FnMut(usize, f64));
+    /// The most entries any of the rows `a..b` has.
+    fn widest(&self, a: usize, b: usize) -> usize;
+    /// Row `r`'s entries written to the fronts of `idx` and `val` (at least
+    /// [`Rows::widest`] long); returns how many. What a fit's inner loop reads.
+    fn fill(&self, r: usize, idx: &mut [usize], val: &mut [f64]) -> usize {
+        let mut k = 0;
+        self.each(r, |j, v| {
+            idx[k] = j;
+            val[k] = v;
+            k += 1;
+        });
+        k
+    }
+}
+
+impl Rows for Sparse {
+    fn rows(&self) -> usize {
+        Sparse::rows(self)
+    }
+
+    fn terms(&self) -> usize {
+        self.terms
+    }
+
+    #[inline(always)]
+    fn each(&self, r: usize, mut emit: impl FnMut(usize, f64)) {
+        let (a, b) = (self.ptr[r], self.ptr[r + 1]);
+        for (&i, &v) in self.idx[a..b].iter().zip(&self.val[a..b]) {
+            emit(i as usize, v);
+        }
+    }
+
+    fn widest(&self, a: usize, b: usize) -> usize {
+        self.ptr[a..=b]
+            .windows(2)
+            .map(|p| p[1] - p[0])
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// The linear model's rows kept by column: each number's standardised value (`NaN` when
+/// missing) and bin term, each category's bucket. The entries [`Encoder::sparse`] stores, at
+/// a third of its memory (a million rows' design is ~200 MB, and first-touching it took longer
+/// than fitting on it) with the per-row arithmetic done once, not on every pass of a fit.
+pub struct Encoded<'a> {
+    columns: Vec<EncodedColumn<'a>>,
+    rows: usize,
+    terms: usize,
+}
+
+enum EncodedColumn<'a> {
+    Number {
+        /// `(x.clamp(low, high) - mean) / std`, `NaN` when `x` is missing.
+        z: Vec<f64>,
+        /// The term of each row's bin (unused when missing); empty without bins.
+        bin_term: Vec<u32>,
+        term: u32,
+        missing_term: Option<u32>,
+    },
+    Levels {
+        buckets: &'a [u32],
+        first_term: u32,
+    },
+}
+
+/// Runs `$put` with `$j`, `$v` bound to each entry (term, value) of row `$r` of an
+/// [`Encoded`], in term order: a number's standardised value (unless 0) and its bin, or its
+/// missing indicator; a category's bucket. A macro so that the body is written in place.
+macro_rules! encoded_row {
+    ($view:expr, $r:expr, |$j:ident, $v:ident| $put:expr) => {
+        for c in &$view.columns {
+            match c {
+                EncodedColumn::Number {
+                    z,
+                    bin_term,
+                    term,
+                    missing_term,
+                } => {
+                    let z = z[$r];
+                    if z.is_nan() {
+                        if let Some(t) = missing_term {
+                            let ($j, $v) = (*t as usize, 1.0);
+                            $put;
+                        }
+                    } else {
+                        if z != 0.0 {
+                            let ($j, $v) = (*term as usize, z);
+                            $put;
+                        }
+                        if !bin_term.is_empty() {
+                            let ($j, $v) = (bin_term[$r] as usize, 1.0);
+                            $put;
+                        }
+                    }
+                }
+                EncodedColumn::Levels {
+                    buckets,
+                    first_term,
+                } => {
+                    let b = buckets[$r];
+                    if b != u32::MAX {
+                        let ($j, $v) = ((first_term + b) as usize, 1.0);
+                        $put;
+                    }
+                }
+            }
+        }
+    };
+}
+
+impl Rows for Encoded<'_> {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+
+    fn terms(&self) -> usize {
+        self.terms
+    }
+
+    #[inline(always)]
+    fn each(&self, r: usize, mut emit: impl FnMut(usize, f64)) {
+        encoded_row!(self, r, |j, v| emit(j, v));
+    }
+
+    #[inline(always)]
+    fn fill(&self, r: usize, idx: &mut [usize], val: &mut [f64]) -> usize {
+        // Written out rather than through a closure, so the count stays in a register.
+        let mut k = 0;
+        encoded_row!(self, r, |j, v| {
+            idx[k] = j;
+            val[k] = v;
+            k += 1;
+        });
+        k
+    }
+
+    fn widest(&self, _: usize, _: usize) -> usize {
+        // A number gives its value and its bin (or its missing indicator); a category one.
+        self.columns
+            .iter()
+            .map(|c| match c {
+                EncodedColumn::Number { .. } => 2,
+                EncodedColumn::Levels { .. } => 1,
+            })
+            .sum()
+    }
+}
+
 /// The trees' inputs: one value per column per row, column-major; `NaN` is missing.
 #[derive(Debug, Clone, Default)]
 pub struct Dense {
@@ -242,7 +399,13 @@ fn cuts(v: &mut [f64], bins: usize) -> Vec<f64> {
 
 /// The bin of `x` (present) among `cuts`.
 pub(crate) fn bin_of(cuts: &[f64], x: f64) -> usize {
-    cuts.partition_point(|&c| c <= x)
+    if cuts.len() <= 32 {
+        // The cuts are sorted, so the bin is how many are at or below `x`: counted without
+        // branches, which a binary search on random values mispredicts at every step.
+        cuts.iter().map(|&c| usize::from(c <= x)).sum()
+    } else {
+        cuts.partition_point(|&c| c <= x)
+    }
 }
 
 impl Encoder {
@@ -488,10 +651,14 @@ impl Encoder {
         self.sparse_with(cells, rows, 1)
     }
 
-    /// Row `r`'s linear terms, in term order, to `emit`.
-    fn terms_of(&self, cells: &[Cells], r: usize, mut emit: impl FnMut(u32, f64)) {
-        for (f, c) in self.features.iter().zip(cells) {
-            match (&f.encoding, c) {
+    /// The linear model's inputs for `table` by column (see [`Encoded`]); the number columns
+    /// are computed in parallel.
+    pub fn encoded<'a>(&'a self, cells: &'a [Cells], rows: usize) -> Encoded<'a> {
+        let columns = self
+            .features
+            .par_iter()
+            .zip(cells)
+            .map(|(f, c)| match (&f.encoding, c) {
                 (
                     Encoding::Number {
                         low,
@@ -505,34 +672,45 @@ impl Encoder {
                     },
                     Cells::Numbers(v),
                 ) => {
-                    let x = v[r];
-                    if x.is_nan() {
-                        if let Some(t) = missing_term {
-                            emit(*t, 1.0);
-                        }
-                    } else {
-                        let z = (x.clamp(*low, *high) - mean) / std;
-                        if z != 0.0 {
-                            emit(*term, z);
-                        }
-                        if !cuts.is_empty() {
-                            let first = bins_start(*term, *missing_term);
-                            emit(first + bin_of(cuts, x) as u32, 1.0);
-                        }
+                    let v = &v[..rows];
+                    let first = bins_start(*term, *missing_term);
+                    EncodedColumn::Number {
+                        z: v.iter()
+                            .map(|&x| (x.clamp(*low, *high) - mean) / std)
+                            .collect(),
+                        bin_term: if cuts.is_empty() {
+                            Vec::new()
+                        } else {
+                            v.iter()
+                                .map(|&x| {
+                                    if x.is_nan() {
+                                        0
+                                    } else {
+                                        first + bin_of(cuts, x) as u32
+                                    }
+                                })
+                                .collect()
+                        },
+                        term: *term,
+                        missing_term: *missing_term,
                     }
                 }
-                (Encoding::Levels { first_term, .. }, Cells::Buckets(b)) => {
-                    if b[r] != u32::MAX {
-                        emit(first_term + b[r], 1.0);
-                    }
-                }
+                (Encoding::Levels { first_term, .. }, Cells::Buckets(b)) => EncodedColumn::Levels {
+                    buckets: &b[..rows],
+                    first_term: *first_term,
+                },
                 _ => unreachable!("cells come from this encoder"),
-            }
+            })
+            .collect();
+        Encoded {
+            columns,
+            rows,
+            terms: self.terms,
         }
     }
 
-    /// [`Encoder::sparse`] built by `threads` threads, each filling its own rows of one
-    /// allocation (the result does not depend on the thread count). First-touching the
+    /// [`Encoder::sparse`] built by `threads` threads from [`Encoder::encoded`], each filling
+    /// its own rows of one allocation (the result does not depend on the thread count). First-touching the
     /// ~150 MB of a million-row design is much of its cost, and it spreads over the threads.
     pub fn sparse_with(&self, cells: &[Cells], rows: usize, threads: usize) -> Sparse {
         let threads = threads.clamp(1, rows.div_ceil(65_536).max(1));
@@ -541,12 +719,14 @@ impl Encoder {
             .step_by(per)
             .map(|a| (a, (a + per).min(rows)))
             .collect();
+        let view = self.encoded(cells, rows);
+        let view = &view;
         // Entries per row, then where each row starts.
         let mut ptr = vec![0usize; rows + 1];
         let count = |(a, b): (usize, usize), out: &mut [usize]| {
             for (r, o) in (a..b).zip(out) {
                 let mut k = 0;
-                self.terms_of(cells, r, |_, _| k += 1);
+                view.each(r, |_, _| k += 1);
                 *o = k;
             }
         };
@@ -570,8 +750,8 @@ impl Encoder {
         let fill = |(a, b): (usize, usize), idx: &mut [u32], val: &mut [f64]| {
             let mut k = 0;
             for r in a..b {
-                self.terms_of(cells, r, |t, v| {
-                    idx[k] = t;
+                view.each(r, |t, v| {
+                    idx[k] = t as u32;
                     val[k] = v;
                     k += 1;
                 });
@@ -1021,5 +1201,54 @@ mod tests {
             (one.ptr, one.idx, one.val),
             (three.ptr, three.idx, three.val)
         );
+    }
+
+    #[test]
+    fn the_column_view_has_the_stored_designs_entries() {
+        // Numbers with bins and missing values, a boolean (no bins), categories with a
+        // missing bucket.
+        let mut csv = String::from("n,flag,c,y\n");
+        for i in 0..300 {
+            let n = match i % 11 {
+                0 => String::new(),
+                _ => ((i * 7) % 50).to_string(),
+            };
+            let c = ["a", "b", "", "c"][i % 4];
+            csv.push_str(&format!("{n},{},{c},{}\n", i % 3 == 0, (i % 5 < 2) as u8));
+        }
+        csv.push_str("25,true,a,1\n");
+        let t = table(&csv);
+        let y = t.target.clone().unwrap();
+        let enc = Encoder::fit(&t, &y, EncoderParams::default()).unwrap();
+        let cells = enc.cells(&t).unwrap();
+        let stored = enc.sparse(&cells, t.rows);
+        let view = enc.encoded(&cells, t.rows);
+        assert_eq!((Rows::rows(&view), Rows::terms(&view)), (301, stored.terms));
+        let width = view.widest(0, t.rows);
+        assert_eq!(width, 2 + 2 + 1);
+        assert!(stored.widest(0, t.rows) <= width);
+        let (mut idx, mut val) = (vec![0; width], vec![0.0; width]);
+        let mut missing = 0;
+        for r in 0..t.rows {
+            let want: Vec<(usize, f64)> = stored.row(r).collect();
+            let mut got = Vec::new();
+            view.each(r, |j, v| got.push((j, v)));
+            assert_eq!(got, want, "row {r}");
+            let k = view.fill(r, &mut idx, &mut val);
+            let filled: Vec<(usize, f64)> = idx[..k]
+                .iter()
+                .copied()
+                .zip(val[..k].iter().copied())
+                .collect();
+            assert_eq!(filled, want, "row {r}");
+            missing += usize::from(want.len() < 4);
+        }
+        // The 28 rows with a missing number have its indicator only: both views saw them.
+        assert_eq!(missing, 28);
+        // And a fit reads the same numbers from either.
+        let p = crate::logistic::LogisticParams::default();
+        let (a, _) = crate::logistic::fit(&stored, &y, p, None);
+        let (b, _) = crate::logistic::fit(&view, &y, p, None);
+        assert_eq!(a, b);
     }
 }

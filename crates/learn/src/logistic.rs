@@ -1,4 +1,5 @@
-//! L2-regularised logistic regression on sparse rows. The objective is the mean log-loss plus
+//! L2-regularised logistic regression on sparse rows (any [`Rows`]: a stored [`crate::encode::Sparse`]
+//! design or the encoder's column view). The objective is the mean log-loss plus
 //! `lambda / (2 n) * |w|²` (the intercept is not penalised), the same as scikit-learn's
 //! `LogisticRegression(C = 1 / lambda)`. Up to [`NEWTON_MAX_TERMS`] terms (the usual case after
 //! encoding) it is fitted by Newton's method: one pass over the rows gives the loss, the
@@ -7,7 +8,7 @@
 //! chunks of rows fixed by the row count alone, whose partial sums are added in chunk order,
 //! so the result does not depend on the thread count.
 
-use crate::encode::Sparse;
+use crate::encode::Rows;
 use crate::metrics::Log1pSum;
 use serde::{Deserialize, Serialize};
 
@@ -77,19 +78,21 @@ fn softplus(z: f64) -> f64 {
 
 impl Logistic {
     /// The log-odds of row `r`.
-    pub fn logit(&self, x: &Sparse, r: usize) -> f64 {
-        self.intercept + x.row(r).map(|(j, v)| self.weights[j] * v).sum::<f64>()
+    pub fn logit(&self, x: &impl Rows, r: usize) -> f64 {
+        let mut s = -0.0;
+        x.each(r, |j, v| s += self.weights[j] * v);
+        self.intercept + s
     }
 
     /// The log-odds of every row.
-    pub fn logits(&self, x: &Sparse) -> Vec<f64> {
+    pub fn logits(&self, x: &impl Rows) -> Vec<f64> {
         (0..x.rows()).map(|r| self.logit(x, r)).collect()
     }
 }
 
 /// Loss (sum) and gradient (sum; index 0 is the intercept) over rows `a..b`.
-fn partial(
-    x: &Sparse,
+fn partial<X: Rows>(
+    x: &X,
     y: &[f64],
     keep: Keep,
     w: &[f64],
@@ -102,20 +105,20 @@ fn partial(
         if keep.is_some_and(|k| !k[r]) {
             continue;
         }
-        let z = w[0] + x.row(r).map(|(j, v)| w[j + 1] * v).sum::<f64>();
+        let mut dot = -0.0;
+        x.each(r, |j, v| dot += w[j + 1] * v);
+        let z = w[0] + dot;
         loss += softplus(z) - yr * z;
         let g = sigmoid(z) - yr;
         grad[0] += g;
-        for (j, v) in x.row(r) {
-            grad[j + 1] += g * v;
-        }
+        x.each(r, |j, v| grad[j + 1] += g * v);
     }
     loss
 }
 
 /// The objective and its gradient at `w` (`w[0]` the intercept).
-fn objective(
-    x: &Sparse,
+fn objective<X: Rows>(
+    x: &X,
     y: &[f64],
     keep: Keep,
     w: &[f64],
@@ -175,8 +178,8 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// The starting point: `start` (a warm start), else the base rate's log-odds.
-fn initial(x: &Sparse, y: &[f64], keep: Keep, start: Option<&Logistic>) -> Vec<f64> {
-    let d = x.terms + 1;
+fn initial<X: Rows>(x: &X, y: &[f64], keep: Keep, start: Option<&Logistic>) -> Vec<f64> {
+    let d = x.terms() + 1;
     let mut w = vec![0.0; d];
     match start {
         Some(s) => {
@@ -202,8 +205,8 @@ fn initial(x: &Sparse, y: &[f64], keep: Keep, start: Option<&Logistic>) -> Vec<f
 /// Fits on `x`, `y` (1/0), starting from `start` when given (a warm start), else from the
 /// base rate: Newton's method up to [`NEWTON_MAX_TERMS`] terms, else L-BFGS. Returns the
 /// model and the iterations used.
-pub fn fit(
-    x: &Sparse,
+pub fn fit<X: Rows>(
+    x: &X,
     y: &[f64],
     params: LogisticParams,
     start: Option<&Logistic>,
@@ -212,8 +215,8 @@ pub fn fit(
 }
 
 /// [`fit`] on the rows `r` with `keep[r]` (the others are skipped where they are: no copy).
-pub fn fit_subset(
-    x: &Sparse,
+pub fn fit_subset<X: Rows>(
+    x: &X,
     y: &[f64],
     keep: &[bool],
     params: LogisticParams,
@@ -229,15 +232,15 @@ fn kept(keep: Keep, n: usize) -> usize {
     keep.map_or(n, |k| k.iter().filter(|&&k| k).count())
 }
 
-fn fit_rows(
-    x: &Sparse,
+fn fit_rows<X: Rows>(
+    x: &X,
     y: &[f64],
     keep: Keep,
     params: LogisticParams,
     start: Option<&Logistic>,
 ) -> (Logistic, usize) {
     let w = initial(x, y, keep, start);
-    let (w, iter) = if x.terms <= NEWTON_MAX_TERMS {
+    let (w, iter) = if x.terms() <= NEWTON_MAX_TERMS {
         newton(x, y, keep, w, params)
     } else {
         lbfgs(x, y, keep, w, params)
@@ -252,8 +255,8 @@ fn fit_rows(
 }
 
 /// Fits by L-BFGS whatever the width (the method wide designs use; for comparisons).
-pub fn fit_lbfgs(
-    x: &Sparse,
+pub fn fit_lbfgs<X: Rows>(
+    x: &X,
     y: &[f64],
     params: LogisticParams,
     start: Option<&Logistic>,
@@ -268,8 +271,8 @@ pub fn fit_lbfgs(
     )
 }
 
-fn lbfgs(
-    x: &Sparse,
+fn lbfgs<X: Rows>(
+    x: &X,
     y: &[f64],
     keep: Keep,
     mut w: Vec<f64>,
@@ -360,8 +363,8 @@ fn lbfgs(
 /// Loss, gradient and Hessian (sums over rows `a..b`; index 0 is the intercept). The Hessian
 /// is `d × d` row-major; each pair of a row's entries is added once, above the diagonal when
 /// the row's term indices increase (they do, from the encoder) — [`symmetrise`] folds it.
-fn newton_partial(
-    x: &Sparse,
+fn newton_partial<X: Rows>(
+    x: &X,
     y: &[f64],
     keep: Keep,
     w: &[f64],
@@ -373,16 +376,19 @@ fn newton_partial(
     let mut loss = 0.0;
     let mut logs = Log1pSum::new();
     let (grad, hess) = (&mut part.grad, &mut part.hess);
+    // The row's entries, gathered once for the gradient and the Hessian's pairs.
+    let width = x.widest(a, b);
+    let (mut row_idx, mut row_val) = (vec![0usize; width], vec![0.0f64; width]);
     for (r, &yr) in y.iter().enumerate().take(b).skip(a) {
         if keep.is_some_and(|k| !k[r]) {
             continue;
         }
         let sampled = r % stride == 0;
-        let (s, e) = (x.ptr[r], x.ptr[r + 1]);
-        let (idx, val) = (&x.idx[s..e], &x.val[s..e]);
+        let len = x.fill(r, &mut row_idx, &mut row_val);
+        let (idx, val) = (&row_idx[..len], &row_val[..len]);
         let mut z = w[0];
         for (&j, &v) in idx.iter().zip(val) {
-            z += w[j as usize + 1] * v;
+            z += w[j + 1] * v;
         }
         // One exponential for the loss, the probability and the weight.
         let ez = (-z.abs()).exp();
@@ -398,7 +404,7 @@ fn newton_partial(
         let g = p - yr;
         grad[0] += g;
         for (&j, &v) in idx.iter().zip(val) {
-            grad[j as usize + 1] += g * v;
+            grad[j + 1] += g * v;
         }
         if !sampled {
             continue;
@@ -407,12 +413,12 @@ fn newton_partial(
         let h = p * (1.0 - p);
         hess[0] += h;
         for (k, (&j, &v)) in idx.iter().zip(val).enumerate() {
-            let j = j as usize + 1;
+            let j = j + 1;
             let hv = h * v;
             hess[j] += hv;
             let row = &mut hess[j * d..(j + 1) * d];
             for (&l, &u) in idx[k..].iter().zip(&val[k..]) {
-                row[l as usize + 1] += hv * u;
+                row[l + 1] += hv * u;
             }
         }
     }
@@ -440,8 +446,8 @@ fn symmetrise(h: &mut [f64], d: usize) {
 }
 
 /// The mean objective, its gradient and Hessian at `w`, summed over fixed chunks in order.
-fn second_order(
-    x: &Sparse,
+fn second_order<X: Rows>(
+    x: &X,
     y: &[f64],
     keep: Keep,
     w: &[f64],
@@ -608,8 +614,8 @@ fn newton_direction(h: &mut [f64], g: &[f64]) -> Vec<f64> {
     }
 }
 
-fn newton(
-    x: &Sparse,
+fn newton<X: Rows>(
+    x: &X,
     y: &[f64],
     keep: Keep,
     mut w: Vec<f64>,
@@ -659,6 +665,7 @@ fn newton(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::encode::Sparse;
 
     fn one_feature(xs: &[f64]) -> Sparse {
         let mut s = Sparse {

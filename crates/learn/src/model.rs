@@ -5,7 +5,7 @@
 use crate::LearnError;
 use crate::calibrate::{self, Calibrator, Choice};
 use crate::cv::{split, stratified_folds};
-use crate::encode::{Dense, Encoder, EncoderParams, Sparse};
+use crate::encode::{Dense, Encoder, EncoderParams, Rows};
 use crate::gbm::{Explain, Gbm, GbmParams};
 use crate::logistic::{self, Logistic, LogisticParams};
 use crate::metrics;
@@ -364,7 +364,7 @@ pub enum Step {
 /// for; a fifth fewer rows of hundreds of thousands moves the coefficients by well under their
 /// standard errors).
 fn cv_logistic(
-    x: &Sparse,
+    x: &impl Rows,
     y: &[f64],
     folds: &[usize],
     k: usize,
@@ -543,7 +543,7 @@ pub fn train_with(
     };
     let mut fitted: Vec<(Fitted, Vec<f64>)> = Vec::new();
     if matches!(params.algo, Algo::Logistic | Algo::Auto | Algo::Blend) {
-        let x = encoder.sparse_with(&cells, n, params.threads);
+        let x = encoder.encoded(&cells, n);
         on_step(Step::Design("logistic"));
         let lp = logistic_params(thin, params.threads);
         let (m, oof_z) = cv_logistic(&x, y, &folds, k, lp, on_step);
