@@ -152,9 +152,10 @@ pub fn isotonic(z: &[f64], y: &[f64]) -> Calibrator {
 
 /// The indices of `z` by increasing value (ties by index).
 fn ascending(z: &[f64]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..z.len()).collect();
-    order.sort_unstable_by(|&a, &b| z[a].total_cmp(&z[b]).then(a.cmp(&b)));
-    order
+    // Sorted as (value, index) pairs: no indirection in the comparisons.
+    let mut pairs: Vec<(f64, usize)> = z.iter().copied().zip(0..).collect();
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    pairs.into_iter().map(|(_, i)| i).collect()
 }
 
 /// Pool-adjacent-violators over `(z, y)` pairs given by increasing `z`.
@@ -228,15 +229,29 @@ pub fn choose_with(
         );
         Some((platt(&zt, &yt), iso, valid))
     };
-    let fits: Vec<_> = if threads <= 1 {
-        (0..5).map(fit).collect()
+    // Six Platt fits of about the same cost: the five folds' and the one on every row (kept
+    // if Platt wins), so two threads take three each.
+    const JOBS: usize = 6;
+    let job = |j: usize| {
+        if j == 5 {
+            Job::Whole(platt(z, y))
+        } else {
+            Job::Fold(fit(j))
+        }
+    };
+    let jobs: Vec<Job> = if threads <= 1 {
+        (0..JOBS).map(job).collect()
     } else {
         std::thread::scope(|s| {
-            let per = 5usize.div_ceil(threads.min(5));
-            let handles: Vec<_> = (0..5)
+            let per = JOBS.div_ceil(threads.min(JOBS));
+            let handles: Vec<_> = (0..JOBS)
                 .step_by(per)
                 .map(|first| {
-                    s.spawn(move || (first..(first + per).min(5)).map(fit).collect::<Vec<_>>())
+                    s.spawn(move || {
+                        (first..(first + per).min(JOBS))
+                            .map(job)
+                            .collect::<Vec<_>>()
+                    })
                 })
                 .collect();
             handles
@@ -245,10 +260,17 @@ pub fn choose_with(
                 .collect()
         })
     };
-    for (cp, ci, valid) in fits.into_iter().flatten() {
-        for &i in &valid {
-            pp[i] = cp.apply(z[i]);
-            pi[i] = ci.apply(z[i]);
+    let mut whole = None;
+    for j in jobs {
+        match j {
+            Job::Fold(Some((cp, ci, valid))) => {
+                for &i in &valid {
+                    pp[i] = cp.apply(z[i]);
+                    pi[i] = ci.apply(z[i]);
+                }
+            }
+            Job::Fold(None) => {}
+            Job::Whole(c) => whole = Some(c),
         }
     }
     let raw: Vec<f64> = z.iter().map(|&v| sigmoid(v)).collect();
@@ -262,8 +284,15 @@ pub fn choose_with(
     if li < lp {
         (pava(order.iter().map(|&i| (z[i], y[i]))), choice, pi)
     } else {
-        (platt(z, y), choice, pp)
+        (whole.expect("the whole-data fit is a job"), choice, pp)
     }
+}
+
+/// A calibration job's result: a fold's Platt and isotonic fits and its validation rows (none
+/// when the fold is empty), or the Platt fit on every row.
+enum Job {
+    Fold(Option<(Calibrator, Calibrator, Vec<usize>)>),
+    Whole(Calibrator),
 }
 
 #[cfg(test)]

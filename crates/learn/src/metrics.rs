@@ -46,22 +46,34 @@ impl Log1pSum {
     }
 }
 
+/// The (score, outcome is positive) pairs by score, ascending or descending. Sorted as pairs
+/// (no indirection); the order within tied scores is left open, as both AUCs take a tied run
+/// as a whole.
+fn by_score(y: &[f64], score: &[f64], descending: bool) -> Vec<(f64, bool)> {
+    let mut pairs: Vec<(f64, bool)> = score.iter().zip(y).map(|(&s, &y)| (s, y > 0.5)).collect();
+    if descending {
+        pairs.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+    } else {
+        pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    pairs
+}
+
 /// ROC-AUC: the probability that a random positive scores above a random negative, ties
 /// counting one half (the Mann–Whitney U statistic from mid-ranks). `NaN` with one class only.
 pub fn roc_auc(y: &[f64], score: &[f64]) -> f64 {
-    let mut order: Vec<usize> = (0..y.len()).collect();
-    order.sort_by(|&a, &b| score[a].total_cmp(&score[b]));
+    let order = by_score(y, score, false);
     let (mut rank_sum, mut pos) = (0.0, 0.0);
     let mut i = 0;
     while i < order.len() {
         let mut j = i;
-        while j + 1 < order.len() && score[order[j + 1]] == score[order[i]] {
+        while j + 1 < order.len() && order[j + 1].0 == order[i].0 {
             j += 1;
         }
         // Mid-rank (1-based) of the tied run i..=j.
         let mid = (i + j) as f64 / 2.0 + 1.0;
-        for &k in &order[i..=j] {
-            if y[k] > 0.5 {
+        for &(_, positive) in &order[i..=j] {
+            if positive {
                 rank_sum += mid;
                 pos += 1.0;
             }
@@ -104,22 +116,21 @@ pub fn roc_auc_grouped(groups: &mut [(f64, f64, f64)]) -> f64 {
 /// PR-AUC as average precision: the mean, over positives, of the precision at the score of
 /// each positive (tied scores enter together, as scikit-learn's `average_precision_score`).
 pub fn pr_auc(y: &[f64], score: &[f64]) -> f64 {
-    let mut order: Vec<usize> = (0..y.len()).collect();
-    order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
     let total_pos: f64 = y.iter().filter(|&&v| v > 0.5).count() as f64;
     if total_pos == 0.0 {
         return f64::NAN;
     }
+    let order = by_score(y, score, true);
     let (mut tp, mut seen, mut ap, mut last_recall) = (0.0, 0.0, 0.0, 0.0);
     let mut i = 0;
     while i < order.len() {
         let mut j = i;
-        while j + 1 < order.len() && score[order[j + 1]] == score[order[i]] {
+        while j + 1 < order.len() && order[j + 1].0 == order[i].0 {
             j += 1;
         }
-        for &k in &order[i..=j] {
+        for &(_, positive) in &order[i..=j] {
             seen += 1.0;
-            if y[k] > 0.5 {
+            if positive {
                 tp += 1.0;
             }
         }
