@@ -220,10 +220,10 @@ impl Rows for Sparse {
     }
 }
 
-/// The linear model's rows kept by column: each number's standardised value (`NaN` when
-/// missing) and bin term, each category's bucket. The entries [`Encoder::sparse`] stores, at
-/// a third of its memory (a million rows' design is ~200 MB, and first-touching it took longer
-/// than fitting on it) with the per-row arithmetic done once, not on every pass of a fit.
+/// The linear model's rows read straight from the encoded cells: each entry of
+/// [`Encoder::sparse`] computed as a fit reads it (standardising a number and finding its bin
+/// cost less than a stored design's memory: a million rows' is ~200 MB, and first-touching it
+/// took longer than fitting on it).
 pub struct Encoded<'a> {
     columns: Vec<EncodedColumn<'a>>,
     rows: usize,
@@ -232,10 +232,15 @@ pub struct Encoded<'a> {
 
 enum EncodedColumn<'a> {
     Number {
-        /// `(x.clamp(low, high) - mean) / std`, `NaN` when `x` is missing.
-        z: Vec<f64>,
-        /// The term of each row's bin (unused when missing); empty without bins.
-        bin_term: Vec<u32>,
+        /// The raw values (`NaN` missing), standardised as they are read.
+        x: &'a [f64],
+        low: f64,
+        high: f64,
+        mean: f64,
+        std: f64,
+        /// Bin cut points (none: no bins) and the term of bin 0.
+        cuts: &'a [f64],
+        first_bin: u32,
         term: u32,
         missing_term: Option<u32>,
     },
@@ -253,24 +258,30 @@ macro_rules! encoded_row {
         for c in &$view.columns {
             match c {
                 EncodedColumn::Number {
-                    z,
-                    bin_term,
+                    x,
+                    low,
+                    high,
+                    mean,
+                    std,
+                    cuts,
+                    first_bin,
                     term,
                     missing_term,
                 } => {
-                    let z = z[$r];
-                    if z.is_nan() {
+                    let x = x[$r];
+                    if x.is_nan() {
                         if let Some(t) = missing_term {
                             let ($j, $v) = (*t as usize, 1.0);
                             $put;
                         }
                     } else {
+                        let z = (x.clamp(*low, *high) - mean) / std;
                         if z != 0.0 {
                             let ($j, $v) = (*term as usize, z);
                             $put;
                         }
-                        if !bin_term.is_empty() {
-                            let ($j, $v) = (bin_term[$r] as usize, 1.0);
+                        if !cuts.is_empty() {
+                            let ($j, $v) = ((first_bin + bin_of(cuts, x) as u32) as usize, 1.0);
                             $put;
                         }
                     }
@@ -651,12 +662,11 @@ impl Encoder {
         self.sparse_with(cells, rows, 1)
     }
 
-    /// The linear model's inputs for `table` by column (see [`Encoded`]); the number columns
-    /// are computed in parallel.
+    /// The linear model's inputs for `table` as a view of `cells` (see [`Encoded`]).
     pub fn encoded<'a>(&'a self, cells: &'a [Cells], rows: usize) -> Encoded<'a> {
         let columns = self
             .features
-            .par_iter()
+            .iter()
             .zip(cells)
             .map(|(f, c)| match (&f.encoding, c) {
                 (
@@ -671,30 +681,17 @@ impl Encoder {
                         ..
                     },
                     Cells::Numbers(v),
-                ) => {
-                    let v = &v[..rows];
-                    let first = bins_start(*term, *missing_term);
-                    EncodedColumn::Number {
-                        z: v.iter()
-                            .map(|&x| (x.clamp(*low, *high) - mean) / std)
-                            .collect(),
-                        bin_term: if cuts.is_empty() {
-                            Vec::new()
-                        } else {
-                            v.iter()
-                                .map(|&x| {
-                                    if x.is_nan() {
-                                        0
-                                    } else {
-                                        first + bin_of(cuts, x) as u32
-                                    }
-                                })
-                                .collect()
-                        },
-                        term: *term,
-                        missing_term: *missing_term,
-                    }
-                }
+                ) => EncodedColumn::Number {
+                    x: &v[..rows],
+                    low: *low,
+                    high: *high,
+                    mean: *mean,
+                    std: *std,
+                    cuts,
+                    first_bin: bins_start(*term, *missing_term),
+                    term: *term,
+                    missing_term: *missing_term,
+                },
                 (Encoding::Levels { first_term, .. }, Cells::Buckets(b)) => EncodedColumn::Levels {
                     buckets: &b[..rows],
                     first_term: *first_term,
