@@ -612,7 +612,7 @@ impl Encoder {
     }
 
     /// Per feature, the bucket (categorical) or clipped value (numeric) of every row.
-    pub fn cells(&self, table: &Table) -> Result<Vec<Cells>, LearnError> {
+    pub fn cells<'a>(&self, table: &'a Table) -> Result<Vec<Cells<'a>>, LearnError> {
         self.features
             .iter()
             .map(|f| {
@@ -625,7 +625,7 @@ impl Encoder {
                     )
                 })?;
                 Ok(match (&f.encoding, &col.values) {
-                    (Encoding::Number { .. }, Values::Numbers(v)) => Cells::Numbers(v.clone()),
+                    (Encoding::Number { .. }, Values::Numbers(v)) => Cells::Numbers(v),
                     (Encoding::Levels { buckets, .. }, Values::Levels { levels, codes }) => {
                         let map = bucket_map(buckets, levels);
                         let fallback = fallback(buckets);
@@ -663,7 +663,7 @@ impl Encoder {
     }
 
     /// The linear model's inputs for `table` as a view of `cells` (see [`Encoded`]).
-    pub fn encoded<'a>(&'a self, cells: &'a [Cells], rows: usize) -> Encoded<'a> {
+    pub fn encoded<'a>(&'a self, cells: &'a [Cells<'_>], rows: usize) -> Encoded<'a> {
         let columns = self
             .features
             .iter()
@@ -947,9 +947,9 @@ impl Encoder {
 /// One feature's cells: values (numbers) or buckets (`u32::MAX`: no bucket, an unseen value
 /// when training had neither rare nor missing values).
 #[derive(Debug, Clone)]
-pub enum Cells {
-    /// Raw numbers, `NaN` missing.
-    Numbers(Vec<f64>),
+pub enum Cells<'a> {
+    /// Raw numbers, `NaN` missing: the table's own column (not copied).
+    Numbers(&'a [f64]),
     /// Bucket per row.
     Buckets(Vec<u32>),
 }
