@@ -707,8 +707,9 @@ impl Encoder {
     }
 
     /// [`Encoder::sparse`] built by `threads` threads from [`Encoder::encoded`], each filling
-    /// its own rows of one allocation (the result does not depend on the thread count). First-touching the
-    /// ~150 MB of a million-row design is much of its cost, and it spreads over the threads.
+    /// its own rows of one allocation (the result does not depend on the thread count).
+    /// First-touching the ~150 MB of a million-row design is much of its cost, and it spreads
+    /// over the threads.
     pub fn sparse_with(&self, cells: &[Cells], rows: usize, threads: usize) -> Sparse {
         let threads = threads.clamp(1, rows.div_ceil(65_536).max(1));
         let per = rows.div_ceil(threads).max(1);

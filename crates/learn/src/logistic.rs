@@ -90,6 +90,29 @@ impl Logistic {
     }
 }
 
+/// One row's entries at a time, from [`Rows::fill`], in buffers sized for the widest row of
+/// a chunk and reused for each of its rows.
+struct RowBuf {
+    idx: Vec<usize>,
+    val: Vec<f64>,
+}
+
+impl RowBuf {
+    fn new(x: &impl Rows, a: usize, b: usize) -> Self {
+        let width = x.widest(a, b);
+        RowBuf {
+            idx: vec![0; width],
+            val: vec![0.0; width],
+        }
+    }
+
+    #[inline(always)]
+    fn read(&mut self, x: &impl Rows, r: usize) -> (&[usize], &[f64]) {
+        let len = x.fill(r, &mut self.idx, &mut self.val);
+        (&self.idx[..len], &self.val[..len])
+    }
+}
+
 /// Loss (sum) and gradient (sum; index 0 is the intercept) over rows `a..b`.
 fn partial<X: Rows>(
     x: &X,
@@ -101,17 +124,24 @@ fn partial<X: Rows>(
     grad: &mut [f64],
 ) -> f64 {
     let mut loss = 0.0;
+    // The row's entries, gathered once for the log-odds and the gradient.
+    let mut buf = RowBuf::new(x, a, b);
     for (r, &yr) in y.iter().enumerate().take(b).skip(a) {
         if keep.is_some_and(|k| !k[r]) {
             continue;
         }
-        let mut dot = -0.0;
-        x.each(r, |j, v| dot += w[j + 1] * v);
+        let (idx, val) = buf.read(x, r);
+        let dot = idx
+            .iter()
+            .zip(val)
+            .fold(-0.0, |s, (&j, &v)| s + w[j + 1] * v);
         let z = w[0] + dot;
         loss += softplus(z) - yr * z;
         let g = sigmoid(z) - yr;
         grad[0] += g;
-        x.each(r, |j, v| grad[j + 1] += g * v);
+        for (&j, &v) in idx.iter().zip(val) {
+            grad[j + 1] += g * v;
+        }
     }
     loss
 }
@@ -377,15 +407,13 @@ fn newton_partial<X: Rows>(
     let mut logs = Log1pSum::new();
     let (grad, hess) = (&mut part.grad, &mut part.hess);
     // The row's entries, gathered once for the gradient and the Hessian's pairs.
-    let width = x.widest(a, b);
-    let (mut row_idx, mut row_val) = (vec![0usize; width], vec![0.0f64; width]);
+    let mut buf = RowBuf::new(x, a, b);
     for (r, &yr) in y.iter().enumerate().take(b).skip(a) {
         if keep.is_some_and(|k| !k[r]) {
             continue;
         }
         let sampled = r % stride == 0;
-        let len = x.fill(r, &mut row_idx, &mut row_val);
-        let (idx, val) = (&row_idx[..len], &row_val[..len]);
+        let (idx, val) = buf.read(x, r);
         let mut z = w[0];
         for (&j, &v) in idx.iter().zip(val) {
             z += w[j + 1] * v;

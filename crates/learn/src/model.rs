@@ -926,7 +926,7 @@ impl LearnedModel {
                 (mix(&zl, &zg), mix(&cl, &cg))
             }
             Learner::Logistic { model, .. } => {
-                let x = self.encoder.sparse(cells, n);
+                let x = self.encoder.encoded(cells, n);
                 let z = model.logits(&x);
                 if !factors {
                     return (z, Vec::new());
@@ -941,9 +941,7 @@ impl LearnedModel {
                 for r in 0..n {
                     let row = &mut c[r * nf..(r + 1) * nf];
                     row.iter_mut().zip(&offset).for_each(|(v, o)| *v = -o);
-                    for (j, v) in x.row(r) {
-                        row[owner[j]] += model.weights[j] * v;
-                    }
+                    x.each(r, |j, v| row[owner[j]] += model.weights[j] * v);
                 }
                 (z, c)
             }
