@@ -49,20 +49,26 @@ impl Log1pSum {
 /// The (score, outcome is positive) pairs by score, ascending or descending. Sorted as pairs
 /// (no indirection); the order within tied scores is left open, as both AUCs take a tied run
 /// as a whole.
-fn by_score(y: &[f64], score: &[f64], descending: bool) -> Vec<(f64, bool)> {
+fn by_score(y: &[f64], score: &[f64]) -> Vec<(f64, bool)> {
     let mut pairs: Vec<(f64, bool)> = score.iter().zip(y).map(|(&s, &y)| (s, y > 0.5)).collect();
-    if descending {
-        pairs.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
-    } else {
-        pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
-    }
+    pairs.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
     pairs
 }
 
 /// ROC-AUC: the probability that a random positive scores above a random negative, ties
 /// counting one half (the Mann–Whitney U statistic from mid-ranks). `NaN` with one class only.
 pub fn roc_auc(y: &[f64], score: &[f64]) -> f64 {
-    let order = by_score(y, score, false);
+    roc_sorted(&by_score(y, score))
+}
+
+/// [`roc_auc`] and [`pr_auc`] from one sort of the scores (the same values).
+pub fn ranking_aucs(y: &[f64], score: &[f64]) -> (f64, f64) {
+    let order = by_score(y, score);
+    (roc_sorted(&order), pr_ascending(&order))
+}
+
+/// [`roc_auc`] of `(score, positive)` pairs by increasing score.
+fn roc_sorted(order: &[(f64, bool)]) -> f64 {
     let (mut rank_sum, mut pos) = (0.0, 0.0);
     let mut i = 0;
     while i < order.len() {
@@ -80,7 +86,7 @@ pub fn roc_auc(y: &[f64], score: &[f64]) -> f64 {
         }
         i = j + 1;
     }
-    let neg = y.len() as f64 - pos;
+    let neg = order.len() as f64 - pos;
     if pos == 0.0 || neg == 0.0 {
         return f64::NAN;
     }
@@ -116,19 +122,24 @@ pub fn roc_auc_grouped(groups: &mut [(f64, f64, f64)]) -> f64 {
 /// PR-AUC as average precision: the mean, over positives, of the precision at the score of
 /// each positive (tied scores enter together, as scikit-learn's `average_precision_score`).
 pub fn pr_auc(y: &[f64], score: &[f64]) -> f64 {
-    let total_pos: f64 = y.iter().filter(|&&v| v > 0.5).count() as f64;
+    pr_ascending(&by_score(y, score))
+}
+
+/// [`pr_auc`] of `(score, positive)` pairs by increasing score, its tied runs walked from the
+/// top.
+fn pr_ascending(order: &[(f64, bool)]) -> f64 {
+    let total_pos = order.iter().filter(|p| p.1).count() as f64;
     if total_pos == 0.0 {
         return f64::NAN;
     }
-    let order = by_score(y, score, true);
     let (mut tp, mut seen, mut ap, mut last_recall) = (0.0, 0.0, 0.0, 0.0);
-    let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && order[j + 1].0 == order[i].0 {
-            j += 1;
+    let mut end = order.len();
+    while end > 0 {
+        let mut start = end - 1;
+        while start > 0 && order[start - 1].0 == order[end - 1].0 {
+            start -= 1;
         }
-        for &(_, positive) in &order[i..=j] {
+        for &(_, positive) in &order[start..end] {
             seen += 1.0;
             if positive {
                 tp += 1.0;
@@ -137,7 +148,7 @@ pub fn pr_auc(y: &[f64], score: &[f64]) -> f64 {
         let recall = tp / total_pos;
         ap += (recall - last_recall) * (tp / seen);
         last_recall = recall;
-        i = j + 1;
+        end = start;
     }
     ap
 }
@@ -443,13 +454,14 @@ pub fn report(s: &Scores<'_>, rows: Option<&[usize]>, name: &str) -> Report {
         .filter(|(p, y)| **p && **y > 0.5)
         .count();
     let pp = pred.iter().filter(|p| **p).count();
+    let aucs = ranking_aucs(&y, &score);
     Report {
         name: name.to_owned(),
         rows: n,
         converted,
         base_rate: converted as f64 / n.max(1) as f64,
-        roc_auc: opt(roc_auc(&y, &score)),
-        pr_auc: opt(pr_auc(&y, &score)),
+        roc_auc: opt(aucs.0),
+        pr_auc: opt(aucs.1),
         log_loss: log_loss(&y, &p),
         brier: brier(&y, &p),
         ece: ece(&y, &p, 10),
@@ -563,6 +575,47 @@ mod tests {
         assert!(roc_auc_grouped(&mut [(0.1, 2.0, 0.0)]).is_nan());
         assert!(roc_auc(&[1.0, 1.0], &[0.1, 0.2]).is_nan());
         assert_eq!(roc_auc(&[0.0, 1.0, 0.0, 1.0], &[0.1, 0.9, 0.2, 0.8]), 1.0);
+    }
+
+    #[test]
+    fn one_sort_gives_both_aucs() {
+        use rand::{Rng, SeedableRng};
+        // Ties (scores rounded to a tenth), a zero of either sign, and both classes.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let score: Vec<f64> = (0..3000)
+            .map(|i| match i % 97 {
+                0 => 0.0,
+                1 => -0.0,
+                _ => (rng.random::<f64>() * 20.0).round() / 10.0 - 1.0,
+            })
+            .collect();
+        let y: Vec<f64> = score
+            .iter()
+            .map(|&s| (rng.random::<f64>() < 0.3 + 0.2 * s) as u8 as f64)
+            .collect();
+        let (roc, pr) = ranking_aucs(&y, &score);
+        assert_eq!(roc.to_bits(), roc_auc(&y, &score).to_bits());
+        assert_eq!(pr.to_bits(), pr_auc(&y, &score).to_bits());
+        // Average precision by its definition: the mean over positives of the precision among
+        // the rows scoring at least as high (ties enter together).
+        let pos: Vec<f64> = (0..y.len())
+            .filter(|&i| y[i] > 0.5)
+            .map(|i| score[i])
+            .collect();
+        let brute = pos
+            .iter()
+            .map(|&t| {
+                let above = (0..y.len()).filter(|&i| score[i] >= t);
+                let (n, tp) = above.fold((0.0, 0.0), |(n, tp), i| (n + 1.0, tp + y[i]));
+                tp / n
+            })
+            .sum::<f64>()
+            / pos.len() as f64;
+        assert!((pr - brute).abs() < 1e-12, "{pr} {brute}");
+        assert!((roc - brute_auc(&y, &score)).abs() < 1e-12);
+        // One class only: neither is defined.
+        let (r, p) = ranking_aucs(&[0.0, 0.0], &[0.1, 0.2]);
+        assert!(r.is_nan() && p.is_nan());
     }
 
     #[test]

@@ -530,10 +530,11 @@ pub fn train_with(
         };
         let (z, yy) = (pick(oof_z, &rows), pick(y, &rows));
         let (cal, choice, p) = calibrate::choose_with(&z, &yy, params.seed, params.threads);
+        let (roc_auc, pr_auc) = metrics::ranking_aucs(&yy, &p);
         let cand = Candidate {
             algo: algo.into(),
-            roc_auc: metrics::roc_auc(&yy, &p),
-            pr_auc: metrics::pr_auc(&yy, &p),
+            roc_auc,
+            pr_auc,
             log_loss: metrics::log_loss(&yy, &p),
             brier: metrics::brier(&yy, &p),
             ece: metrics::ece(&yy, &p, 10),
