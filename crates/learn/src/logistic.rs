@@ -3,11 +3,12 @@
 //! `lambda / (2 n) * |w|²` (the intercept is not penalised), the same as scikit-learn's
 //! `LogisticRegression(C = 1 / lambda)`. Up to [`NEWTON_MAX_TERMS`] terms (the usual case after
 //! encoding) it is fitted by Newton's method: one pass over the rows gives the loss, the
-//! gradient and the dense Hessian (from a fixed stride of rows above 262,144 rows), a Cholesky
-//! solve gives the step, and a handful of iterations reach the optimum. From 524,288 rows the
-//! fit first reaches the optimum of that stride of rows alone, then passes over every row
-//! compute the loss and gradient only, the stride's Hessian corrected by BFGS after each step
-//! giving the next. Wider designs use L-BFGS. Either way work is split into
+//! gradient and the dense Hessian, a Cholesky solve gives the step, and a handful of
+//! iterations reach the optimum. From 262,144 rows the Hessian is summed over a fixed stride
+//! of rows only, and the fit (unless warm-started) first reaches the optimum of that stride
+//! alone; then passes over every row compute the loss and gradient only, the stride's Hessian
+//! corrected by BFGS after each step giving the next (which also learns the curvature of terms
+//! too rare to be in the stride). Wider designs use L-BFGS. Either way work is split into
 //! chunks of rows fixed by the row count alone, whose partial sums are added in chunk order,
 //! so the result does not depend on the thread count.
 
@@ -61,10 +62,11 @@ const NEWTON_CHUNKS: usize = 32;
 /// the same; a Hessian from 100k+ rows is as good a step direction as one from millions.
 const HESSIAN_ROWS: usize = 131_072;
 
-/// Newton from no warm start on at least this many rows first fits the rows its Hessian is
-/// summed over, to a gradient below [`WARM_TOL`] (about the sampling error of 131k rows'
-/// optimum), and starts the fit on every row from there with that fit's Hessian.
-const WARM_ROWS: usize = 4 * HESSIAN_ROWS;
+/// Newton from no warm start on at least this many rows (where the Hessian's rows become a
+/// stride) first fits the rows its Hessian is summed over, to a gradient below [`WARM_TOL`]
+/// (about the sampling error of 131k rows' optimum), and starts the fit on every row from
+/// there with that fit's Hessian.
+const WARM_ROWS: usize = 2 * HESSIAN_ROWS;
 const WARM_TOL: f64 = 1e-3;
 
 fn sigmoid(z: f64) -> f64 {
@@ -785,6 +787,7 @@ fn newton<X: Rows>(
 mod tests {
     use super::*;
     use crate::encode::Sparse;
+    use rand::{Rng, SeedableRng};
 
     fn one_feature(xs: &[f64]) -> Sparse {
         let mut s = Sparse {
@@ -984,6 +987,54 @@ mod tests {
         // The result does not depend on the thread count.
         let p1 = LogisticParams { threads: 1, ..p };
         assert_eq!(fit_subset(&x, &y, &keep, p1, None).0.intercept, w[0]);
+    }
+
+    #[test]
+    fn a_term_missing_from_the_hessians_sample_still_converges() {
+        // A level on 14 of 700k rows, none of them on the Hessian's stride of 5: the sample
+        // gives it no curvature but the penalty's. BFGS learns it from the full gradient.
+        let n = 700_000;
+        let mut x = Sparse {
+            ptr: vec![0],
+            terms: 3,
+            ..Sparse::default()
+        };
+        let mut y = Vec::new();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        for r in 0..n {
+            let v = rng.random::<f64>() * 2.0 - 1.0;
+            let rare = r % 50_000 == 7;
+            x.idx.extend([0, if rare { 2 } else { 1 }]);
+            x.val.extend([v, 1.0]);
+            x.ptr.push(x.idx.len());
+            let z = -0.5 + 1.5 * v + if rare { 2.5 } else { 0.0 };
+            y.push((rng.random::<f64>() < sigmoid(z)) as u8 as f64);
+        }
+        assert_eq!((n / HESSIAN_ROWS).max(1), 5);
+        let p = LogisticParams {
+            threads: 2,
+            ..LogisticParams::default()
+        };
+        let (a, na) = fit(&x, &y, p, None);
+        let w: Vec<f64> = std::iter::once(a.intercept).chain(a.weights).collect();
+        let (_, g) = objective(&x, &y, None, &w, p.lambda, 2);
+        assert!(g.iter().all(|g| g.abs() < 1e-7), "{g:?}");
+        // Newton from scratch, its Hessian from the same stride every pass, needs more.
+        let (b, nb, _) = newton(&x, &y, None, initial(&x, &y, None, None), p, None);
+        assert!(
+            na < nb,
+            "from the sample {na} iterations, from scratch {nb}"
+        );
+        // The intercept and the two levels are collinear (one level or the other is on every
+        // row), so only the penalty pins the weights apart; the log-odds agree, the rare
+        // level's to what a gradient below 1e-7 leaves on 14 rows' curvature (~4e-6).
+        for (v, level, close) in [(0.3, 1, 1e-5), (-0.8, 1, 1e-5), (0.3, 2, 5e-3)] {
+            let (za, zb) = (
+                w[0] + w[1] * v + w[level + 1],
+                b[0] + b[1] * v + b[level + 1],
+            );
+            assert!((za - zb).abs() < close, "{za} {zb}: {w:?} {b:?}");
+        }
     }
 
     #[test]
