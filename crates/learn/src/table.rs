@@ -268,29 +268,90 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
+/// Distinct values past which a column whose values are all numbers so far stops keeping
+/// them in a dictionary (see [`Numbers`]): it can no longer be constant or boolean, and
+/// unless a value that is not a number comes, it is numeric whatever its values are.
+const NUMBER_MODE: usize = 1024;
+
 /// One column while reading: distinct raw values and a code per row.
-#[derive(Default)]
 struct Raw {
     dict: FxHashMap<Box<str>, u32>,
     levels: Vec<Box<str>>,
     counts: Vec<usize>,
     codes: Vec<u32>,
     missing: usize,
+    /// Every distinct value so far is a number.
+    all_numbers: bool,
+    /// Distinct numbers past which [`Numbers`] replace the dictionary (`usize::MAX`: never).
+    number_mode: usize,
+    numbers: Option<Numbers>,
+}
+
+/// A column of many distinct numbers, read without a dictionary (a million distinct values
+/// are a million strings, and a hash table growing through fresh pages): each row's number
+/// (`NaN` when missing) and its text, end to end, from which the dictionary is rebuilt
+/// exactly, row by row, should a value that is not a number come.
+#[derive(Default)]
+struct Numbers {
+    values: Vec<f64>,
+    text: String,
+    ends: Vec<usize>,
 }
 
 impl Raw {
+    /// A column whose values decide its type (with [`NUMBER_MODE`]), or one that keeps its
+    /// values whatever they are (a type given, or text kept as categories).
+    fn new(inferred: bool) -> Raw {
+        Raw {
+            dict: FxHashMap::default(),
+            levels: Vec::new(),
+            counts: Vec::new(),
+            codes: Vec::new(),
+            missing: 0,
+            all_numbers: true,
+            number_mode: if inferred { NUMBER_MODE } else { usize::MAX },
+            numbers: None,
+        }
+    }
+
     /// Adds value `v`; `levels` are values that are not placeholders here.
     fn push(&mut self, v: &str, levels: &[String]) {
         if is_missing(v) && !levels.iter().any(|l| l == v.trim()) {
-            self.codes.push(MISSING);
             self.missing += 1;
+            match &mut self.numbers {
+                Some(n) => {
+                    n.values.push(f64::NAN);
+                    n.ends.push(n.text.len());
+                }
+                None => self.codes.push(MISSING),
+            }
             return;
         }
         let v = v.trim();
+        if let Some(n) = &mut self.numbers {
+            match parse_number(v) {
+                Some(x) => {
+                    n.values.push(x);
+                    n.text.push_str(v);
+                    n.ends.push(n.text.len());
+                    return;
+                }
+                None => self.leave_numbers(),
+            }
+        }
+        self.add(v);
+        if self.levels.len() > self.number_mode && self.all_numbers {
+            self.enter_numbers();
+        }
+    }
+
+    /// Adds a value that is not missing to the dictionary.
+    fn add(&mut self, v: &str) {
         let code = match self.dict.get(v) {
             Some(&c) => c,
             None => {
                 let c = self.levels.len() as u32;
+                self.all_numbers &= parse_number(v).is_some();
                 self.dict.insert(v.into(), c);
                 self.levels.push(v.into());
                 self.counts.push(0);
@@ -300,9 +361,53 @@ impl Raw {
         self.counts[code as usize] += 1;
         self.codes.push(code);
     }
+
+    /// From the dictionary to [`Numbers`].
+    fn enter_numbers(&mut self) {
+        let parsed: Vec<f64> = self
+            .levels
+            .iter()
+            .map(|l| parse_number(l).expect("every value is a number"))
+            .collect();
+        let mut n = Numbers::default();
+        for &c in &self.codes {
+            if c != MISSING {
+                n.values.push(parsed[c as usize]);
+                n.text.push_str(&self.levels[c as usize]);
+            } else {
+                n.values.push(f64::NAN);
+            }
+            n.ends.push(n.text.len());
+        }
+        self.numbers = Some(n);
+        self.dict = FxHashMap::default();
+        self.levels = Vec::new();
+        self.counts = Vec::new();
+        self.codes = Vec::new();
+    }
+
+    /// From [`Numbers`] back to the dictionary, the rows added again in order.
+    fn leave_numbers(&mut self) {
+        let Some(n) = self.numbers.take() else {
+            return;
+        };
+        self.number_mode = usize::MAX;
+        let mut start = 0;
+        for (&x, &end) in n.values.iter().zip(&n.ends) {
+            if x.is_nan() {
+                self.codes.push(MISSING);
+            } else {
+                self.add(&n.text[start..end]);
+            }
+            start = end;
+        }
+    }
 }
 
 fn infer(raw: &Raw, rows: usize) -> ColumnType {
+    if raw.numbers.is_some() {
+        return ColumnType::Numeric;
+    }
     let d = raw.levels.len();
     if d <= 1 {
         return ColumnType::Constant;
@@ -329,6 +434,16 @@ fn infer(raw: &Raw, rows: usize) -> ColumnType {
 }
 
 fn typed(name: String, kind: ColumnType, raw: Raw) -> Column {
+    if let Some(n) = raw.numbers {
+        // Only a column inferred numeric reads without a dictionary.
+        debug_assert_eq!(kind, ColumnType::Numeric);
+        return Column {
+            name,
+            kind,
+            values: Values::Numbers(n.values),
+            missing: raw.missing,
+        };
+    }
     let convert = |f: &dyn Fn(&str) -> Option<f64>| -> (Vec<f64>, usize) {
         let map: Vec<f64> = raw
             .levels
@@ -540,7 +655,11 @@ pub fn read_table(
         .collect();
     let mut raws: Vec<Option<Raw>> = wanted
         .iter()
-        .map(|w| w.as_ref().map(|_| Raw::default()))
+        .zip(&header)
+        .map(|(w, h)| {
+            w.as_ref()
+                .map(|t| Raw::new(t.is_none() && !opts.include_text.contains(h)))
+        })
         .collect();
     let levels: Vec<&[String]> = header
         .iter()
@@ -625,6 +744,63 @@ mod tests {
             ..TableOptions::default()
         };
         read_table(csv.as_bytes(), "t.csv", &opts)
+    }
+
+    /// The column `cells` make when read with the number mode (`inferred`) and without.
+    fn both_ways(cells: &[String]) -> (ColumnType, String, String) {
+        let column = |inferred: bool| {
+            let mut raw = Raw::new(inferred);
+            for c in cells {
+                raw.push(c, &[]);
+            }
+            let kind = infer(&raw, cells.len());
+            (kind, format!("{:?}", typed("x".into(), kind, raw)))
+        };
+        let ((k1, with), (k2, without)) = (column(true), column(false));
+        assert_eq!(k1, k2);
+        (k1, with, without)
+    }
+
+    #[test]
+    fn many_distinct_numbers_read_without_a_dictionary_make_the_same_column() {
+        // 3,000 distinct numbers (some repeated, some missing, spaces around some): past
+        // NUMBER_MODE distinct values the dictionary gives way to the numbers themselves.
+        let cells: Vec<String> = (0..5000)
+            .map(|i| match i % 7 {
+                0 => String::new(),
+                1 => format!(" {}.25 ", i % 3000),
+                _ => format!("{}", (i % 3000) as f64 * 1.5 - 700.0),
+            })
+            .collect();
+        let mut raw = Raw::new(true);
+        for c in &cells {
+            raw.push(c, &[]);
+        }
+        assert!(raw.numbers.is_some() && raw.dict.is_empty());
+        let (kind, with, without) = both_ways(&cells);
+        assert_eq!(kind, ColumnType::Numeric);
+        assert_eq!(with, without);
+    }
+
+    #[test]
+    fn a_word_after_the_numbers_brings_the_dictionary_back_exactly() {
+        // The word comes after the switch: the column is text, with every value and its count
+        // as if the dictionary had never gone.
+        for at in [1500, 4999] {
+            let mut cells: Vec<String> = (0..5000)
+                .map(|i| match i % 5 {
+                    0 => "NA".to_owned(),
+                    _ => format!("{}", i % 2000),
+                })
+                .collect();
+            cells[at] = "many".to_owned();
+            let (kind, with, without) = both_ways(&cells);
+            assert_eq!(kind, ColumnType::Text);
+            assert_eq!(with, without);
+        }
+        // A few distinct numbers never switch: booleans and small numeric columns as before.
+        let cells: Vec<String> = (0..3000).map(|i| format!("{}", i % 2)).collect();
+        assert_eq!(both_ways(&cells).0, ColumnType::Boolean);
     }
 
     #[test]
