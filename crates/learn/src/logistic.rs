@@ -69,6 +69,12 @@ const HESSIAN_ROWS: usize = 131_072;
 const WARM_ROWS: usize = 2 * HESSIAN_ROWS;
 const WARM_TOL: f64 = 1e-3;
 
+/// The Hessian of a fit on `rows` rows is summed over every `s`-th row (by index, among the
+/// kept ones) with this `s`.
+fn hessian_stride(rows: usize) -> usize {
+    (rows / HESSIAN_ROWS).max(1)
+}
+
 fn sigmoid(z: f64) -> f64 {
     if z >= 0.0 {
         1.0 / (1.0 + (-z).exp())
@@ -284,30 +290,14 @@ fn fit_rows<X: Rows>(
     let rows = kept(keep, x.rows());
     let (w, iter) = if x.terms() > NEWTON_MAX_TERMS {
         lbfgs(x, y, keep, w, params)
-    } else if start.is_none() && rows >= WARM_ROWS {
-        // The rows the Hessian is summed over (every `stride`-th kept row) are a fair sample:
-        // their optimum is within sampling error of the full one, reached at a fraction of a
-        // full pass per iteration; from there passes over every row need no Hessian of their
-        // own (the sample's, corrected by BFGS) and only the last few iterations.
-        let stride = (rows / HESSIAN_ROWS).max(1);
-        let sample: Vec<bool> = (0..x.rows())
-            .map(|r| r % stride == 0 && keep.is_none_or(|k| k[r]))
-            .collect();
-        let coarse = LogisticParams {
-            tol: params.tol.max(WARM_TOL),
-            ..params
-        };
-        let (w, _, mut h) = newton(x, y, Some(&sample), w, coarse, None);
-        // The same mean curvature; the penalty is divided by every kept row, not the sample's.
-        let (d, lambda) = (w.len(), params.lambda);
-        let ns = kept(Some(&sample), x.rows()).max(1) as f64;
-        for j in 1..d {
-            h[j * d + j] += lambda / rows as f64 - lambda / ns;
-        }
-        let (w, iter, _) = newton(x, y, keep, w, params, Some(h));
-        (w, iter)
     } else {
-        let (w, iter, _) = newton(x, y, keep, w, params, None);
+        let (w, start_h) = if start.is_none() && rows >= WARM_ROWS {
+            let (w, h) = sample_start(x, y, (keep, rows), w, params);
+            (w, Some(h))
+        } else {
+            (w, None)
+        };
+        let (w, iter, _) = newton(x, y, keep, w, params, start_h);
         (w, iter)
     };
     (
@@ -317,6 +307,36 @@ fn fit_rows<X: Rows>(
         },
         iter,
     )
+}
+
+/// Where a fit on the `rows` rows of `keep` (from `w`, no warm start) begins, and the Hessian
+/// its first step solves with. The rows its Hessian is summed over (every stride-th kept
+/// row) are a fair sample: their optimum is within sampling error of the full one, reached at
+/// a fraction of a full pass per iteration; from there passes over every row need no Hessian
+/// of their own (the sample's, corrected by BFGS) and only the last few iterations.
+fn sample_start<X: Rows>(
+    x: &X,
+    y: &[f64],
+    (keep, rows): (Keep, usize),
+    w: Vec<f64>,
+    params: LogisticParams,
+) -> (Vec<f64>, Vec<f64>) {
+    let stride = hessian_stride(rows);
+    let sample: Vec<bool> = (0..x.rows())
+        .map(|r| r % stride == 0 && keep.is_none_or(|k| k[r]))
+        .collect();
+    let coarse = LogisticParams {
+        tol: params.tol.max(WARM_TOL),
+        ..params
+    };
+    let (w, _, mut h) = newton(x, y, Some(&sample), w, coarse, None);
+    // The same mean curvature; the penalty is divided by every kept row, not the sample's.
+    let (d, lambda) = (w.len(), params.lambda);
+    let ns = kept(Some(&sample), x.rows()).max(1) as f64;
+    for j in 1..d {
+        h[j * d + j] += lambda / rows as f64 - lambda / ns;
+    }
+    (w, h)
 }
 
 /// Fits by L-BFGS whatever the width (the method wide designs use; for comparisons).
@@ -523,7 +543,7 @@ fn second_order<X: Rows>(
     let d = w.len();
     let len = CHUNK.max(n.div_ceil(NEWTON_CHUNKS));
     let rows = kept(keep, n);
-    let stride = (rows / HESSIAN_ROWS).max(1);
+    let stride = hessian_stride(rows);
     let chunks = n.div_ceil(len).max(1);
     let hd = if hessian { d * d } else { 0 };
     let run = |c: usize| {

@@ -46,7 +46,7 @@ impl Log1pSum {
     }
 }
 
-/// The (score, outcome is positive) pairs by score, ascending or descending. Sorted as pairs
+/// The (score, outcome is positive) pairs by increasing score. Sorted as pairs
 /// (no indirection); the order within tied scores is left open, as both AUCs take a tied run
 /// as a whole.
 fn by_score(y: &[f64], score: &[f64]) -> Vec<(f64, bool)> {

@@ -280,10 +280,11 @@ struct Raw {
     counts: Vec<usize>,
     codes: Vec<u32>,
     missing: usize,
-    /// Every distinct value so far is a number.
+    /// [`Numbers`] may replace the dictionary (the type is inferred, and no value that is not
+    /// a number has brought the dictionary back).
+    numbers_allowed: bool,
+    /// Every distinct value so far is a number (tracked while `numbers_allowed`).
     all_numbers: bool,
-    /// Distinct numbers past which [`Numbers`] replace the dictionary (`usize::MAX`: never).
-    number_mode: usize,
     numbers: Option<Numbers>,
 }
 
@@ -308,8 +309,8 @@ impl Raw {
             counts: Vec::new(),
             codes: Vec::new(),
             missing: 0,
+            numbers_allowed: inferred,
             all_numbers: true,
-            number_mode: if inferred { NUMBER_MODE } else { usize::MAX },
             numbers: None,
         }
     }
@@ -340,7 +341,7 @@ impl Raw {
             }
         }
         self.add(v);
-        if self.levels.len() > self.number_mode && self.all_numbers {
+        if self.numbers_allowed && self.all_numbers && self.levels.len() > NUMBER_MODE {
             self.enter_numbers();
         }
     }
@@ -351,7 +352,9 @@ impl Raw {
             Some(&c) => c,
             None => {
                 let c = self.levels.len() as u32;
-                self.all_numbers &= parse_number(v).is_some();
+                if self.numbers_allowed && self.all_numbers {
+                    self.all_numbers = parse_number(v).is_some();
+                }
                 self.dict.insert(v.into(), c);
                 self.levels.push(v.into());
                 self.counts.push(0);
@@ -391,7 +394,7 @@ impl Raw {
         let Some(n) = self.numbers.take() else {
             return;
         };
-        self.number_mode = usize::MAX;
+        self.numbers_allowed = false;
         let mut start = 0;
         for (&x, &end) in n.values.iter().zip(&n.ends) {
             if x.is_nan() {
