@@ -85,6 +85,11 @@ pub(crate) struct TrainArgs {
     /// only.
     #[arg(long, default_value_t = 10)]
     bins: usize,
+    /// With --id, the model file keeps up to 4,096 of the ids as hashes (truncated SHA-256), so
+    /// that `evaluate` can say when its leads were trained on. Anyone with the file can test
+    /// whether a given id was among them: leave them out when the ids are personal (emails).
+    #[arg(long)]
+    no_id_sample: bool,
     /// Threads (default: all cores); the model does not depend on it.
     #[arg(long)]
     threads: Option<usize>,
@@ -137,6 +142,7 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
         folds: a.folds,
         bins: a.bins,
         threads: threads(a.threads),
+        id_sample: !a.no_id_sample,
         ..TrainParams::default()
     };
     let t1 = Instant::now();
@@ -450,7 +456,10 @@ pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
     } else {
         let mut model = read_learned(&a.model)?;
         model.set_threads(threads(a.threads));
-        let mut opts = model.table_options(Some(a.target.clone()), None);
+        // The ids, where the file has the model's id column, tell whether these leads were
+        // trained on.
+        let mut opts = model.table_options(Some(a.target.clone()), model.id.clone());
+        opts.optional_id = true;
         opts.keep = kept_columns(&a);
         let table = read_table(open(&a.data)?, &name, &opts)?;
         let days = conversion_days(&a, &table)?;

@@ -107,6 +107,7 @@ impl LearnedModel {
             days,
         };
         Ok(Evaluation {
+            warnings: self.trained_on(table).into_iter().collect(),
             kind: "learned".into(),
             model: format!("{name} ({}, {})", self.algo, &self.hash[..12]),
             data: table.source.clone(),
@@ -123,6 +124,57 @@ impl LearnedModel {
             ),
             reports: report_with_segments(&scores, seg.as_deref()),
         })
+    }
+}
+
+impl LearnedModel {
+    /// A warning when the leads of `table` were in the model's training data: the same file
+    /// (by its SHA-256), or, by the id column, some of the same leads. The figures of an
+    /// evaluation on them are in-sample and flatter the model.
+    pub fn trained_on(&self, table: &Table) -> Option<String> {
+        let honest = self
+            .candidates
+            .iter()
+            .find(|c| c.algo == self.algo)
+            .map(|c| {
+                format!(
+                    "; its out-of-fold figures at training were ROC-AUC {:.4}, log-loss {:.4}, ECE {:.4}",
+                    c.roc_auc, c.log_loss, c.ece
+                )
+            })
+            .unwrap_or_default();
+        let advice = "evaluate on leads it was not trained on (a later period, or a split kept out of `train`)";
+        if table.sha256 == self.training.sha256 {
+            return Some(format!(
+                "this is the file the model was trained on (same SHA-256): the figures below are \
+                 in-sample and better than it will do on new leads{honest}; {advice}"
+            ));
+        }
+        let (sample, ids, id) = match (&self.training.ids, &table.ids, &table.id_name) {
+            (Some(s), Some(ids), Some(id)) => (s, ids, id),
+            _ => return None,
+        };
+        let o = sample.overlap(ids)?;
+        if o.trained == 0 {
+            return None;
+        }
+        let share = if o.exact {
+            format!(
+                "{} of these leads (by `{id}`) were in the model's training data",
+                o.trained
+            )
+        } else {
+            format!(
+                "about {:.0}% of these leads were in the model's training data (by `{id}`: {} of \
+                 the {} ids that fall in the model's sample of its training ids)",
+                100.0 * o.share(),
+                o.trained,
+                o.sampled
+            )
+        };
+        Some(format!(
+            "{share}: the figures below are partly in-sample and flatter the model{honest}; {advice}"
+        ))
     }
 }
 
@@ -173,6 +225,7 @@ pub fn evaluate_rules(
         days,
     };
     Evaluation {
+        warnings: Vec::new(),
         kind: "rules".into(),
         model: model.into(),
         data: data.into(),

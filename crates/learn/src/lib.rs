@@ -22,6 +22,8 @@
 //! - `calibrate`: Platt scaling and isotonic regression on out-of-fold predictions.
 //! - `cv`: stratified, seeded folds.
 //! - `leak`: columns that rank the outcome almost perfectly alone (filled in after it?).
+//! - `overlap`: a sample of the training leads' ids in the model file, so an evaluation on
+//!   leads the model was trained on says so.
 //! - `evaluate`: a learned model or a rule model's scores against known outcomes.
 //! - `suggest`: points for a rule model's rules from a regression on which rules fired, flags
 //!   for rules that do not predict, tier thresholds for a sales share or a precision.
@@ -62,6 +64,7 @@ pub mod leak;
 pub mod logistic;
 pub mod metrics;
 pub mod model;
+pub mod overlap;
 pub mod report;
 pub mod shap;
 pub mod suggest;

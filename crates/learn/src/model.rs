@@ -68,6 +68,9 @@ pub struct TrainParams {
     pub min_count: usize,
     /// At most this many bins per number column for the logistic model (0: none).
     pub bins: usize,
+    /// Keep a sample of the training ids (hashed) in the model file, so that an evaluation
+    /// can tell when its leads were trained on (see [`crate::overlap`]).
+    pub id_sample: bool,
 }
 
 impl Default for TrainParams {
@@ -79,6 +82,7 @@ impl Default for TrainParams {
             threads: 1,
             min_count: EncoderParams::default().min_count,
             bins: EncoderParams::default().bins,
+            id_sample: true,
         }
     }
 }
@@ -207,6 +211,10 @@ pub struct TrainingData {
     pub seed: u64,
     /// Folds used for out-of-fold predictions (1 = an 80/20 hold-out).
     pub folds: usize,
+    /// A sample of the training leads' ids (with an id column), so that an evaluation can
+    /// tell when its leads were trained on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<crate::overlap::IdSample>,
 }
 
 /// A grade: leads with at least `min_probability` (and below the grade above).
@@ -721,6 +729,11 @@ pub fn train_with(
             positives: pos,
             seed: params.seed,
             folds: k,
+            ids: table
+                .ids
+                .as_deref()
+                .filter(|_| params.id_sample)
+                .map(crate::overlap::IdSample::of),
         },
         thin_data: thin,
         warnings: warnings.clone(),

@@ -19,6 +19,10 @@ pub struct Evaluation {
     pub positive_rule: String,
     /// How probabilities were obtained.
     pub probability_note: String,
+    /// What to keep in mind when reading it (e.g. the leads were in the model's training
+    /// data).
+    #[serde(default)]
+    pub warnings: Vec<String>,
     /// All leads first, then one report per segment.
     pub reports: Vec<Report>,
 }
@@ -80,6 +84,9 @@ pub fn text(e: &Evaluation) -> String {
         "predicted positive: {}\nprobabilities: {}",
         e.positive_rule, e.probability_note
     );
+    for w in &e.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
     for r in &e.reports {
         let _ = writeln!(
             out,
@@ -347,7 +354,7 @@ pub fn html(e: &Evaluation) -> String {
 body{font-family:system-ui,sans-serif;margin:2em;color:#1f2328}figure{display:inline-block;margin:0 1em 1em 0}
 figcaption{font-weight:600;font-size:13px}table{border-collapse:collapse;margin:0 1em 1em 0;display:inline-table;font-size:13px}
 td,th{border:1px solid #d0d7de;padding:2px 8px;text-align:right}caption{font-weight:600;text-align:left}
-.m{display:inline-block;margin-right:1.5em}.m b{font-size:20px;display:block}section{border-top:1px solid #d0d7de;margin-top:1em}
+.w{background:#fff8c5;border:1px solid #d4a72c;padding:4px 8px}.m{display:inline-block;margin-right:1.5em}.m b{font-size:20px;display:block}section{border-top:1px solid #d0d7de;margin-top:1em}
 </style></head><body>"#,
     );
     let _ = write!(
@@ -359,6 +366,9 @@ td,th{border:1px solid #d0d7de;padding:2px 8px;text-align:right}caption{font-wei
         esc(&e.positive_rule),
         esc(&e.probability_note)
     );
+    for w in &e.warnings {
+        let _ = write!(s, "<p class=\"w\"><strong>Warning:</strong> {}</p>", esc(w));
+    }
     for r in &e.reports {
         let _ = write!(
             s,

@@ -105,6 +105,8 @@ pub struct TableOptions {
     pub target: Option<String>,
     /// The identifier column: kept for output, never a feature.
     pub id: Option<String>,
+    /// A header without the `id` column reads on without ids instead of being an error.
+    pub optional_id: bool,
     /// Columns to leave out (identifiers, columns that leak the outcome).
     pub ignore: Vec<String>,
     /// Text columns to use anyway, as categories (their most frequent values).
@@ -628,7 +630,10 @@ pub fn read_table(
         .as_deref()
         .map(|t| find(t, "target"))
         .transpose()?;
-    let id_col = opts.id.as_deref().map(|t| find(t, "id")).transpose()?;
+    let id_col = match opts.id.as_deref() {
+        Some(t) if opts.optional_id => header.iter().position(|h| h == t),
+        t => t.map(|t| find(t, "id")).transpose()?,
+    };
     for name in &opts.ignore {
         find(name, "ignored")?;
     }

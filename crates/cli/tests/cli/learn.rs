@@ -1,7 +1,7 @@
 //! `train`, `predict` and `evaluate` on the real X Education leads (9,240 rows, 3,561
 //! converted; see ../shared/data/SOURCES.md), and their errors on bad input.
 
-use crate::common::{Dir, example, leadscore, root};
+use crate::common::{Dir, Run, example, leadscore, root};
 
 fn data() -> String {
     root()
@@ -22,20 +22,23 @@ const LEAKS: &[&str] = &[
     "Asymmetrique Profile Score",
 ];
 
-/// `evaluate --json` of a model on X Education.
-fn evaluate_json(model: &str) -> serde_json::Value {
-    let run = leadscore(&[
+/// `evaluate` of a model on `data` (target `Converted`), with `extra` arguments; it must succeed.
+fn evaluate(model: &str, data: &str, extra: &[&str]) -> Run {
+    let args = [
         "evaluate",
         "--model",
         model,
         "--data",
-        &data(),
+        data,
         "--target",
         "Converted",
-        "--json",
-    ])
-    .ok();
-    serde_json::from_str(&run.stdout).unwrap()
+    ];
+    leadscore(&[&args[..], extra].concat()).ok()
+}
+
+/// `evaluate --json` of a model on X Education.
+fn evaluate_json(model: &str) -> serde_json::Value {
+    serde_json::from_str(&evaluate(model, &data(), &["--json"]).stdout).unwrap()
 }
 
 fn train_args(out: &str, algo: &str, seed: &str) -> Vec<String> {
@@ -160,20 +163,7 @@ fn evaluate_prints_text_json_and_a_self_contained_html_report() {
     let m = dir.path("m.json");
     leadscore(&train_args(&m, "logistic", "42")).ok();
     let html = dir.path("r.html");
-    let run = leadscore(&[
-        "evaluate",
-        "--model",
-        &m,
-        "--data",
-        &data(),
-        "--target",
-        "Converted",
-        "--segment",
-        "Lead Origin",
-        "--html",
-        &html,
-    ])
-    .ok();
+    let run = evaluate(&m, &data(), &["--segment", "Lead Origin", "--html", &html]);
     assert!(
         run.stdout
             .contains("== all leads — 9240 leads, 3561 converted (38.5%)"),
@@ -197,6 +187,98 @@ fn evaluate_prints_text_json_and_a_self_contained_html_report() {
     assert_eq!(all["converted"], 3561);
     assert_eq!(all["deciles"].as_array().unwrap().len(), 10);
     assert!(all["roc_auc"].as_f64().unwrap() > 0.85);
+}
+
+#[test]
+fn evaluate_says_when_the_leads_were_trained_on() {
+    let dir = Dir::new();
+    let text = std::fs::read_to_string(data()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    // Leads 1-7000 to train on; 6001-9240 to evaluate (1,000 of them trained on); 7001-9240
+    // (none trained on), with and without the id column.
+    let file = |name: &str, rows: std::ops::Range<usize>| {
+        let mut s = format!("{}\n", lines[0]);
+        for l in &lines[rows] {
+            s.push_str(l);
+            s.push('\n');
+        }
+        dir.write(name, s)
+    };
+    let train = file("train.csv", 1..7001);
+    let later = file("later.csv", 6001..9241);
+    let new = file("new.csv", 7001..9241);
+    let no_id = dir.write(
+        "no-id.csv",
+        std::fs::read_to_string(&new)
+            .unwrap()
+            .lines()
+            .map(|l| format!("{}\n", l.split_once(',').unwrap().1))
+            .collect::<String>(),
+    );
+    let m = dir.path("m.json");
+    let mut args = train_args(&m, "logistic", "42");
+    args[2] = train.clone();
+    leadscore(&args).ok();
+    let model: serde_json::Value = serde_json::from_str(&dir.read("m.json")).unwrap();
+    // 7,000 distinct ids: a sample of 4,096 is kept.
+    assert_eq!(
+        model["training"]["ids"]["hashes"].as_str().unwrap().len(),
+        16 * 4096
+    );
+    let warnings = |data: &str| -> Vec<String> {
+        let run = evaluate(&m, data, &["--json"]);
+        let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        serde_json::from_value(j["warnings"].clone()).unwrap()
+    };
+    let same = warnings(&train);
+    assert_eq!(same.len(), 1);
+    assert!(
+        same[0].starts_with(
+            "this is the file the model was trained on (same SHA-256): the figures below are in-sample"
+        ),
+        "{}",
+        same[0]
+    );
+    assert!(same[0].contains("its out-of-fold figures at training were ROC-AUC 0.9"));
+    // 1,000 of the 3,240 leads (31%) were trained on: the sample's estimate.
+    let some = warnings(&later);
+    assert_eq!(some.len(), 1);
+    let head = "about 31% of these leads were in the model's training data (by `Prospect ID`: ";
+    assert!(some[0].starts_with(head), "{}", some[0]);
+    let counts: Vec<f64> = some[0][head.len()..]
+        .split(' ')
+        .filter_map(|w| w.parse().ok())
+        .take(2)
+        .collect();
+    // Of the evaluation's ids below the sample's cut (about 4,096 / 7,000 of 3,240), those
+    // trained on.
+    assert!((1600.0..2200.0).contains(&counts[1]), "{counts:?}");
+    assert!((counts[0] / counts[1] - 1000.0 / 3240.0).abs() < 0.04);
+    assert_eq!(warnings(&new), Vec::<String>::new());
+    assert_eq!(warnings(&no_id), Vec::<String>::new());
+    // Text and HTML say it too.
+    let html = dir.path("r.html");
+    let run = evaluate(&m, &train, &["--html", &html]);
+    assert!(
+        run.stdout
+            .contains("\nwarning: this is the file the model was trained on"),
+        "{}",
+        run.stdout
+    );
+    assert!(dir.read("r.html").contains(
+        "<p class=\"w\"><strong>Warning:</strong> this is the file the model was trained on"
+    ));
+    // Without the sample, the same file is still recognised (by its hash), the overlap is not.
+    args.push("--no-id-sample".into());
+    leadscore(&args).ok();
+    let model: serde_json::Value = serde_json::from_str(&dir.read("m.json")).unwrap();
+    assert!(
+        model["training"].get("ids").is_none(),
+        "{}",
+        model["training"]
+    );
+    assert_eq!(warnings(&train).len(), 1);
+    assert_eq!(warnings(&later), Vec::<String>::new());
 }
 
 #[test]
