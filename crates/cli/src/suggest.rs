@@ -10,11 +10,13 @@ use leadscore_batch::{Format, NoProgress, ScoreJob, UnknownContacts};
 use leadscore_core::edit::ModelText;
 use leadscore_core::{Model, ModelError, num};
 use leadscore_learn::backtest::{Side, backtest as compare, side, sides_text};
+use leadscore_learn::cv::stratified_folds;
 use leadscore_learn::encode::Sparse;
 use leadscore_learn::evaluate::RuleScores;
 use leadscore_learn::suggest::Flag;
 use leadscore_learn::suggest::{
-    SuggestParams, Threshold, suggest_points, threshold_for_precision, threshold_for_share,
+    SuggestParams, Suggestion, Threshold, suggest_points, threshold_for_precision,
+    threshold_for_share,
 };
 use leadscore_learn::{TableOptions, read_table};
 use serde::{Deserialize, Serialize};
@@ -50,7 +52,7 @@ pub(crate) struct HistoryArgs {
 }
 
 /// One scored lead, as the batch scorer's NDJSON gives it (only what is read here).
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct Lead {
     id: String,
     score: f64,
@@ -60,7 +62,7 @@ struct Lead {
     contributions: Vec<Fired>,
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct Fired {
     rule: String,
     base_points: i64,
@@ -94,8 +96,9 @@ fn history(h: &HistoryArgs) -> Result<History> {
     })
 }
 
-/// Scores every lead of the history with `model`, in input order.
-fn score(h: &HistoryArgs, hist: &History, model: &Model) -> Result<Vec<Lead>> {
+/// Scores every lead of the history with `model`, in input order; the scorer's warnings go
+/// to stderr unless `quiet`.
+fn score(h: &HistoryArgs, hist: &History, model: &Model, quiet: bool) -> Result<Vec<Lead>> {
     let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
     let (contacts, id_col) = contacts_file(&h.data, h.id.as_deref(), &hist.name, tmp.path())?;
     let job = ScoreJob {
@@ -119,7 +122,7 @@ fn score(h: &HistoryArgs, hist: &History, model: &Model) -> Result<Vec<Lead>> {
                         .replace(&job.contacts.display().to_string(), &hist.name)
                 )
             })?;
-    for w in &summary.warnings {
+    for w in summary.warnings.iter().filter(|_| !quiet) {
         eprintln!("warning: {w}");
     }
     let leads: Vec<Lead> = buf
@@ -290,6 +293,9 @@ struct ThresholdJson<'a> {
 struct ComparisonJson {
     current: Side,
     proposed: Side,
+    /// The proposal cross-validated: proposed from the other folds' leads, scored on each
+    /// fold's (null when fewer leads than folds converted, or did not).
+    proposed_cross_validated: Option<Side>,
 }
 
 #[derive(Serialize)]
@@ -591,18 +597,139 @@ fn write_proposed(p: &Path, src: &str) -> Result<()> {
     pending.commit()
 }
 
+/// Cross-validation folds of the proposal.
+const FOLDS: usize = 5;
+
+/// What a proposal is fitted from: the model's text, the history and every lead's current
+/// scores and rule features.
+struct Fit<'a> {
+    a: &'a SuggestArgs,
+    text: &'a ModelText,
+    hist: &'a History,
+    old: &'a [Lead],
+    x: &'a Sparse,
+    current: &'a [i64],
+    params: &'a SuggestParams,
+    out_name: &'a str,
+}
+
+/// Proposed points and thresholds: the edited text, its source and model, the regression,
+/// the thresholds and what to warn about.
+struct Proposal {
+    text: ModelText,
+    src: String,
+    model: Model,
+    suggestion: Suggestion,
+    tiers: Vec<TierChange>,
+    warnings: Vec<String>,
+}
+
+impl Fit<'_> {
+    /// Points from the regression on the leads `rows` (all when `None`), then thresholds from
+    /// the scores those points give them.
+    fn propose(&self, rows: Option<&[usize]>) -> Result<Proposal> {
+        let all: Vec<usize>;
+        let rows = match rows {
+            Some(r) => r,
+            None => {
+                all = (0..self.old.len()).collect();
+                &all
+            }
+        };
+        let pick =
+            |leads: &[Lead]| -> Vec<Lead> { rows.iter().map(|&i| leads[i].clone()).collect() };
+        let y: Vec<f64> = rows.iter().map(|&i| self.hist.y[i]).collect();
+        let x = self.x.select(rows);
+        let suggestion = suggest_points(&x, &y, self.current, self.params)?;
+        // Points first; the thresholds follow from the scores the new points give.
+        let mut text = self.text.clone();
+        for (j, r) in suggestion.rules.iter().enumerate() {
+            text.set_points(j, r.proposed);
+        }
+        let stage = Model::from_toml(&text.render(), self.out_name).map_err(model_error)?;
+        let mid = score(&self.a.history, self.hist, &stage, true)?;
+        let mut warnings = cap_warnings(
+            &text,
+            &suggestion
+                .rules
+                .iter()
+                .map(|r| r.proposed)
+                .collect::<Vec<_>>(),
+        );
+        let tiers = propose_tiers(
+            self.a,
+            &text,
+            &pick(self.old),
+            &pick(&mid),
+            &y,
+            &mut warnings,
+        );
+        for t in &tiers {
+            text.set_threshold(t.set, t.tier, t.value);
+        }
+        let src = text.render();
+        let model = Model::from_toml(&src, self.out_name).map_err(|e| {
+            anyhow::anyhow!("internal error: the proposed model does not compile:\n{e}")
+        })?;
+        Ok(Proposal {
+            text,
+            src,
+            model,
+            suggestion,
+            tiers,
+            warnings,
+        })
+    }
+
+    /// The proposal cross-validated: proposed from four fifths of the leads (stratified folds)
+    /// and scored on the other fifth, five times, the held-out scores and statuses pooled.
+    /// `None` when fewer leads than folds converted (or did not).
+    fn cross_validated(&self, name: &str) -> Result<Option<Side>> {
+        let y = &self.hist.y;
+        let pos = y.iter().filter(|&&v| v > 0.5).count();
+        if pos.min(y.len() - pos) < FOLDS {
+            return Ok(None);
+        }
+        let k = FOLDS;
+        let folds = stratified_folds(y, k, 42);
+        let mut held: Vec<Option<Lead>> = vec![None; y.len()];
+        let mut tiers = None;
+        for f in 0..k {
+            let train: Vec<usize> = (0..y.len()).filter(|&i| folds[i] != f).collect();
+            let p = self.propose(Some(&train))?;
+            let leads = score(&self.a.history, self.hist, &p.model, true)?;
+            for (i, l) in leads.into_iter().enumerate() {
+                if folds[i] == f {
+                    held[i] = Some(l);
+                }
+            }
+            tiers.get_or_insert(p.text);
+        }
+        let held: Vec<Lead> = held
+            .into_iter()
+            .map(|l| l.expect("every lead is in a fold"))
+            .collect();
+        let text = tiers.expect("five folds");
+        Ok(Some(side(
+            &format!("{name}, {k}-fold cross-validated"),
+            y,
+            &rule_scores(&text, &held),
+        )))
+    }
+}
+
 pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
     check_share("--sales-share", a.sales_share)?;
     check_share("--precision", a.precision)?;
     if a.max_points.is_some_and(|m| m <= 0) {
         bail!("--max-points must be above 0");
     }
-    let (mut text, model) = load(&a.model)?;
+    let (text, model) = load(&a.model)?;
     if text.rules.is_empty() {
         bail!("{}: the model has no rules", a.model.display());
     }
     let hist = history(&a.history)?;
-    let old = score(&a.history, &hist, &model)?;
+    let old = score(&a.history, &hist, &model, false)?;
     let x = features(&text, &old)?;
     let current: Vec<i64> = text.rules.iter().map(|r| r.points).collect();
     let params = SuggestParams {
@@ -612,31 +739,37 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
             .max_points
             .unwrap_or_else(|| current.iter().map(|p| p.abs()).max().unwrap_or(10).max(1)),
     };
-    let s = suggest_points(&x, &hist.y, &current, &params)?;
-
-    // Points first; the thresholds follow from the scores the new points give.
-    for (j, r) in s.rules.iter().enumerate() {
-        text.set_points(j, r.proposed);
-    }
     let out_name = a
         .out
         .as_ref()
         .map_or("proposed.toml".to_owned(), |p| p.display().to_string());
-    let stage = Model::from_toml(&text.render(), &out_name).map_err(model_error)?;
-    let mid = score(&a.history, &hist, &stage)?;
-    let mut warnings = cap_warnings(
-        &text,
-        &s.rules.iter().map(|r| r.proposed).collect::<Vec<_>>(),
-    );
-    let tiers = propose_tiers(&a, &text, &old, &mid, &hist.y, &mut warnings);
-    for t in &tiers {
-        text.set_threshold(t.set, t.tier, t.value);
-    }
-    let proposed_src = text.render();
-    let proposed = Model::from_toml(&proposed_src, &out_name).map_err(|e| {
-        anyhow::anyhow!("internal error: the proposed model does not compile:\n{e}")
-    })?;
-    let new = score(&a.history, &hist, &proposed)?;
+    let fit = Fit {
+        a: &a,
+        text: &text,
+        hist: &hist,
+        old: &old,
+        x: &x,
+        current: &current,
+        params: &params,
+        out_name: &out_name,
+    };
+    let Proposal {
+        text: edited,
+        src: proposed_src,
+        model: proposed,
+        suggestion: s,
+        tiers,
+        mut warnings,
+    } = fit.propose(None)?;
+    let text = edited;
+    let new = score(&a.history, &hist, &proposed, false)?;
+    let cross = match fit.cross_validated(&label(&proposed)) {
+        Ok(side) => side,
+        Err(e) => {
+            warnings.push(format!("the proposal is not cross-validated: {e:#}"));
+            None
+        }
+    };
     let proposed_text = ModelText::parse(&proposed_src, &out_name).map_err(model_error)?;
 
     let mut o = String::new();
@@ -778,6 +911,7 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
             comparison: ComparisonJson {
                 current: a_side,
                 proposed: b_side,
+                proposed_cross_validated: cross,
             },
             diff: DiffJson {
                 old: a.model.display().to_string(),
@@ -794,7 +928,19 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
         return Ok(());
     }
     let _ = writeln!(o, "\non the same data (sales-ready = status qualified):");
-    o.push_str(&sides_text(&a_side, &b_side, ("current", "proposed")));
+    let mut sides = vec![("current", &a_side), ("proposed", &b_side)];
+    if let Some(c) = &cross {
+        sides.push(("proposed (CV)", c));
+    }
+    o.push_str(&sides_text(&sides));
+    if cross.is_some() {
+        let _ = writeln!(
+            o,
+            "proposed (CV): the leads cut into {FOLDS} folds (stratified), each fold's scored by the \
+             points and thresholds proposed from the other folds' leads: what the proposal does on \
+             leads it was not fitted to"
+        );
+    }
     let diff = text.unified_diff(&out_name);
     if diff.is_empty() {
         let _ = writeln!(o, "\nno change proposed");
@@ -831,8 +977,8 @@ pub(crate) fn backtest(a: BacktestArgs) -> Result<()> {
     let (ta, ma) = load(&a.current)?;
     let (tb, mb) = load(&a.candidate)?;
     let hist = history(&a.history)?;
-    let la = score(&a.history, &hist, &ma)?;
-    let lb = score(&a.history, &hist, &mb)?;
+    let la = score(&a.history, &hist, &ma, false)?;
+    let lb = score(&a.history, &hist, &mb, false)?;
     let b = compare(
         &hist.name,
         &hist.y,

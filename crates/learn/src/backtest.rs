@@ -190,20 +190,29 @@ fn fixed(x: Option<f64>, digits: usize) -> String {
     x.map_or("-".into(), |v| format!("{v:.digits$}"))
 }
 
-/// The two sides as a table: share qualified, precision, recall, lift, ROC-AUC.
-pub fn sides_text(a: &Side, b: &Side, labels: (&str, &str)) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "{:<18} {:>16} {:>16}", "", labels.0, labels.1);
+/// Sides as a table, one column each under its label: share qualified, precision, recall,
+/// lift, ROC-AUC.
+pub fn sides_text(sides: &[(&str, &Side)]) -> String {
+    let mut s = format!("{:<18}", "");
+    for (label, _) in sides {
+        let _ = write!(s, " {label:>16}");
+    }
+    s.push('\n');
     let q = |x: &Side| format!("{} ({:.1}%)", x.qualified, 100.0 * x.share_qualified);
-    let rows: [(&str, String, String); 5] = [
-        ("qualified", q(a), q(b)),
-        ("precision", pct(a.precision), pct(b.precision)),
-        ("recall", pct(a.recall), pct(b.recall)),
-        ("lift", fixed(a.lift, 2), fixed(b.lift, 2)),
-        ("ROC-AUC", fixed(a.roc_auc, 4), fixed(b.roc_auc, 4)),
+    type Cell<'a> = &'a dyn Fn(&Side) -> String;
+    let rows: [(&str, Cell); 5] = [
+        ("qualified", &q),
+        ("precision", &|x| pct(x.precision)),
+        ("recall", &|x| pct(x.recall)),
+        ("lift", &|x| fixed(x.lift, 2)),
+        ("ROC-AUC", &|x| fixed(x.roc_auc, 4)),
     ];
-    for (name, x, y) in rows {
-        let _ = writeln!(s, "{name:<18} {x:>16} {y:>16}");
+    for (name, cell) in rows {
+        let _ = write!(s, "{name:<18}");
+        for (_, side) in sides {
+            let _ = write!(s, " {:>16}", cell(side));
+        }
+        s.push('\n');
     }
     s
 }
@@ -266,11 +275,10 @@ impl Backtest {
             self.newly_qualified,
             self.no_longer_qualified
         );
-        s.push_str(&sides_text(
-            &self.current,
-            &self.candidate,
-            ("current", "candidate"),
-        ));
+        s.push_str(&sides_text(&[
+            ("current", &self.current),
+            ("candidate", &self.candidate),
+        ]));
         s
     }
 }

@@ -147,11 +147,49 @@ fn suggest_gives_the_predictive_rule_the_points_and_flags_the_noise_rule() {
             .collect::<Vec<_>>()
             .join(" ")
     };
-    assert_eq!(row("qualified"), "qualified 100 (50.0%) 100 (50.0%)");
-    assert_eq!(row("precision"), "precision 45.0% 70.0%");
-    assert_eq!(row("recall"), "recall 50.0% 77.8%");
-    // AUC by pairs: now 6200 of 90 × 110 pairs in order (ties half), then 7450.
-    assert_eq!(row("ROC-AUC"), "ROC-AUC 0.6263 0.7525");
+    // Third, the proposal cross-validated (5 folds): fitted on four fifths of the leads, each
+    // fold's demo rule gets 20 points again and the newsletter -2 to 2 (noise fitted), the
+    // floor lands between 18 and 20, so the demo leads (18 to 22) and only they are
+    // sales-ready on every held-out fold: the same precision and recall.
+    assert_eq!(
+        row("qualified"),
+        "qualified 100 (50.0%) 100 (50.0%) 100 (50.0%)"
+    );
+    assert_eq!(row("precision"), "precision 45.0% 70.0% 70.0%");
+    assert_eq!(row("recall"), "recall 50.0% 77.8% 77.8%");
+    // AUC by pairs: now 6200 of 90 × 110 pairs in order (ties half), then 7450; held out, the
+    // newsletter's fitted points order demo leads against demo leads by noise: lower.
+    assert_eq!(row("ROC-AUC"), "ROC-AUC 0.6263 0.7525 0.7226");
+    assert!(
+        out.contains("proposed (CV): the leads cut into 5 folds (stratified), each fold's scored by the points and thresholds proposed from the other folds' leads"),
+        "{out}"
+    );
+}
+
+#[test]
+fn suggest_does_not_cross_validate_with_fewer_converted_leads_than_folds() {
+    let dir = Dir::new();
+    let model = dir.write("two-rules.toml", TWO_RULES);
+    // Four converted leads (demo ones): five folds would leave one without any.
+    let mut few = String::from("lead,channel,newsletter,converted\n");
+    for i in 0..40 {
+        let demo = i % 2 == 0;
+        let won = demo && i < 8;
+        few.push_str(&format!(
+            "F{i:02},{},{},{}\n",
+            if demo { "demo" } else { "web" },
+            if i % 4 < 2 { "yes" } else { "no" },
+            u8::from(won)
+        ));
+    }
+    let data = dir.write("few.csv", few);
+    let mut args = suggest_args(&dir, &model, &["--json"]);
+    args[2] = data;
+    let run = leadscore(&args).ok();
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(j["converted"], 4);
+    assert_eq!(j["comparison"]["proposed_cross_validated"], json!(null));
+    assert_eq!(j["comparison"]["proposed"]["converted"], 4, "{j}");
 }
 
 #[test]
@@ -276,6 +314,19 @@ fn suggest_json_gives_every_rule_threshold_and_hunk_of_the_proposal() {
     }
     let recall = c["proposed"]["recall"].as_f64().unwrap();
     assert!((recall - 70.0 / 90.0).abs() < 1e-12, "{recall}");
+    // Cross-validated, the same leads are sales-ready (see the text test).
+    let cv = &c["proposed_cross_validated"];
+    assert_eq!(
+        (&cv["qualified"], &cv["converted"], &cv["precision"]),
+        (&json!(100), &json!(70), &json!(0.7))
+    );
+    assert!(
+        cv["model"]
+            .as_str()
+            .unwrap()
+            .ends_with(", 5-fold cross-validated"),
+        "{cv}"
+    );
 
     let path = dir.path("proposed.toml");
     let demo_old = "points = 5          # came in through a demo request";
