@@ -64,6 +64,23 @@ def ece(y, p, bins=10):
     return e
 
 
+def ece_floor(p, draws=200, seed=0):
+    """The ECE a perfectly calibrated scorer with probabilities `p` shows on as many rows:
+    outcomes drawn from `p` itself (calibrated by construction), 10 bins. Its mean and 90th
+    percentile over `draws` draws."""
+    rng = np.random.default_rng(seed)
+    e = [ece((rng.random(len(p)) < p).astype(float), p) for _ in range(draws)]
+    return np.mean(e), np.quantile(e, 0.9)
+
+
+def probabilities(binary, model, csv, workdir):
+    """leadscore's probabilities for the rows of `csv` (`predict`), in row order."""
+    out = os.path.join(workdir, "probabilities.csv")
+    subprocess.run([binary, "predict", "--model", model, "--data", csv, "--out", out],
+                   check=True, capture_output=True)
+    return pd.read_csv(out)["probability"].to_numpy()
+
+
 def sk_features(train, test, target=TARGET):
     """Same features as leadscore: numeric columns standardised with a missing indicator,
     the others one-hot with rare values (< 10 rows) pooled and missing as its own value."""
@@ -183,17 +200,20 @@ def quality(binary, workdir, threads):
     rows.append(("LightGBM defaults", roc_auc_score(y, p), ece(y, p), log_loss(y, p), t_fit))
     ours = {}
     for algo in ["logistic", "gbm", "auto"]:
-        r, fit, wall, chosen, _, _ = leadscore(binary, tr_csv, te_csv, algo, workdir, threads)
+        r, fit, wall, chosen, model, _ = leadscore(binary, tr_csv, te_csv, algo, workdir, threads)
         name = f"leadscore {algo}" + (f" (chose {chosen})" if algo == "auto" else "")
         rows.append((name, r["roc_auc"], r["ece"], r["log_loss"], fit))
         ours[algo] = (r["roc_auc"], r["ece"], fit, wall)
+    floor, floor90 = ece_floor(probabilities(binary, model, te_csv, workdir))
     print(f"\nX Education, stratified 80/20 (seed 42): {len(train)} train, {len(test)} test rows")
     print(f"{'':36} {'ROC-AUC':>8} {'ECE':>7} {'log-loss':>9} {'train s':>8}")
     for n, a, e, l, t in rows:
         print(f"{n:36} {a:8.4f} {e:7.4f} {l:9.4f} {t:8.3f}")
     best = max(rows[0][1], rows[1][1])
     print(f"AUC ratio auto / best(sklearn LR, LightGBM) = {ours['auto'][0] / best:.4f}  (target >= 1)")
-    print(f"ECE of auto = {ours['auto'][1]:.4f}  (target <= 0.02)")
+    print(f"ECE of auto = {ours['auto'][1]:.4f}  (target <= 0.02); a perfectly calibrated scorer with"
+          f" auto's probabilities shows {floor:.4f} on these {len(test)} rows (mean of 200 draws;"
+          f" 90th percentile {floor90:.4f})")
     print("(leadscore's train time includes 5-fold out-of-fold predictions and calibration;"
           " the others are one fit)")
     shap_speed(binary, workdir, threads, train, te_csv, test)
@@ -356,7 +376,7 @@ def splits(binary, workdir, threads, count, dataset=x_education, name="X Educati
     df, target, positive = dataset()
     seeds = [42] + list(range(1, count))
     sides = {"scikit-learn LR": [], "LightGBM defaults": [], "leadscore auto": []}
-    chosen = []
+    chosen, own_floor = [], []
     tr_csv, te_csv = os.path.join(workdir, "split-train.csv"), os.path.join(workdir, "split-test.csv")
     for seed in seeds:
         train, test = train_test_split(df, test_size=0.2, stratify=df[target], random_state=seed)
@@ -371,6 +391,7 @@ def splits(binary, workdir, threads, count, dataset=x_education, name="X Educati
         r = leadscore(binary, tr_csv, te_csv, "auto", workdir, threads, target=target)
         sides["leadscore auto"].append((r[0]["roc_auc"], r[0]["ece"]))
         chosen.append(r[3])
+        own_floor.append(ece_floor(probabilities(binary, r[4], te_csv, workdir))[0])
     print(f"\n{name}, {count} stratified 80/20 splits (seeds {seeds[0]}, {', '.join(map(str, seeds[1:]))}):"
           f" {len(df) - len(test)} train, {len(test)} test rows, {y.mean():.1%} positive")
     print(f"{'':20} {'mean AUC':>9} {'mean ECE':>9}  AUC per split")
@@ -384,14 +405,13 @@ def splits(binary, workdir, threads, count, dataset=x_education, name="X Educati
                       np.array(sides["LightGBM defaults"])[:, 0])
     print(f"auto at least the better of the two on {(ours >= best).sum()} of {count} splits;"
           f" mean AUC ratio auto / better = {(ours / best).mean():.4f}")
-    rng = np.random.default_rng(0)
-    floor = []
-    for _ in range(200):
-        # Outcomes drawn from the scores themselves: calibrated by construction.
-        floor.append(ece((rng.random(len(scores)) < scores).astype(float), scores))
+    floor, floor90 = ece_floor(scores)
     print(f"ECE of a perfectly calibrated scorer on {len(scores)} rows (10 bins; LightGBM's last"
-          f" scores as the probabilities, outcomes drawn from them): mean {np.mean(floor):.4f},"
-          f" 90th percentile {np.quantile(floor, 0.9):.4f}")
+          f" scores as the probabilities, outcomes drawn from them): mean {floor:.4f},"
+          f" 90th percentile {floor90:.4f}")
+    print(f"ECE of a perfectly calibrated scorer with auto's own probabilities, split by split"
+          f" (outcomes drawn from them): mean {np.mean(own_floor):.4f} (auto's: "
+          f"{np.array(sides['leadscore auto'])[:, 1].mean():.4f})")
 
 
 def main():
