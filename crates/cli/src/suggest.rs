@@ -59,6 +59,8 @@ struct Lead {
     tier: String,
     status: String,
     segment: String,
+    /// Empty when read from the CSV export ([`Scoring::Scores`]).
+    #[serde(default)]
     contributions: Vec<Fired>,
 }
 
@@ -70,11 +72,16 @@ struct Fired {
     occurrences: Option<u32>,
 }
 
-/// The outcomes, by row.
+/// The outcomes, by row, and the contacts file the batch scorer reads (the data itself with
+/// `--id`, else a copy with the row numbers as ids, made once).
 struct History {
     name: String,
     y: Vec<f64>,
     ids: Option<Vec<String>>,
+    contacts: PathBuf,
+    id_column: String,
+    /// Holds the numbered copy, if any, until the history is dropped.
+    _dir: tempfile::TempDir,
 }
 
 fn history(h: &HistoryArgs) -> Result<History> {
@@ -89,48 +96,73 @@ fn history(h: &HistoryArgs) -> Result<History> {
         ..TableOptions::default()
     };
     let table = read_table(open(&h.data)?, &name, &opts)?;
+    let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
+    let (contacts, id_column) = contacts_file(&h.data, h.id.as_deref(), &name, dir.path())?;
     Ok(History {
         y: table.target.clone().expect("a target was asked for"),
         ids: table.ids.clone(),
         name,
+        contacts,
+        id_column,
+        _dir: dir,
     })
 }
 
-/// Scores every lead of the history with `model`, in input order; the scorer's warnings go
-/// to stderr unless `quiet`.
-fn score(h: &HistoryArgs, hist: &History, model: &Model, quiet: bool) -> Result<Vec<Lead>> {
-    let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
-    let (contacts, id_col) = contacts_file(&h.data, h.id.as_deref(), &hist.name, tmp.path())?;
+/// What a scoring of the history is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scoring {
+    /// Every rule's contribution too (the regression's features); the scorer's warnings go
+    /// to stderr.
+    Full,
+    /// Score, tier, status and segment only (read from the CSV export, a fraction of the
+    /// NDJSON's work); no warnings (the full scoring gave them).
+    Scores,
+}
+
+/// Scores every lead of the history with `model`, in input order.
+fn score(h: &HistoryArgs, hist: &History, model: &Model, what: Scoring) -> Result<Vec<Lead>> {
     let job = ScoreJob {
-        contacts,
+        contacts: hist.contacts.clone(),
         accounts: h.accounts.clone(),
         events: h.events.clone(),
         input_format: Some(Format::Csv),
         as_of: parse_as_of(h.as_of.as_deref())?,
         unknown_contacts: UnknownContacts::Warn,
         threads: threads(h.threads),
-        id_column: Some(id_col),
+        id_column: Some(hist.id_column.clone()),
         block_size: None,
+    };
+    let format = match what {
+        Scoring::Full => Format::Ndjson,
+        Scoring::Scores => Format::Csv,
     };
     let mut buf = Vec::new();
     let (_, summary) =
-        leadscore_batch::score_files(&job, model, &mut buf, Format::Ndjson, None, &NoProgress)
-            .map_err(|e| {
+        leadscore_batch::score_files(&job, model, &mut buf, format, None, &NoProgress).map_err(
+            |e| {
                 anyhow::anyhow!(
                     "{}",
                     e.to_string()
                         .replace(&job.contacts.display().to_string(), &hist.name)
                 )
-            })?;
-    for w in summary.warnings.iter().filter(|_| !quiet) {
-        eprintln!("warning: {w}");
-    }
-    let leads: Vec<Lead> = buf
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(serde_json::from_slice)
-        .collect::<Result<_, _>>()
-        .context("reading the scores back")?;
+            },
+        )?;
+    let leads: Vec<Lead> = match what {
+        Scoring::Full => {
+            for w in &summary.warnings {
+                eprintln!("warning: {w}");
+            }
+            buf.split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(serde_json::from_slice)
+                .collect::<Result<_, _>>()
+                .context("reading the scores back")?
+        }
+        Scoring::Scores => csv::Reader::from_reader(&buf[..])
+            .into_deserialize()
+            .collect::<Result<_, _>>()
+            .context("reading the scores back")?,
+    };
     if leads.len() != hist.y.len() {
         bail!(
             "{}: {} rows but {} scores",
@@ -647,7 +679,7 @@ impl Fit<'_> {
             text.set_points(j, r.proposed);
         }
         let stage = Model::from_toml(&text.render(), self.out_name).map_err(model_error)?;
-        let mid = score(&self.a.history, self.hist, &stage, true)?;
+        let mid = score(&self.a.history, self.hist, &stage, Scoring::Scores)?;
         let mut warnings = cap_warnings(
             &text,
             &suggestion
@@ -697,7 +729,7 @@ impl Fit<'_> {
         for f in 0..k {
             let train: Vec<usize> = (0..y.len()).filter(|&i| folds[i] != f).collect();
             let p = self.propose(Some(&train))?;
-            let leads = score(&self.a.history, self.hist, &p.model, true)?;
+            let leads = score(&self.a.history, self.hist, &p.model, Scoring::Scores)?;
             for (i, l) in leads.into_iter().enumerate() {
                 if folds[i] == f {
                     held[i] = Some(l);
@@ -729,7 +761,7 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
         bail!("{}: the model has no rules", a.model.display());
     }
     let hist = history(&a.history)?;
-    let old = score(&a.history, &hist, &model, false)?;
+    let old = score(&a.history, &hist, &model, Scoring::Full)?;
     let x = features(&text, &old)?;
     let current: Vec<i64> = text.rules.iter().map(|r| r.points).collect();
     let params = SuggestParams {
@@ -762,7 +794,7 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
         mut warnings,
     } = fit.propose(None)?;
     let text = edited;
-    let new = score(&a.history, &hist, &proposed, false)?;
+    let new = score(&a.history, &hist, &proposed, Scoring::Scores)?;
     let cross = match fit.cross_validated(&label(&proposed)) {
         Ok(side) => side,
         Err(e) => {
@@ -977,8 +1009,8 @@ pub(crate) fn backtest(a: BacktestArgs) -> Result<()> {
     let (ta, ma) = load(&a.current)?;
     let (tb, mb) = load(&a.candidate)?;
     let hist = history(&a.history)?;
-    let la = score(&a.history, &hist, &ma, false)?;
-    let lb = score(&a.history, &hist, &mb, false)?;
+    let la = score(&a.history, &hist, &ma, Scoring::Full)?;
+    let lb = score(&a.history, &hist, &mb, Scoring::Full)?;
     let b = compare(
         &hist.name,
         &hist.y,
