@@ -1111,7 +1111,7 @@ pub fn predict_csv_fast(
 /// the same bytes faster; this one handles (and reports) everything.
 pub fn predict_csv_general(
     model: &LearnedModel,
-    input: impl Read,
+    input: impl Read + Send,
     source: &str,
     id: Option<&str>,
     out: impl Write,

@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader, Read};
+use std::sync::mpsc::sync_channel;
 
 /// What a column holds, as inferred from its values or given by a model's schema.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -274,6 +275,9 @@ impl<R: Read> Read for Hashing<R> {
 /// them in a dictionary (see [`Numbers`]): it can no longer be constant or boolean, and
 /// unless a value that is not a number comes, it is numeric whatever its values are.
 const NUMBER_MODE: usize = 1024;
+
+/// Records per batch handed from the parsing thread to the typing one.
+const BATCH: usize = 1024;
 
 /// One column while reading: distinct raw values and a code per row.
 struct Raw {
@@ -567,8 +571,12 @@ fn decimal_comma(sep: u8, v: &str) -> Option<String> {
 /// Reads a CSV (header row, RFC 4180 quoting, LF or CRLF, optional byte-order mark; fields
 /// separated by commas, or by semicolons or tabs, see [`separator`]) from `input`. `source`
 /// names it in error messages (`leads.csv:12: column `won`: ...`).
+///
+/// Two threads share the work: one parses the CSV (and hashes the bytes), the other types the
+/// records' cells in order, batch by batch; the table and the first error are those of one
+/// thread doing both.
 pub fn read_table(
-    input: impl Read,
+    input: impl Read + Send,
     source: &str,
     opts: &TableOptions,
 ) -> Result<Table, LearnError> {
@@ -680,40 +688,79 @@ pub fn read_table(
         .collect();
     let mut target = target_col.map(|_| Vec::new());
     let mut ids = id_col.map(|_| Vec::new());
-    let mut record = csv::StringRecord::new();
     let mut rows = 0usize;
-    while rdr.read_record(&mut record).map_err(csv_err)? {
-        rows += 1;
-        let line = record.position().map_or(rows as u64 + 1, |p| p.line());
-        for (i, v) in record.iter().enumerate() {
-            if let Some(r) = &mut raws[i] {
-                match decimal_comma(sep, v) {
-                    Some(v) => r.push(&v, levels[i]),
-                    None => r.push(v, levels[i]),
+    // Batches of records go from the parsing thread to this one, and back empty to be reused.
+    let (full_tx, full_rx) = sync_channel::<Result<Vec<csv::StringRecord>, csv::Error>>(2);
+    let (empty_tx, empty_rx) = sync_channel::<Vec<csv::StringRecord>>(4);
+    std::thread::scope(|scope| -> Result<(), LearnError> {
+        scope.spawn(move || {
+            loop {
+                let mut batch = empty_rx.try_recv().unwrap_or_default();
+                batch.resize_with(BATCH, csv::StringRecord::new);
+                let mut n = 0;
+                let mut failed = None;
+                while n < BATCH {
+                    match rdr.read_record(&mut batch[n]) {
+                        Ok(true) => n += 1,
+                        Ok(false) => break,
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                }
+                batch.truncate(n);
+                let last = n < BATCH;
+                // A send fails only when the reader below has stopped on an error of its own.
+                if n > 0 && full_tx.send(Ok(batch)).is_err() {
+                    return;
+                }
+                if let Some(e) = failed {
+                    let _ = full_tx.send(Err(e));
+                    return;
+                }
+                if last {
+                    return;
                 }
             }
-        }
-        if let (Some(t), Some(c)) = (&mut target, target_col) {
-            let v = &record[c];
-            match parse_binary(v) {
-                Some(b) => t.push(if b { 1.0 } else { 0.0 }),
-                None => {
-                    let why = if v.trim().is_empty() {
-                        "the outcome is missing".to_owned()
-                    } else {
-                        format!(
-                            "{v:?} is not a binary outcome (use 1/0, yes/no, true/false or won/lost)"
-                        )
-                    };
-                    return Err(LearnError::input(source, line, Some(&header[c]), why));
+        });
+        for batch in full_rx {
+            let batch = batch.map_err(csv_err)?;
+            for record in &batch {
+                rows += 1;
+                let line = record.position().map_or(rows as u64 + 1, |p| p.line());
+                for (i, v) in record.iter().enumerate() {
+                    if let Some(r) = &mut raws[i] {
+                        match decimal_comma(sep, v) {
+                            Some(v) => r.push(&v, levels[i]),
+                            None => r.push(v, levels[i]),
+                        }
+                    }
+                }
+                if let (Some(t), Some(c)) = (&mut target, target_col) {
+                    let v = &record[c];
+                    match parse_binary(v) {
+                        Some(b) => t.push(if b { 1.0 } else { 0.0 }),
+                        None => {
+                            let why = if v.trim().is_empty() {
+                                "the outcome is missing".to_owned()
+                            } else {
+                                format!(
+                                    "{v:?} is not a binary outcome (use 1/0, yes/no, true/false or won/lost)"
+                                )
+                            };
+                            return Err(LearnError::input(source, line, Some(&header[c]), why));
+                        }
+                    }
+                }
+                if let (Some(ids), Some(c)) = (&mut ids, id_col) {
+                    ids.push(record[c].to_owned());
                 }
             }
+            let _ = empty_tx.try_send(batch);
         }
-        if let (Some(ids), Some(c)) = (&mut ids, id_col) {
-            ids.push(record[c].to_owned());
-        }
-    }
-    drop(rdr);
+        Ok(())
+    })?;
     let sha256 = hex::encode(hashing.hash.finalize());
     let mut columns = Vec::new();
     for ((raw, want), name) in raws.into_iter().zip(&wanted).zip(&header) {
@@ -966,6 +1013,48 @@ mod tests {
             e.starts_with("t.csv:1: column `won`: no target column"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn errors_past_the_first_batches_name_their_line_and_the_first_one_wins() {
+        // Records are typed in batches of BATCH while the next are parsed: an error is still
+        // the first in the file, with its line (the header is line 1).
+        let rows = |bad_outcome: Option<usize>, extra_field: Option<usize>| {
+            let mut csv = String::from("x,won\n");
+            for i in 0..3 * BATCH {
+                let won = if Some(i) == bad_outcome { "maybe" } else { "1" };
+                let extra = if Some(i) == extra_field { ",oops" } else { "" };
+                csv.push_str(&format!("{i},{won}{extra}\n"));
+            }
+            csv
+        };
+        let outcome = |line: usize| {
+            format!(
+                "t.csv:{line}: column `won`: \"maybe\" is not a binary outcome (use 1/0, yes/no, true/false or won/lost)"
+            )
+        };
+        let at = 2 * BATCH + 5;
+        let e = read(&rows(Some(at), None), Some("won")).unwrap_err();
+        assert_eq!(e.to_string(), outcome(at + 2));
+        // A record with a field too many, after the bad outcome: the outcome's error.
+        let e = read(&rows(Some(at), Some(at + 10)), Some("won")).unwrap_err();
+        assert_eq!(e.to_string(), outcome(at + 2));
+        // Before it: the CSV error, with its line.
+        let e = read(&rows(Some(at), Some(BATCH + 3)), Some("won"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with(&format!("t.csv:{}: ", BATCH + 5))
+                && e.contains("found record with 3 fields"),
+            "{e}"
+        );
+        // Every row of a clean file, in order, whatever the batch boundaries.
+        let t = read(&rows(None, None), Some("won")).unwrap();
+        assert_eq!(t.rows, 3 * BATCH);
+        let Values::Numbers(x) = &t.column("x").unwrap().values else {
+            panic!("x is numeric")
+        };
+        assert!(x.iter().enumerate().all(|(i, &v)| v == i as f64));
     }
 
     #[test]
