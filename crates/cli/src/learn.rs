@@ -456,11 +456,13 @@ pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
     } else {
         let mut model = read_learned(&a.model)?;
         model.set_threads(threads(a.threads));
-        // The ids, where the file has the model's id column, tell whether these leads were
-        // trained on.
-        let mut opts = model.table_options(Some(a.target.clone()), model.id.clone());
+        // The ids, where the file has the model's id column (and it is not a segment or a
+        // date asked for), tell whether these leads were trained on.
+        let keep = kept_columns(&a);
+        let id = model.id.clone().filter(|id| !keep.contains(id));
+        let mut opts = model.table_options(Some(a.target.clone()), id);
         opts.optional_id = true;
-        opts.keep = kept_columns(&a);
+        opts.keep = keep;
         let table = read_table(open(&a.data)?, &name, &opts)?;
         let days = conversion_days(&a, &table)?;
         model.evaluate(

@@ -256,6 +256,12 @@ fn evaluate_says_when_the_leads_were_trained_on() {
     assert!((counts[0] / counts[1] - 1000.0 / 3240.0).abs() < 0.04);
     assert_eq!(warnings(&new), Vec::<String>::new());
     assert_eq!(warnings(&no_id), Vec::<String>::new());
+    // Segments by the id column still work (the ids are then not read as ids).
+    let few = file("few.csv", 6001..6031);
+    let run = evaluate(&m, &few, &["--segment", "Prospect ID", "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(j["reports"].as_array().unwrap().len(), 31);
+    assert_eq!(j["warnings"], serde_json::json!([]));
     // Text and HTML say it too.
     let html = dir.path("r.html");
     let run = evaluate(&m, &train, &["--html", &html]);
