@@ -9,8 +9,9 @@ use anyhow::{Context, Result, bail};
 use leadscore_batch::{Format, NoProgress, ScoreJob, UnknownContacts};
 use leadscore_core::edit::ModelText;
 use leadscore_core::{Model, ModelError, num};
-use leadscore_learn::backtest::{Side, backtest as compare, side, sides_text};
+use leadscore_learn::backtest::{Side, backtest as compare, difference_text, side, sides_text};
 use leadscore_learn::cv::stratified_folds;
+use leadscore_learn::delong::{AucDifference, auc_difference};
 use leadscore_learn::encode::Sparse;
 use leadscore_learn::evaluate::RuleScores;
 use leadscore_learn::suggest::Flag;
@@ -325,6 +326,10 @@ struct ThresholdJson<'a> {
 struct ComparisonJson {
     current: Side,
     proposed: Side,
+    /// ROC-AUC proposed − current on the same leads (DeLong, paired).
+    auc_difference: Option<AucDifference>,
+    /// ROC-AUC proposed (cross-validated) − current.
+    auc_difference_cross_validated: Option<AucDifference>,
     /// The proposal cross-validated: proposed from the other folds' leads, scored on each
     /// fold's (null when fewer leads than folds converted, or did not).
     proposed_cross_validated: Option<Side>,
@@ -716,7 +721,7 @@ impl Fit<'_> {
     /// The proposal cross-validated: proposed from four fifths of the leads (stratified folds)
     /// and scored on the other fifth, five times, the held-out scores and statuses pooled.
     /// `None` when fewer leads than folds converted (or did not).
-    fn cross_validated(&self, name: &str) -> Result<Option<Side>> {
+    fn cross_validated(&self, name: &str) -> Result<Option<(Side, Vec<f64>)>> {
         let y = &self.hist.y;
         let pos = y.iter().filter(|&&v| v > 0.5).count();
         if pos.min(y.len() - pos) < FOLDS {
@@ -742,10 +747,10 @@ impl Fit<'_> {
             .map(|l| l.expect("every lead is in a fold"))
             .collect();
         let text = tiers.expect("five folds");
-        Ok(Some(side(
-            &format!("{name}, {k}-fold cross-validated"),
-            y,
-            &rule_scores(&text, &held),
+        let scores = rule_scores(&text, &held);
+        Ok(Some((
+            side(&format!("{name}, {k}-fold cross-validated"), y, &scores),
+            scores.score,
         )))
     }
 }
@@ -796,7 +801,7 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
     let text = edited;
     let new = score(&a.history, &hist, &proposed, Scoring::Scores)?;
     let cross = match fit.cross_validated(&label(&proposed)) {
-        Ok(side) => side,
+        Ok(c) => c,
         Err(e) => {
             warnings.push(format!("the proposal is not cross-validated: {e:#}"));
             None
@@ -874,6 +879,13 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
         side(&label(&model), y, &rule_scores(&text, &old)),
         side(&label(&proposed), y, &rule_scores(&proposed_text, &new)),
     );
+    let old_scores: Vec<f64> = old.iter().map(|l| l.score).collect();
+    let new_scores: Vec<f64> = new.iter().map(|l| l.score).collect();
+    let difference = auc_difference(y, &old_scores, &new_scores);
+    let (cross, cross_difference) = match cross {
+        Some((side, scores)) => (Some(side), auc_difference(y, &old_scores, &scores)),
+        None => (None, None),
+    };
     if a.json {
         let rules = text
             .rules
@@ -944,6 +956,8 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
                 current: a_side,
                 proposed: b_side,
                 proposed_cross_validated: cross,
+                auc_difference: difference,
+                auc_difference_cross_validated: cross_difference,
             },
             diff: DiffJson {
                 old: a.model.display().to_string(),
@@ -965,6 +979,12 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
         sides.push(("proposed (CV)", c));
     }
     o.push_str(&sides_text(&sides));
+    if let Some(d) = &difference {
+        o.push_str(&difference_text(d, "proposed", "current"));
+    }
+    if let Some(d) = &cross_difference {
+        o.push_str(&difference_text(d, "proposed (CV)", "current"));
+    }
     if cross.is_some() {
         let _ = writeln!(
             o,

@@ -4,6 +4,7 @@
 //! leads qualify that convert much less.
 
 use crate::LearnError;
+use crate::delong::{AucDifference, auc_difference};
 use crate::evaluate::RuleScores;
 use crate::metrics::roc_auc;
 use serde::Serialize;
@@ -92,6 +93,9 @@ pub struct Backtest {
     pub current: Side,
     /// The candidate's.
     pub candidate: Side,
+    /// The candidate's ROC-AUC less the current model's, with its 95% interval and p-value
+    /// (DeLong, paired: the same leads); `null` with fewer than two leads of an outcome.
+    pub auc_difference: Option<AucDifference>,
     /// Reasons to think twice before activating the candidate.
     pub warnings: Vec<String>,
 }
@@ -178,6 +182,7 @@ pub fn backtest(
         no_longer_qualified: lost,
         current: cur,
         candidate: cand,
+        auc_difference: auc_difference(y, &current.score, &candidate.score),
         warnings,
     })
 }
@@ -215,6 +220,29 @@ pub fn sides_text(sides: &[(&str, &Side)]) -> String {
         s.push('\n');
     }
     s
+}
+
+/// One line on an ROC-AUC difference (`b` less `a`): its 95% interval and p-value, and
+/// whether it is more than chance on leads this many.
+pub fn difference_text(d: &AucDifference, b: &str, a: &str) -> String {
+    let verdict = if d.p_value < 0.05 {
+        if d.difference > 0.0 {
+            format!("the {b} ranks better, beyond chance at 5%")
+        } else {
+            format!("the {b} ranks worse, beyond chance at 5%")
+        }
+    } else {
+        "not told apart from chance at 5% on these leads".to_owned()
+    };
+    let p = if d.p_value < 0.001 {
+        "p < 0.001".to_owned()
+    } else {
+        format!("p = {:.3}", d.p_value)
+    };
+    format!(
+        "ROC-AUC {b} − {a}: {:+.4} (95% CI {:+.4} to {:+.4}, DeLong paired, {p}): {verdict}\n",
+        d.difference, d.low, d.high
+    )
 }
 
 impl Backtest {
@@ -279,6 +307,9 @@ impl Backtest {
             ("current", &self.current),
             ("candidate", &self.candidate),
         ]));
+        if let Some(d) = &self.auc_difference {
+            s.push_str(&difference_text(d, "candidate", "current"));
+        }
         s
     }
 }

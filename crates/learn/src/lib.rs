@@ -19,6 +19,8 @@
 //!   very wide designs).
 //! - `gbm`: gradient-boosted trees (our histogram learner) with per-lead contributions.
 //! - `shap`: exact per-lead Shapley values of a tree (TreeSHAP), for `predict --explain shap`.
+//! - `delong`: DeLong's variance of the ROC-AUC: its 95% interval, and the paired test of
+//!   two scorers' AUCs on the same leads.
 //! - `calibrate`: Platt scaling and isotonic regression on out-of-fold predictions.
 //! - `cv`: stratified, seeded folds.
 //! - `leak`: columns that rank the outcome almost perfectly alone (filled in after it?).
@@ -55,6 +57,7 @@ pub mod backtest;
 pub mod calibrate;
 pub mod cv;
 mod decimal;
+pub mod delong;
 pub mod encode;
 mod error;
 pub mod evaluate;

@@ -345,6 +345,9 @@ pub struct Report {
     pub base_rate: f64,
     /// ROC-AUC of the score (`null` with one class only).
     pub roc_auc: Option<f64>,
+    /// Its 95% confidence interval (DeLong; `null` with fewer than two leads of an outcome).
+    #[serde(default)]
+    pub roc_auc_ci95: Option<[f64; 2]>,
     /// Average precision of the score.
     pub pr_auc: Option<f64>,
     /// Log-loss of the probabilities.
@@ -461,6 +464,7 @@ pub fn report(s: &Scores<'_>, rows: Option<&[usize]>, name: &str) -> Report {
         converted,
         base_rate: converted as f64 / n.max(1) as f64,
         roc_auc: opt(aucs.0),
+        roc_auc_ci95: crate::delong::auc_interval(&y, &score).map(|i| [i.low, i.high]),
         pr_auc: opt(aucs.1),
         log_loss: log_loss(&y, &p),
         brier: brier(&y, &p),

@@ -31,6 +31,14 @@ fn f(x: Option<f64>) -> String {
     x.map_or("-".into(), |x| format!("{x:.4}"))
 }
 
+/// A report's ROC-AUC with its 95% interval, e.g. `0.8927 (95% CI 0.8775–0.9079)`.
+fn auc(r: &Report) -> String {
+    match r.roc_auc_ci95 {
+        Some([lo, hi]) => format!("{} (95% CI {lo:.4}–{hi:.4})", f(r.roc_auc)),
+        None => f(r.roc_auc),
+    }
+}
+
 /// Whether the groups carry a time to conversion (the evaluation had dates).
 fn dated(g: &[Group]) -> bool {
     g.iter().any(|x| x.median_days_to_convert.is_some())
@@ -103,7 +111,7 @@ pub fn text(e: &Evaluation) -> String {
         let _ = writeln!(
             out,
             "  ROC-AUC {}  PR-AUC {}  log-loss {:.4}  Brier {:.4}  ECE {:.4}",
-            f(r.roc_auc),
+            auc(r),
             f(r.pr_auc),
             r.log_loss,
             r.brier,
@@ -384,6 +392,11 @@ td,th{border:1px solid #d0d7de;padding:2px 8px;text-align:right}caption{font-wei
         );
         for (k, v) in [
             ("ROC-AUC", f(r.roc_auc)),
+            (
+                "95% CI",
+                r.roc_auc_ci95
+                    .map_or("-".into(), |[lo, hi]| format!("{lo:.3}–{hi:.3}")),
+            ),
             ("PR-AUC", f(r.pr_auc)),
             ("log-loss", format!("{:.4}", r.log_loss)),
             ("Brier", format!("{:.4}", r.brier)),

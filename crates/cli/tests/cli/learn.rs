@@ -186,7 +186,22 @@ fn evaluate_prints_text_json_and_a_self_contained_html_report() {
     assert_eq!(all["rows"], 9240);
     assert_eq!(all["converted"], 3561);
     assert_eq!(all["deciles"].as_array().unwrap().len(), 10);
-    assert!(all["roc_auc"].as_f64().unwrap() > 0.85);
+    let auc = all["roc_auc"].as_f64().unwrap();
+    assert!(auc > 0.85);
+    // Its 95% interval (DeLong) holds it, about ±0.005 on 9,240 leads.
+    let ci: [f64; 2] = serde_json::from_value(all["roc_auc_ci95"].clone()).unwrap();
+    assert!(
+        ci[0] < auc && auc < ci[1] && ci[1] - ci[0] < 0.015 && ci[1] - ci[0] > 0.005,
+        "{ci:?}"
+    );
+    assert!(
+        run.stdout.contains(&format!(
+            "ROC-AUC {auc:.4} (95% CI {:.4}–{:.4})",
+            ci[0], ci[1]
+        )),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -58,6 +58,11 @@ name = "cold"
 sales_ready_tiers = ["hot"]
 "#;
 
+/// Demo 20 points, newsletter 0 against demo 5, newsletter 20 on the history: AUC 7450 against
+/// 6200 of 9900 pairs, and DeLong's paired interval and p-value (checked against a
+/// brute-force computation of every lead's placement, pair by pair, in numpy).
+const DIFFERENCE: &str = "ROC-AUC proposed − current: +0.1263 (95% CI +0.0501 to +0.2024, DeLong paired, p = 0.001): the proposed ranks better, beyond chance at 5%";
+
 fn suggest_args(dir: &Dir, model: &str, extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = [
         "suggest",
@@ -160,6 +165,12 @@ fn suggest_gives_the_predictive_rule_the_points_and_flags_the_noise_rule() {
     // AUC by pairs: now 6200 of 90 × 110 pairs in order (ties half), then 7450; held out, the
     // newsletter's fitted points order demo leads against demo leads by noise: lower.
     assert_eq!(row("ROC-AUC"), "ROC-AUC 0.6263 0.7525 0.7226");
+    // The AUC gained, with its interval (DeLong, paired): in-sample and held out.
+    assert!(out.contains(DIFFERENCE), "{out}");
+    assert!(
+        out.contains("ROC-AUC proposed (CV) − current: +0.0964 (95% CI +0.0160 to +0.1767, DeLong paired, p = 0.019): the proposed (CV) ranks better, beyond chance at 5%"),
+        "{out}"
+    );
     assert!(
         out.contains("proposed (CV): the leads cut into 5 folds (stratified), each fold's scored by the points and thresholds proposed from the other folds' leads"),
         "{out}"
@@ -458,6 +469,12 @@ fn backtest_counts_tier_transitions() {
     assert_eq!(row("precision"), "precision 45.0% 70.0%");
     assert_eq!(row("recall"), "recall 50.0% 77.8%");
     assert_eq!(row("lift"), "lift 1.00 1.56");
+    // AUC 6200 → 7450 of 9900 pairs; the paired DeLong interval and p-value as a brute-force
+    // computation of the placements (every pair compared) gives them.
+    assert!(
+        out.contains(DIFFERENCE.replace("proposed", "candidate").as_str()),
+        "{out}"
+    );
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
 
     let run = leadscore(&backtest_args(&dir, &a, &b, &["--json"])).ok();
@@ -467,6 +484,11 @@ fn backtest_counts_tier_transitions() {
     assert_eq!(j["changed_tier"], 100);
     assert_eq!(j["candidate"]["qualified"], 100);
     assert_eq!(j["candidate"]["precision"], 0.7);
+    let d = &j["auc_difference"];
+    let x = |k: &str| d[k].as_f64().unwrap();
+    assert!((x("difference") - 1250.0 / 9900.0).abs() < 1e-12, "{d}");
+    assert!((x("low") - 0.050082).abs() < 1e-5 && (x("high") - 0.202443).abs() < 1e-5);
+    assert!((x("p_value") - 0.0011603).abs() < 1e-6, "{d}");
     assert_eq!(j["warnings"], serde_json::json!([]));
 }
 
