@@ -73,6 +73,29 @@ def ece_floor(p, draws=200, seed=0):
     return np.mean(e), np.quantile(e, 0.9)
 
 
+def delong_paired(y, a, b):
+    """auc(b) - auc(a) on the same rows, its 95% interval and two-sided p-value (DeLong's
+    paired test, placements from mid-ranks): the same computation as leadscore's `delong.rs`,
+    written again here to compare peers."""
+    from scipy.stats import rankdata, norm
+    y = np.asarray(y) > 0.5
+
+    def placements(s):
+        s = np.asarray(s, float)
+        x, z = s[y], s[~y]
+        r = rankdata(np.concatenate([x, z]))
+        v10 = (r[:len(x)] - rankdata(x)) / len(z)
+        v01 = 1.0 - (r[len(x):] - rankdata(z)) / len(x)
+        return v10, v01
+
+    (a10, a01), (b10, b01) = placements(a), placements(b)
+    d = b10.mean() - a10.mean()
+    var = np.var(b10 - a10, ddof=1) / len(a10) + np.var(b01 - a01, ddof=1) / len(a01)
+    se = np.sqrt(max(var, 0.0))
+    p = 2 * norm.sf(abs(d) / se) if se > 0 else 1.0
+    return d, d - 1.959964 * se, d + 1.959964 * se, p
+
+
 def probabilities(binary, model, csv, workdir):
     """leadscore's probabilities for the rows of `csv` (`predict`), in row order."""
     out = os.path.join(workdir, "probabilities.csv")
@@ -196,21 +219,27 @@ def quality(binary, workdir, threads):
     rows = []
     p, t_fit, _ = sklearn_lr(train, test)
     rows.append(("scikit-learn LogisticRegression", roc_auc_score(y, p), ece(y, p), log_loss(y, p), t_fit))
+    p_lr = p
     p, t_fit = lightgbm_defaults(train, test, threads)
     rows.append(("LightGBM defaults", roc_auc_score(y, p), ece(y, p), log_loss(y, p), t_fit))
+    p_lgb = p
     ours = {}
     for algo in ["logistic", "gbm", "auto"]:
         r, fit, wall, chosen, model, _ = leadscore(binary, tr_csv, te_csv, algo, workdir, threads)
         name = f"leadscore {algo}" + (f" (chose {chosen})" if algo == "auto" else "")
         rows.append((name, r["roc_auc"], r["ece"], r["log_loss"], fit))
         ours[algo] = (r["roc_auc"], r["ece"], fit, wall)
-    floor, floor90 = ece_floor(probabilities(binary, model, te_csv, workdir))
+    p_auto = probabilities(binary, model, te_csv, workdir)
+    floor, floor90 = ece_floor(p_auto)
     print(f"\nX Education, stratified 80/20 (seed 42): {len(train)} train, {len(test)} test rows")
     print(f"{'':36} {'ROC-AUC':>8} {'ECE':>7} {'log-loss':>9} {'train s':>8}")
     for n, a, e, l, t in rows:
         print(f"{n:36} {a:8.4f} {e:7.4f} {l:9.4f} {t:8.3f}")
     best = max(rows[0][1], rows[1][1])
     print(f"AUC ratio auto / best(sklearn LR, LightGBM) = {ours['auto'][0] / best:.4f}  (target >= 1)")
+    for name, peer in [("LightGBM defaults", p_lgb), ("scikit-learn LR", p_lr)]:
+        d, lo, hi, pv = delong_paired(y, peer, p_auto)
+        print(f"  auto - {name}: {d:+.4f} (95% CI {lo:+.4f} to {hi:+.4f}, DeLong paired, p = {pv:.3f})")
     print(f"ECE of auto = {ours['auto'][1]:.4f}  (target <= 0.02); a perfectly calibrated scorer with"
           f" auto's probabilities shows {floor:.4f} on these {len(test)} rows (mean of 200 draws;"
           f" 90th percentile {floor90:.4f})")
