@@ -4,6 +4,7 @@
 //! transitions); [`conversion`] and [`drift`] compare conversion per tier with a version's
 //! baseline. The service methods that read the store and call these are in `lib.rs`.
 
+use leadscore_learn::delong::{AucDifference, auc_difference};
 use leadscore_store::shadow::OutcomeRow;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -52,6 +53,10 @@ pub struct Comparison {
     pub unscored: usize,
     /// Tier transitions champion → challenger, by `from` then `to`.
     pub transitions: Vec<Transition>,
+    /// The challenger's ROC-AUC less the champion's on these contacts, with its 95% interval
+    /// and p-value (DeLong, paired): whether the challenger ranks better beyond chance yet.
+    /// `None` with fewer than two won or two lost contacts.
+    pub auc_difference: Option<AucDifference>,
 }
 
 fn finite(x: f64) -> Option<f64> {
@@ -112,7 +117,9 @@ pub fn compare(rows: &[OutcomeRow], champion_version: i64, challenger_version: i
         *moves.entry((r.tier.clone(), c.tier.clone())).or_default() += 1;
     }
     let w = won.iter().filter(|&&w| w).count();
+    let y: Vec<f64> = won.iter().map(|&w| f64::from(u8::from(w))).collect();
     Comparison {
+        auc_difference: auc_difference(&y, &champ_scores, &chal_scores),
         champion: side(champion_version, &won, &champ_scores, &champ_q),
         challenger: side(challenger_version, &won, &chal_scores, &chal_q),
         won: w,
@@ -298,6 +305,11 @@ mod tests {
         assert_eq!(c.challenger.auc, Some(0.75));
         assert_eq!(c.challenger.qualified_share, Some(0.5));
         assert_eq!(c.challenger.precision, Some(0.5));
+        // Paired DeLong: won placements (share of lost beaten) champion [1, 1/2], challenger
+        // [1/2, 1]; lost placements (share of won above) [1/2, 1] for both. Difference 0;
+        // variance var([-1/2, 1/2])/2 + 0 = 1/4.
+        let d = c.auc_difference.unwrap();
+        assert_eq!((d.difference, d.std_error, d.p_value), (0.0, 0.5, 1.0));
         let t: Vec<(&str, &str, usize)> = c
             .transitions
             .iter()
