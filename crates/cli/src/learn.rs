@@ -218,15 +218,19 @@ pub(crate) fn train(a: TrainArgs) -> Result<()> {
     }
     let _ = writeln!(
         s,
-        "{:<9} {:>8} {:>8} {:>9} {:>8} {:>7}  calibration",
-        "learner", "ROC-AUC", "PR-AUC", "log-loss", "Brier", "ECE"
+        "{:<9} {:>8} {:>15} {:>8} {:>9} {:>8} {:>7}  calibration",
+        "learner", "ROC-AUC", "(95% CI)", "PR-AUC", "log-loss", "Brier", "ECE"
     );
     for c in &m.candidates {
+        let ci = c
+            .roc_auc_ci95
+            .map_or("-".into(), |[lo, hi]| format!("{lo:.4}–{hi:.4}"));
         let _ = writeln!(
             s,
-            "{:<9} {:>8.4} {:>8.4} {:>9.4} {:>8.4} {:>7.4}  {}{}",
+            "{:<9} {:>8.4} {:>15} {:>8.4} {:>9.4} {:>8.4} {:>7.4}  {}{}",
             c.algo,
             c.roc_auc,
+            ci,
             c.pr_auc,
             c.log_loss,
             c.brier,

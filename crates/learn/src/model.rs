@@ -94,6 +94,9 @@ pub struct Candidate {
     pub algo: String,
     /// ROC-AUC.
     pub roc_auc: f64,
+    /// Its 95% confidence interval (DeLong) on the rows it was measured on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roc_auc_ci95: Option<[f64; 2]>,
     /// Average precision.
     pub pr_auc: f64,
     /// Log-loss: what `auto` compares.
@@ -542,6 +545,7 @@ pub fn train_with(
         let cand = Candidate {
             algo: algo.into(),
             roc_auc,
+            roc_auc_ci95: crate::delong::auc_interval(&yy, &p).map(|i| [i.low, i.high]),
             pr_auc,
             log_loss: metrics::log_loss(&yy, &p),
             brier: metrics::brier(&yy, &p),

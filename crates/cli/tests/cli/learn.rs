@@ -110,6 +110,20 @@ fn train_is_deterministic_for_a_seed_and_predict_keeps_every_row_in_order() {
         .unwrap();
     assert!(chosen["roc_auc"].as_f64().unwrap() > 0.88, "{chosen}");
     assert!(chosen["ece"].as_f64().unwrap() < 0.03, "{chosen}");
+    // With its 95% interval (DeLong, out of fold on 9,240 leads: about ±0.005), in the file
+    // and in the summary.
+    let auc = chosen["roc_auc"].as_f64().unwrap();
+    let ci: [f64; 2] = serde_json::from_value(chosen["roc_auc_ci95"].clone()).unwrap();
+    assert!(
+        ci[0] < auc && auc < ci[1] && ci[1] - ci[0] < 0.015,
+        "{chosen}"
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("{auc:.4}   {:.4}–{:.4}", ci[0], ci[1])),
+        "{}",
+        run.stderr
+    );
 
     let p1 = dir.path("p1.csv");
     leadscore(&["predict", "--model", &a, "--data", &data(), "--out", &p1]).ok();
