@@ -5,10 +5,12 @@ use crate::{Pending, load_model};
 use anyhow::{Context, Result, bail};
 use clap::ValueEnum;
 use leadscore_batch::{Format, NoProgress, ScoreJob, UnknownContacts};
+use leadscore_core::Model;
+use leadscore_learn::delong::auc_difference;
 use leadscore_learn::evaluate::{RuleScores, days_to_convert, evaluate_rules, segment_values};
 use leadscore_learn::gbm::Explain;
 use leadscore_learn::model::{LearnedModel, Learner};
-use leadscore_learn::report::{self, Evaluation};
+use leadscore_learn::report::{self, Against, Evaluation};
 use leadscore_learn::{Algo, Step, TableOptions, TrainParams, read_table, train_with as fit};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -428,6 +430,10 @@ pub(crate) struct EvaluateArgs {
     /// Also report per value of this column (default for rule models: the model's segment).
     #[arg(long)]
     segment: Option<String>,
+    /// Another model (learned or rules) scored on the same leads: its ROC-AUC, and this
+    /// model's less it with a 95% interval and p-value (DeLong, paired).
+    #[arg(long, value_name = "MODEL")]
+    against: Option<PathBuf>,
     /// The column with each lead's creation date: with `--converted-at`, the median days to
     /// conversion per decile, tier and grade.
     #[arg(long, value_name = "COL", requires = "converted_at")]
@@ -476,7 +482,49 @@ pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
             days.as_deref(),
         )?
     };
+    let mut e = e;
+    if let Some(other) = &a.against {
+        e.against = Some(against(&a, &name, other)?);
+    }
     output(&a, &e)
+}
+
+/// The scores a model (learned or rules, by its file) gives the leads of `--data`, in row
+/// order, with their outcomes and the model's label.
+fn scores_of(a: &EvaluateArgs, name: &str, path: &Path) -> Result<(String, Vec<f64>, Vec<f64>)> {
+    if path.extension().is_some_and(|e| e == "toml") {
+        let model = load_model(path)?;
+        let (table, rs, _) = rule_model_scores(a, name, &model)?;
+        let y = table.target.expect("a target was asked for");
+        Ok((rule_label(&model), y, rs.score))
+    } else {
+        let mut model = read_learned(path)?;
+        model.set_threads(threads(a.threads));
+        let opts = model.table_options(Some(a.target.clone()), None);
+        let table = read_table(open(&a.data)?, name, &opts)?;
+        let p = model.probabilities(&table)?;
+        let y = table.target.expect("a target was asked for");
+        Ok((
+            format!("{} ({}, {})", path.display(), model.algo, &model.hash[..12]),
+            y,
+            p,
+        ))
+    }
+}
+
+/// `--against`: the other model's ROC-AUC on the same leads and the paired difference.
+fn against(a: &EvaluateArgs, name: &str, other: &Path) -> Result<Against> {
+    let (_, y, mine) = scores_of(a, name, &a.model)?;
+    let (label, y2, theirs) = scores_of(a, name, other)?;
+    if y != y2 {
+        bail!("{name}: the two models read different outcomes from the same file");
+    }
+    let auc = leadscore_learn::metrics::roc_auc(&y, &theirs);
+    Ok(Against {
+        model: label,
+        roc_auc: auc.is_finite().then_some(auc),
+        difference: auc_difference(&y, &theirs, &mine),
+    })
 }
 
 /// The extra columns evaluation reads: the segment and the two dates.
@@ -547,6 +595,46 @@ pub(crate) fn contacts_file(
 
 fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
     let model = load_model(&a.model)?;
+    let (table, rs, model_segments) = rule_model_scores(a, name, &model)?;
+    let y = table.target.clone().expect("a target was asked for");
+    let days = conversion_days(a, &table)?;
+    let segments = match &a.segment {
+        Some(s) => Some(segment_values(&table, s)?),
+        None => model_segments
+            .iter()
+            .any(|s| !s.is_empty())
+            .then_some(model_segments),
+    };
+    Ok(evaluate_rules(
+        &y,
+        &rs,
+        segments.as_deref(),
+        days.as_deref(),
+        &rule_label(&model),
+        name,
+        a.seed,
+    ))
+}
+
+/// A rule model's label: `name@version (hash)`.
+pub(crate) fn rule_label(model: &Model) -> String {
+    let r = model.reference();
+    format!(
+        "{}@{} ({})",
+        r.name,
+        r.version,
+        &r.hash[..r.hash.len().min(12)]
+    )
+}
+
+/// Scores the leads of `--data` with a rule model (through the batch scorer): the table read
+/// for outcomes (and segment and date columns), the scores, tiers and statuses by row, and
+/// the model's segment of each lead.
+fn rule_model_scores(
+    a: &EvaluateArgs,
+    name: &str,
+    model: &Model,
+) -> Result<(leadscore_learn::Table, RuleScores, Vec<String>)> {
     // The outcomes (and segment column) by row, read by the learn crate's reader.
     let opts = TableOptions {
         target: Some(a.target.clone()),
@@ -556,8 +644,7 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
         ..TableOptions::default()
     };
     let table = read_table(open(&a.data)?, name, &opts)?;
-    let y = table.target.clone().expect("a target was asked for");
-    let days = conversion_days(a, &table)?;
+    let rows = table.rows;
     let tmp = tempfile::tempdir().context("cannot create a temporary directory")?;
     let (contacts, id_col) = contacts_file(&a.data, a.id.as_deref(), name, tmp.path())?;
     let job = ScoreJob {
@@ -573,7 +660,7 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
     };
     let mut buf = Vec::new();
     let (_, summary) =
-        leadscore_batch::score_files(&job, &model, &mut buf, Format::Csv, None, &NoProgress)
+        leadscore_batch::score_files(&job, model, &mut buf, Format::Csv, None, &NoProgress)
             .map_err(|e| {
                 anyhow::anyhow!(
                     "{}",
@@ -622,8 +709,8 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
         rs.qualified.push(&rec[cst] == "qualified");
         model_segments.push(rec[cseg].to_owned());
     }
-    if ids.len() != y.len() {
-        bail!("{name}: {} rows but {} scores", y.len(), ids.len());
+    if ids.len() != rows {
+        bail!("{name}: {rows} rows but {} scores", ids.len());
     }
     if let Some(t) = &table.ids
         && t != &ids
@@ -643,29 +730,7 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
     }
     names.sort_by(|a, b| (b.1 / b.2 as f64).total_cmp(&(a.1 / a.2 as f64)));
     rs.tier_names = names.into_iter().map(|n| n.0).collect();
-    let segments = match &a.segment {
-        Some(s) => Some(segment_values(&table, s)?),
-        None => model_segments
-            .iter()
-            .any(|s| !s.is_empty())
-            .then_some(model_segments),
-    };
-    let r = model.reference();
-    let label = format!(
-        "{}@{} ({})",
-        r.name,
-        r.version,
-        &r.hash[..r.hash.len().min(12)]
-    );
-    Ok(evaluate_rules(
-        &y,
-        &rs,
-        segments.as_deref(),
-        days.as_deref(),
-        &label,
-        name,
-        a.seed,
-    ))
+    Ok((table, rs, model_segments))
 }
 
 /// `s` as one shell word: bare when it is plain, else in single quotes.

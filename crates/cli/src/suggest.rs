@@ -3,7 +3,7 @@
 //! the proposed file is the original text with only the changed numbers rewritten
 //! (`leadscore_core::edit`).
 
-use crate::learn::{contacts_file, open, threads};
+use crate::learn::{contacts_file, open, rule_label as label, threads};
 use crate::{Pending, parse_as_of};
 use anyhow::{Context, Result, bail};
 use leadscore_batch::{Format, NoProgress, ScoreJob, UnknownContacts};
@@ -196,16 +196,6 @@ fn load(path: &Path) -> Result<(ModelText, Model)> {
     let text = ModelText::parse(&src, &name).map_err(model_error)?;
     let model = Model::from_toml(&src, &name).map_err(model_error)?;
     Ok((text, model))
-}
-
-fn label(model: &Model) -> String {
-    let r = model.reference();
-    format!(
-        "{}@{} ({})",
-        r.name,
-        r.version,
-        &r.hash[..r.hash.len().min(12)]
-    )
 }
 
 /// Tier names highest first: each tier list's in order, then any other tier seen.

@@ -4,13 +4,13 @@
 //! scorer's AUC, and, for two scorers of the same leads, for the difference of their AUCs
 //! (paired: the two AUCs move together, so their difference is surer than either).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The normal quantile of a two-sided 95% interval.
 const Z95: f64 = 1.959_963_984_540_054;
 
 /// An ROC-AUC with its 95% confidence interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AucInterval {
     /// The AUC.
     pub auc: f64,
@@ -24,7 +24,7 @@ pub struct AucInterval {
 
 /// The difference of two scorers' ROC-AUCs on the same leads (`b − a`), with its 95%
 /// confidence interval and the two-sided p-value of "no difference".
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AucDifference {
     /// `auc(b) − auc(a)`.
     pub difference: f64,

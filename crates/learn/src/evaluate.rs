@@ -108,6 +108,7 @@ impl LearnedModel {
         };
         Ok(Evaluation {
             warnings: self.trained_on(table).into_iter().collect(),
+            against: None,
             kind: "learned".into(),
             model: format!("{name} ({}, {})", self.algo, &self.hash[..12]),
             data: table.source.clone(),
@@ -226,6 +227,7 @@ pub fn evaluate_rules(
     };
     Evaluation {
         warnings: Vec::new(),
+        against: None,
         kind: "rules".into(),
         model: model.into(),
         data: data.into(),

@@ -23,8 +23,23 @@ pub struct Evaluation {
     /// data).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Another model scored on the same leads (`evaluate --against`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub against: Option<Against>,
     /// All leads first, then one report per segment.
     pub reports: Vec<Report>,
+}
+
+/// Another model on the same leads: its ROC-AUC, and this model's less it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Against {
+    /// The other model's label.
+    pub model: String,
+    /// Its ROC-AUC on all leads.
+    pub roc_auc: Option<f64>,
+    /// This model's ROC-AUC less the other's, with its 95% interval and p-value (DeLong,
+    /// paired); `None` with fewer than two leads of an outcome.
+    pub difference: Option<crate::delong::AucDifference>,
 }
 
 fn f(x: Option<f64>) -> String {
@@ -94,6 +109,12 @@ pub fn text(e: &Evaluation) -> String {
     );
     for w in &e.warnings {
         let _ = writeln!(out, "warning: {w}");
+    }
+    if let Some(x) = &e.against {
+        let _ = writeln!(out, "against: {} — ROC-AUC {}", x.model, f(x.roc_auc));
+        if let Some(d) = &x.difference {
+            out.push_str(&crate::backtest::difference_text(d, "model", "against"));
+        }
     }
     for r in &e.reports {
         let _ = writeln!(
@@ -376,6 +397,22 @@ td,th{border:1px solid #d0d7de;padding:2px 8px;text-align:right}caption{font-wei
     );
     for w in &e.warnings {
         let _ = write!(s, "<p class=\"w\"><strong>Warning:</strong> {}</p>", esc(w));
+    }
+    if let Some(x) = &e.against {
+        let _ = write!(
+            s,
+            "<p>Against <code>{}</code>: ROC-AUC {}.",
+            esc(&x.model),
+            f(x.roc_auc)
+        );
+        if let Some(d) = &x.difference {
+            let _ = write!(
+                s,
+                "<br>{}",
+                esc(crate::backtest::difference_text(d, "model", "against").trim_end())
+            );
+        }
+        s.push_str("</p>");
     }
     for r in &e.reports {
         let _ = write!(

@@ -317,6 +317,45 @@ fn evaluate_says_when_the_leads_were_trained_on() {
 }
 
 #[test]
+fn evaluate_against_another_model_gives_the_paired_auc_difference() {
+    let dir = Dir::new();
+    let m = dir.path("m.json");
+    leadscore(&train_args(&m, "logistic", "42")).ok();
+    let learned = evaluate_json(&m)["reports"][0]["roc_auc"].as_f64().unwrap();
+    // The hand-made rules against the learned model, on the same 9,240 leads.
+    let rules = example("x-education-rules.toml");
+    let run = evaluate(
+        &rules,
+        &data(),
+        &["--as-of", "2026-01-01", "--against", &m, "--json"],
+    );
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let own = j["reports"][0]["roc_auc"].as_f64().unwrap();
+    let x = &j["against"];
+    assert_eq!(x["roc_auc"].as_f64(), Some(learned), "{x}");
+    let d = &x["difference"];
+    let v = |k: &str| d[k].as_f64().unwrap();
+    assert!((v("difference") - (own - learned)).abs() < 1e-12, "{x}");
+    assert!(
+        v("low") < v("difference") && v("difference") < v("high"),
+        "{x}"
+    );
+    // The points rank worse than the regression, far beyond chance.
+    assert!(v("high") < 0.0 && v("p_value") < 1e-6, "{x}");
+    let run = evaluate(&rules, &data(), &["--as-of", "2026-01-01", "--against", &m]);
+    assert!(
+        run.stdout.contains(&format!(
+            "ROC-AUC model − against: {:+.4} (95% CI {:+.4} to {:+.4}, DeLong paired, p < 0.001): the model ranks worse, beyond chance at 5%",
+            v("difference"),
+            v("low"),
+            v("high")
+        )),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn a_rule_model_is_evaluated_like_a_learned_one() {
     let run = leadscore(&[
         "evaluate",
