@@ -461,7 +461,8 @@ pub(crate) struct EvaluateArgs {
 pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
     let name = a.data.display().to_string();
     let is_rules = a.model.extension().is_some_and(|e| e == "toml");
-    let e = if is_rules {
+    // The evaluation, with the outcomes and this model's scores (for `--against`).
+    let (mut e, y, mine) = if is_rules {
         evaluate_rule_model(&a, &name)?
     } else {
         let mut model = read_learned(&a.model)?;
@@ -475,16 +476,18 @@ pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
         opts.keep = keep;
         let table = read_table(open(&a.data)?, &name, &opts)?;
         let days = conversion_days(&a, &table)?;
-        model.evaluate(
+        let p = model.probabilities(&table)?;
+        let e = model.evaluate(
             &table,
+            &p,
             a.segment.as_deref(),
             &a.model.display().to_string(),
             days.as_deref(),
-        )?
+        )?;
+        (e, table.target.expect("a target was asked for"), p)
     };
-    let mut e = e;
     if let Some(other) = &a.against {
-        e.against = Some(against(&a, &name, other)?);
+        e.against = Some(against(&a, &name, other, &y, &mine)?);
     }
     output(&a, &e)
 }
@@ -504,26 +507,22 @@ fn scores_of(a: &EvaluateArgs, name: &str, path: &Path) -> Result<(String, Vec<f
         let table = read_table(open(&a.data)?, name, &opts)?;
         let p = model.probabilities(&table)?;
         let y = table.target.expect("a target was asked for");
-        Ok((
-            format!("{} ({}, {})", path.display(), model.algo, &model.hash[..12]),
-            y,
-            p,
-        ))
+        Ok((model.label(&path.display().to_string()), y, p))
     }
 }
 
-/// `--against`: the other model's ROC-AUC on the same leads and the paired difference.
-fn against(a: &EvaluateArgs, name: &str, other: &Path) -> Result<Against> {
-    let (_, y, mine) = scores_of(a, name, &a.model)?;
+/// `--against`: the other model's ROC-AUC on the leads with outcomes `y`, and the paired
+/// difference from this model's scores `mine`.
+fn against(a: &EvaluateArgs, name: &str, other: &Path, y: &[f64], mine: &[f64]) -> Result<Against> {
     let (label, y2, theirs) = scores_of(a, name, other)?;
     if y != y2 {
         bail!("{name}: the two models read different outcomes from the same file");
     }
-    let auc = leadscore_learn::metrics::roc_auc(&y, &theirs);
+    let auc = leadscore_learn::metrics::roc_auc(y, &theirs);
     Ok(Against {
         model: label,
         roc_auc: auc.is_finite().then_some(auc),
-        difference: auc_difference(&y, &theirs, &mine),
+        difference: auc_difference(y, &theirs, mine),
     })
 }
 
@@ -593,7 +592,8 @@ pub(crate) fn contacts_file(
     })
 }
 
-fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
+/// A rule model's evaluation, with the outcomes and its scores by row.
+fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<(Evaluation, Vec<f64>, Vec<f64>)> {
     let model = load_model(&a.model)?;
     let (table, rs, model_segments) = rule_model_scores(a, name, &model)?;
     let y = table.target.clone().expect("a target was asked for");
@@ -605,7 +605,7 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
             .any(|s| !s.is_empty())
             .then_some(model_segments),
     };
-    Ok(evaluate_rules(
+    let e = evaluate_rules(
         &y,
         &rs,
         segments.as_deref(),
@@ -613,7 +613,8 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<Evaluation> {
         &rule_label(&model),
         name,
         a.seed,
-    ))
+    );
+    Ok((e, y, rs.score))
 }
 
 /// A rule model's label: `name@version (hash)`.

@@ -53,7 +53,7 @@ pub(crate) struct HistoryArgs {
 }
 
 /// One scored lead, as the batch scorer's NDJSON gives it (only what is read here).
-#[derive(Clone, Deserialize)]
+#[derive(Deserialize)]
 struct Lead {
     id: String,
     score: f64,
@@ -65,7 +65,7 @@ struct Lead {
     contributions: Vec<Fired>,
 }
 
-#[derive(Clone, Deserialize)]
+#[derive(Deserialize)]
 struct Fired {
     rule: String,
     base_points: i64,
@@ -406,20 +406,22 @@ struct TierChange {
     note: String,
 }
 
-/// New thresholds for every tier list from the leads' new scores: the sales-ready floor by
+/// New thresholds for every tier list from the new scores of the leads `leads` (indices into
+/// `old`, `new` and `y`): the sales-ready floor by
 /// `--sales-share`, `--precision` or the share sales-ready now; every other tier keeps the
 /// share of leads it holds now. Thresholds stay in order down each list.
 fn propose_tiers(
     a: &SuggestArgs,
     text: &ModelText,
-    old: &[Lead],
-    new: &[Lead],
-    y: &[f64],
+    (old, new, y): (&[Lead], &[Lead], &[f64]),
+    leads: &[usize],
     warnings: &mut Vec<String>,
 ) -> Vec<TierChange> {
     let mut out = Vec::new();
     for (k, set) in text.tier_sets.iter().enumerate() {
-        let rows: Vec<usize> = (0..old.len())
+        let rows: Vec<usize> = leads
+            .iter()
+            .copied()
             .filter(|&i| text.tier_set_of(&old[i].segment) == k)
             .collect();
         if rows.is_empty() {
@@ -652,19 +654,9 @@ struct Proposal {
 }
 
 impl Fit<'_> {
-    /// Points from the regression on the leads `rows` (all when `None`), then thresholds from
-    /// the scores those points give them.
-    fn propose(&self, rows: Option<&[usize]>) -> Result<Proposal> {
-        let all: Vec<usize>;
-        let rows = match rows {
-            Some(r) => r,
-            None => {
-                all = (0..self.old.len()).collect();
-                &all
-            }
-        };
-        let pick =
-            |leads: &[Lead]| -> Vec<Lead> { rows.iter().map(|&i| leads[i].clone()).collect() };
+    /// Points from the regression on the leads `rows`, then thresholds from the scores those
+    /// points give them.
+    fn propose(&self, rows: &[usize]) -> Result<Proposal> {
         let y: Vec<f64> = rows.iter().map(|&i| self.hist.y[i]).collect();
         let x = self.x.select(rows);
         let suggestion = suggest_points(&x, &y, self.current, self.params)?;
@@ -686,9 +678,8 @@ impl Fit<'_> {
         let tiers = propose_tiers(
             self.a,
             &text,
-            &pick(self.old),
-            &pick(&mid),
-            &y,
+            (self.old, &mid, &self.hist.y),
+            rows,
             &mut warnings,
         );
         for t in &tiers {
@@ -719,25 +710,23 @@ impl Fit<'_> {
         }
         let k = FOLDS;
         let folds = stratified_folds(y, k, 42);
-        let mut held: Vec<Option<Lead>> = vec![None; y.len()];
-        let mut tiers = None;
+        let mut held: Vec<Option<Lead>> = std::iter::repeat_with(|| None).take(y.len()).collect();
         for f in 0..k {
             let train: Vec<usize> = (0..y.len()).filter(|&i| folds[i] != f).collect();
-            let p = self.propose(Some(&train))?;
+            let p = self.propose(&train)?;
             let leads = score(&self.a.history, self.hist, &p.model, Scoring::Scores)?;
             for (i, l) in leads.into_iter().enumerate() {
                 if folds[i] == f {
                     held[i] = Some(l);
                 }
             }
-            tiers.get_or_insert(p.text);
         }
         let held: Vec<Lead> = held
             .into_iter()
             .map(|l| l.expect("every lead is in a fold"))
             .collect();
-        let text = tiers.expect("five folds");
-        let scores = rule_scores(&text, &held);
+        // Only numbers change from fold to fold: the tier names are the model's.
+        let scores = rule_scores(self.text, &held);
         Ok(Some((
             side(&format!("{name}, {k}-fold cross-validated"), y, &scores),
             scores.score,
@@ -780,15 +769,15 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
         params: &params,
         out_name: &out_name,
     };
+    let all: Vec<usize> = (0..old.len()).collect();
     let Proposal {
-        text: edited,
+        text,
         src: proposed_src,
         model: proposed,
         suggestion: s,
         tiers,
         mut warnings,
-    } = fit.propose(None)?;
-    let text = edited;
+    } = fit.propose(&all)?;
     let new = score(&a.history, &hist, &proposed, Scoring::Scores)?;
     let cross = match fit.cross_validated(&label(&proposed)) {
         Ok(c) => c,

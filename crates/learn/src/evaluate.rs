@@ -77,12 +77,14 @@ pub fn segment_values(table: &Table, name: &str) -> Result<Vec<String>, LearnErr
 }
 
 impl LearnedModel {
-    /// Evaluates the model on `table` (read with [`LearnedModel::table_options`] and a target),
-    /// per segment of `segment` when given. `name` names the model in the report; `days` (from
+    /// Evaluates the model on `table` (read with [`LearnedModel::table_options`] and a target)
+    /// from its probabilities `p` for the rows ([`LearnedModel::probabilities`]), per segment
+    /// of `segment` when given. `name` names the model in the report; `days` (from
     /// [`days_to_convert`]) adds the median time to conversion per band.
     pub fn evaluate(
         &self,
         table: &Table,
+        p: &[f64],
         segment: Option<&str>,
         name: &str,
         days: Option<&[f64]>,
@@ -91,15 +93,14 @@ impl LearnedModel {
             .target
             .as_ref()
             .ok_or_else(|| LearnError::Data("evaluation needs a target column".into()))?;
-        let p = self.probabilities(table)?;
         let grades: Vec<String> = p.iter().map(|&p| self.grade(p).to_owned()).collect();
         let names: Vec<String> = self.grades.iter().map(|g| g.name.clone()).collect();
         let positive: Vec<bool> = p.iter().map(|&p| p >= self.threshold).collect();
         let seg = segment.map(|s| segment_values(table, s)).transpose()?;
         let scores = Scores {
             y,
-            score: &p,
-            probability: &p,
+            score: p,
+            probability: p,
             tiers: (&grades, &names),
             grades: None,
             positive: &positive,
@@ -110,7 +111,7 @@ impl LearnedModel {
             warnings: self.trained_on(table).into_iter().collect(),
             against: None,
             kind: "learned".into(),
-            model: format!("{name} ({}, {})", self.algo, &self.hash[..12]),
+            model: self.label(name),
             data: table.source.clone(),
             positive_rule: format!(
                 "probability ≥ {:.4} (best out-of-fold F1 when trained)",
@@ -129,6 +130,11 @@ impl LearnedModel {
 }
 
 impl LearnedModel {
+    /// The model's label in reports: `name (algo, hash)`, `name` its file.
+    pub fn label(&self, name: &str) -> String {
+        format!("{name} ({}, {})", self.algo, &self.hash[..12])
+    }
+
     /// A warning when the leads of `table` were in the model's training data: the same file
     /// (by its SHA-256), or, by the id column, some of the same leads. The figures of an
     /// evaluation on them are in-sample and flatter the model.
