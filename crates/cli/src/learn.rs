@@ -7,7 +7,9 @@ use clap::ValueEnum;
 use leadscore_batch::{Format, NoProgress, ScoreJob, UnknownContacts};
 use leadscore_core::Model;
 use leadscore_learn::delong::auc_difference;
-use leadscore_learn::evaluate::{RuleScores, days_to_convert, evaluate_rules, segment_values};
+use leadscore_learn::evaluate::{
+    RuleScores, days_to_convert, deal_results, evaluate_rules, revenue_values, segment_values,
+};
 use leadscore_learn::gbm::Explain;
 use leadscore_learn::model::{LearnedModel, Learner};
 use leadscore_learn::report::{self, Against, Evaluation};
@@ -441,6 +443,16 @@ pub(crate) struct EvaluateArgs {
     /// The column with the date each converted lead converted.
     #[arg(long, value_name = "COL", requires = "created")]
     converted_at: Option<String>,
+    /// The column with each lead's deal: won, lost, or open/empty for none (`Closed Won`,
+    /// `closed_lost`, yes/no, 1/0 too): deals won and lost and the win rate per decile, tier
+    /// and grade.
+    #[arg(long, value_name = "COL")]
+    deal: Option<String>,
+    /// The column with the revenue each lead brought (empty for none): revenue, its share,
+    /// its cumulative share from the top and revenue per lead against the average, per
+    /// decile, tier and grade.
+    #[arg(long, value_name = "COL")]
+    revenue: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -475,14 +487,14 @@ pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
         opts.optional_id = true;
         opts.keep = keep;
         let table = read_table(open(&a.data)?, &name, &opts)?;
-        let days = conversion_days(&a, &table)?;
+        let more = pipeline(&a, &table)?;
         let p = model.probabilities(&table)?;
         let e = model.evaluate(
             &table,
             &p,
             a.segment.as_deref(),
             &a.model.display().to_string(),
-            days.as_deref(),
+            more.view(),
         )?;
         (e, table.target.expect("a target was asked for"), p)
     };
@@ -526,20 +538,54 @@ fn against(a: &EvaluateArgs, name: &str, other: &Path, y: &[f64], mine: &[f64]) 
     })
 }
 
-/// The extra columns evaluation reads: the segment and the two dates.
+/// The extra columns evaluation reads: the segment, the two dates, the deal and the revenue.
 fn kept_columns(a: &EvaluateArgs) -> Vec<String> {
-    [&a.segment, &a.created, &a.converted_at]
+    let mut keep: Vec<String> = Vec::new();
+    for c in [&a.segment, &a.created, &a.converted_at, &a.deal, &a.revenue]
         .into_iter()
         .flatten()
-        .cloned()
-        .collect()
+    {
+        if !keep.contains(c) {
+            keep.push(c.clone());
+        }
+    }
+    keep
 }
 
-/// Days to conversion per row, when `--created` and `--converted-at` were given.
-fn conversion_days(a: &EvaluateArgs, table: &leadscore_learn::Table) -> Result<Option<Vec<f64>>> {
-    Ok(match (&a.created, &a.converted_at) {
-        (Some(c), Some(v)) => Some(days_to_convert(table, c, v)?),
-        _ => None,
+/// What else `--data` tells of each lead, as asked: days to conversion (`--created` and
+/// `--converted-at`), its deal (`--deal`), its revenue (`--revenue`).
+struct Pipeline {
+    days: Option<Vec<f64>>,
+    deal: Option<Vec<Option<bool>>>,
+    revenue: Option<Vec<f64>>,
+}
+
+impl Pipeline {
+    fn view(&self) -> leadscore_learn::metrics::Pipeline<'_> {
+        leadscore_learn::metrics::Pipeline {
+            days: self.days.as_deref(),
+            deal: self.deal.as_deref(),
+            revenue: self.revenue.as_deref(),
+        }
+    }
+}
+
+fn pipeline(a: &EvaluateArgs, table: &leadscore_learn::Table) -> Result<Pipeline> {
+    Ok(Pipeline {
+        days: match (&a.created, &a.converted_at) {
+            (Some(c), Some(v)) => Some(days_to_convert(table, c, v)?),
+            _ => None,
+        },
+        deal: a
+            .deal
+            .as_deref()
+            .map(|c| deal_results(table, c))
+            .transpose()?,
+        revenue: a
+            .revenue
+            .as_deref()
+            .map(|c| revenue_values(table, c))
+            .transpose()?,
     })
 }
 
@@ -597,7 +643,7 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<(Evaluation, Vec<
     let model = load_model(&a.model)?;
     let (table, rs, model_segments) = rule_model_scores(a, name, &model)?;
     let y = table.target.clone().expect("a target was asked for");
-    let days = conversion_days(a, &table)?;
+    let more = pipeline(a, &table)?;
     let segments = match &a.segment {
         Some(s) => Some(segment_values(&table, s)?),
         None => model_segments
@@ -609,7 +655,7 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<(Evaluation, Vec<
         &y,
         &rs,
         segments.as_deref(),
-        days.as_deref(),
+        more.view(),
         &rule_label(&model),
         name,
         a.seed,

@@ -4,10 +4,10 @@
 
 use crate::LearnError;
 use crate::calibrate;
-use crate::metrics::{Scores, report_with_segments};
+use crate::metrics::{Pipeline, Scores, report_with_segments};
 use crate::model::LearnedModel;
 use crate::report::Evaluation;
-use crate::table::{Table, is_missing, parse_days};
+use crate::table::{Column, Table, is_missing, parse_binary, parse_days};
 
 /// Days from `created` to `converted_at` per row of `table` (both kept columns, dates or
 /// RFC 3339 times), for the leads that converted; `NaN` for the others and where a date is
@@ -22,17 +22,10 @@ pub fn days_to_convert(
         .target
         .as_ref()
         .ok_or_else(|| LearnError::Data("time to conversion needs a target column".into()))?;
-    let column = |name: &str| {
-        table.column(name).ok_or_else(|| {
-            LearnError::input(
-                &table.source,
-                1,
-                Some(name),
-                "no such column (a date column)",
-            )
-        })
-    };
-    let (a, b) = (column(created)?, column(converted_at)?);
+    let (a, b) = (
+        asked(table, created, "a date column")?,
+        asked(table, converted_at, "a date column")?,
+    );
     let date = |col: &str, r: usize, text: String| -> Result<Option<f64>, LearnError> {
         if is_missing(&text) {
             return Ok(None);
@@ -68,26 +61,103 @@ pub fn days_to_convert(
         .collect()
 }
 
+/// A column the evaluation was asked to read, or an error naming it (`what` it should hold).
+fn asked<'t>(table: &'t Table, name: &str, what: &str) -> Result<&'t Column, LearnError> {
+    table.column(name).ok_or_else(|| {
+        LearnError::input(
+            &table.source,
+            1,
+            Some(name),
+            format!("no such column ({what})"),
+        )
+    })
+}
+
+/// The deal each row's lead closed, from column `name` of `table`: `Some(true)` won (`won`,
+/// `closed won`, `Closed-Won`, `win`, `yes`, `1`…), `Some(false)` lost (`lost`, `closed lost`,
+/// `no`, `0`…), `None` when no deal closed (empty, `open`, `pending`, `in progress`, `no
+/// deal`). Any other value is an error naming the column and the line.
+pub fn deal_results(table: &Table, name: &str) -> Result<Vec<Option<bool>>, LearnError> {
+    let col = asked(table, name, "each lead's deal: won, lost or open")?;
+    (0..table.rows)
+        .map(|r| {
+            let text = col.text(r);
+            if is_missing(&text) {
+                return Ok(None);
+            }
+            let l = text.trim().to_ascii_lowercase().replace(['_', '-'], " ");
+            let l = l.split_whitespace().collect::<Vec<_>>().join(" ");
+            let bare = l.strip_prefix("closed ").unwrap_or(&l);
+            let bare = match bare {
+                "closedwon" => "won",
+                "closedlost" => "lost",
+                b => b,
+            };
+            if let Some(won) = parse_binary(bare) {
+                return Ok(Some(won));
+            }
+            match bare {
+                "open" | "pending" | "in progress" | "no deal" | "none" => Ok(None),
+                _ => Err(LearnError::input(
+                    &table.source,
+                    (r + 2) as u64,
+                    Some(name),
+                    format!("{text:?} is not a deal result (won, lost, or open or empty for none)"),
+                )),
+            }
+        })
+        .collect()
+}
+
+/// The revenue each row's lead brought, from column `name` of `table` (empty: none). A value
+/// that is not a number, or is negative, is an error naming the column and the line.
+pub fn revenue_values(table: &Table, name: &str) -> Result<Vec<f64>, LearnError> {
+    let col = asked(table, name, "each lead's revenue")?;
+    let bad =
+        |r: usize, why: String| LearnError::input(&table.source, (r + 2) as u64, Some(name), why);
+    if col.kind == crate::table::ColumnType::Date {
+        return Err(LearnError::input(
+            &table.source,
+            1,
+            Some(name),
+            "holds dates, not amounts of revenue",
+        ));
+    }
+    (0..table.rows)
+        .map(|r| {
+            let text = col.text(r);
+            if is_missing(&text) {
+                return Ok(0.0);
+            }
+            let x = crate::table::parse_number(&text)
+                .ok_or_else(|| bad(r, format!("{text:?} is not a number (revenue)")))?;
+            if x < 0.0 {
+                return Err(bad(r, format!("{text:?}: revenue cannot be negative")));
+            }
+            Ok(x)
+        })
+        .collect()
+}
+
 /// The segment of each row from column `name` of `table` (empty: missing).
 pub fn segment_values(table: &Table, name: &str) -> Result<Vec<String>, LearnError> {
-    let col = table.column(name).ok_or_else(|| {
-        LearnError::input(&table.source, 1, Some(name), "no such column to segment by")
-    })?;
+    let col = asked(table, name, "to segment by")?;
     Ok((0..table.rows).map(|r| col.text(r)).collect())
 }
 
 impl LearnedModel {
     /// Evaluates the model on `table` (read with [`LearnedModel::table_options`] and a target)
     /// from its probabilities `p` for the rows ([`LearnedModel::probabilities`]), per segment
-    /// of `segment` when given. `name` names the model in the report; `days` (from
-    /// [`days_to_convert`]) adds the median time to conversion per band.
+    /// of `segment` when given. `name` names the model in the report; `more` adds what else
+    /// is known of each lead: the median time to conversion per band (days from
+    /// [`days_to_convert`]), the win rate ([`deal_results`]), the revenue ([`revenue_values`]).
     pub fn evaluate(
         &self,
         table: &Table,
         p: &[f64],
         segment: Option<&str>,
         name: &str,
-        days: Option<&[f64]>,
+        more: Pipeline<'_>,
     ) -> Result<Evaluation, LearnError> {
         let y = table
             .target
@@ -105,7 +175,7 @@ impl LearnedModel {
             grades: None,
             positive: &positive,
             range: (0.0, 1.0),
-            days,
+            more,
         };
         Ok(Evaluation {
             warnings: self.trained_on(table).into_iter().collect(),
@@ -199,13 +269,13 @@ pub struct RuleScores {
     pub qualified: Vec<bool>,
 }
 
-/// Evaluates rule scores against outcomes `y`, per segment when given; `days` as for
+/// Evaluates rule scores against outcomes `y`, per segment when given; `more` as for
 /// [`LearnedModel::evaluate`].
 pub fn evaluate_rules(
     y: &[f64],
     s: &RuleScores,
     segments: Option<&[String]>,
-    days: Option<&[f64]>,
+    more: Pipeline<'_>,
     model: &str,
     data: &str,
     seed: u64,
@@ -229,7 +299,7 @@ pub fn evaluate_rules(
         } else {
             (0.0, 1.0)
         },
-        days,
+        more,
     };
     Evaluation {
         warnings: Vec::new(),

@@ -244,6 +244,112 @@ pub struct Group {
     /// evaluation was given the dates and the group has a dated conversion).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub median_days_to_convert: Option<f64>,
+    /// Deals the group's leads won and lost (when the evaluation was given each lead's deal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deals: Option<Deals>,
+    /// Revenue the group's leads brought (when the evaluation was given each lead's revenue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<Revenue>,
+}
+
+/// Closed deals of a group of leads.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Deals {
+    /// Deals won.
+    pub won: usize,
+    /// Deals lost.
+    pub lost: usize,
+    /// Won over closed (won and lost); `None` with none closed.
+    pub win_rate: Option<f64>,
+}
+
+impl Deals {
+    fn of(deal: &[Option<bool>], rows: impl Iterator<Item = usize>) -> Deals {
+        let (mut won, mut lost) = (0, 0);
+        for i in rows {
+            match deal[i] {
+                Some(true) => won += 1,
+                Some(false) => lost += 1,
+                None => {}
+            }
+        }
+        Deals {
+            won,
+            lost,
+            win_rate: (won + lost > 0).then(|| won as f64 / (won + lost) as f64),
+        }
+    }
+}
+
+/// Revenue of a group of leads.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Revenue {
+    /// What its leads brought.
+    pub total: f64,
+    /// Its share of all the revenue (`None` when there is none).
+    pub share: Option<f64>,
+    /// Revenue per lead over revenue per lead of all the leads: how much more a lead of this
+    /// group is worth (`None` when there is no revenue).
+    pub lift: Option<f64>,
+    /// Share of all the revenue in this decile and the ones above it (deciles only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cumulative_share: Option<f64>,
+}
+
+impl Revenue {
+    /// The revenue of `rows` (`count` of them) among `all`'s leads.
+    fn of(all: &[f64], rows: impl Iterator<Item = usize>, count: usize) -> Revenue {
+        let overall: f64 = all.iter().sum();
+        let total: f64 = rows.map(|i| all[i]).sum();
+        let per_lead = overall / all.len().max(1) as f64;
+        Revenue {
+            total,
+            share: (overall > 0.0).then(|| total / overall),
+            lift: (per_lead > 0.0 && count > 0).then(|| total / count as f64 / per_lead),
+            cumulative_share: None,
+        }
+    }
+}
+
+/// What else is known of each lead besides converting: when it converted, the deal it
+/// closed, the revenue it brought. Each adds its columns to the decile, tier and grade tables.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pipeline<'a> {
+    /// Days from creation to conversion (`NaN` when not converted or not dated).
+    pub days: Option<&'a [f64]>,
+    /// The deal each lead closed: won (`Some(true)`), lost (`Some(false)`), none or still
+    /// open (`None`).
+    pub deal: Option<&'a [Option<bool>]>,
+    /// The revenue each lead brought (0 for none).
+    pub revenue: Option<&'a [f64]>,
+}
+
+impl Pipeline<'_> {
+    /// The pipeline of the leads in `rows`, as owned columns.
+    fn pick(&self, rows: &[usize]) -> PipelineColumns {
+        PipelineColumns {
+            days: self.days.map(|d| rows.iter().map(|&i| d[i]).collect()),
+            deal: self.deal.map(|d| rows.iter().map(|&i| d[i]).collect()),
+            revenue: self.revenue.map(|d| rows.iter().map(|&i| d[i]).collect()),
+        }
+    }
+}
+
+/// [`Pipeline`]'s columns for one report's leads.
+struct PipelineColumns {
+    days: Option<Vec<f64>>,
+    deal: Option<Vec<Option<bool>>>,
+    revenue: Option<Vec<f64>>,
+}
+
+impl PipelineColumns {
+    fn view(&self) -> Pipeline<'_> {
+        Pipeline {
+            days: self.days.as_deref(),
+            deal: self.deal.as_deref(),
+            revenue: self.revenue.as_deref(),
+        }
+    }
 }
 
 /// The median of the finite values among `rows` of `days` (converted leads only carry one).
@@ -262,41 +368,69 @@ fn median_days(days: Option<&[f64]>, rows: impl Iterator<Item = usize>) -> Optio
     })
 }
 
-/// Ten groups of (nearly) equal size by decreasing score; ties keep input order. `days`: days
-/// to conversion per lead (`NaN` for leads without one), for the median per decile.
-pub fn deciles(y: &[f64], score: &[f64], days: Option<&[f64]>) -> Vec<Group> {
+/// Ten groups of (nearly) equal size by decreasing score; ties keep input order. `more`: what
+/// else is known of each lead (days to conversion, deal, revenue) for its columns.
+pub fn deciles(y: &[f64], score: &[f64], more: &Pipeline<'_>) -> Vec<Group> {
     let n = y.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
     let total: f64 = y.iter().sum();
     let base = total / n.max(1) as f64;
     let mut out = Vec::new();
-    let mut found = 0.0;
+    let (mut found, mut earned) = (0.0, 0.0);
+    let revenue: f64 = more.revenue.map_or(0.0, |v| v.iter().sum());
     for d in 0..10 {
         let (a, b) = (d * n / 10, (d + 1) * n / 10);
         if a == b {
             continue;
         }
-        let conv: f64 = order[a..b].iter().map(|&i| y[i]).sum();
+        let rows = &order[a..b];
+        let conv: f64 = rows.iter().map(|&i| y[i]).sum();
         found += conv;
-        let rate = conv / (b - a) as f64;
-        out.push(Group {
-            name: (d + 1).to_string(),
-            count: b - a,
-            converted: conv as usize,
-            rate,
-            lift: if base > 0.0 { rate / base } else { f64::NAN },
-            cumulative_recall: Some(if total > 0.0 { found / total } else { f64::NAN }),
-            min_score: Some(score[order[b - 1]]),
-            median_days_to_convert: median_days(days, order[a..b].iter().copied()),
-        });
+        let mut g = group(
+            (d + 1).to_string(),
+            (b - a, conv),
+            base,
+            more,
+            rows.iter().copied(),
+        );
+        g.cumulative_recall = Some(if total > 0.0 { found / total } else { f64::NAN });
+        g.min_score = Some(score[order[b - 1]]);
+        if let Some(r) = &mut g.revenue {
+            earned += r.total;
+            r.cumulative_share = r.share.map(|_| earned / revenue);
+        }
+        out.push(g);
     }
     out
 }
 
+/// A group's figures: `(count, converted)` of its `rows`, against the base rate `base`.
+fn group(
+    name: String,
+    (count, converted): (usize, f64),
+    base: f64,
+    more: &Pipeline<'_>,
+    rows: impl Iterator<Item = usize> + Clone,
+) -> Group {
+    let rate = converted / count.max(1) as f64;
+    Group {
+        name,
+        count,
+        converted: converted as usize,
+        rate,
+        lift: if base > 0.0 { rate / base } else { f64::NAN },
+        cumulative_recall: None,
+        min_score: None,
+        median_days_to_convert: median_days(more.days, rows.clone()),
+        deals: more.deal.map(|d| Deals::of(d, rows.clone())),
+        revenue: more.revenue.map(|v| Revenue::of(v, rows, count)),
+    }
+}
+
 /// Conversion per label (tier, grade, segment), in the order of `names` first, then any
-/// other label by first appearance; `days` as for [`deciles`].
-pub fn groups(y: &[f64], labels: &[String], names: &[String], days: Option<&[f64]>) -> Vec<Group> {
+/// other label by first appearance; `more` as for [`deciles`].
+pub fn groups(y: &[f64], labels: &[String], names: &[String], more: &Pipeline<'_>) -> Vec<Group> {
     let mut keys: Vec<String> = names.to_vec();
     for l in labels {
         if !keys.contains(l) {
@@ -313,21 +447,8 @@ pub fn groups(y: &[f64], labels: &[String], names: &[String], days: Option<&[f64
                     conv += y;
                 }
             }
-            (c > 0).then(|| {
-                let rate = conv / c as f64;
-                let median_days_to_convert =
-                    median_days(days, (0..labels.len()).filter(|&i| labels[i] == k));
-                Group {
-                    name: k,
-                    count: c,
-                    converted: conv as usize,
-                    rate,
-                    lift: if base > 0.0 { rate / base } else { f64::NAN },
-                    cumulative_recall: None,
-                    min_score: None,
-                    median_days_to_convert,
-                }
-            })
+            let rows = (0..labels.len()).filter(|&i| labels[i] == k);
+            (c > 0).then(|| group(k.clone(), (c, conv), base, more, rows))
         })
         .collect()
 }
@@ -365,6 +486,13 @@ pub struct Report {
     /// Conversion and lift per grade, when the scorer has grades.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grades: Vec<Group>,
+    /// Deals won and lost by all the report's leads (when the evaluation was given each
+    /// lead's deal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deals: Option<Deals>,
+    /// Revenue of all the report's leads (when the evaluation was given each lead's revenue).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<f64>,
     /// Leads predicted positive (at the threshold, or sales-ready).
     pub predicted_positive: usize,
     /// Precision of those.
@@ -425,8 +553,8 @@ pub struct Scores<'a> {
     pub positive: &'a [bool],
     /// The score's range for the distribution chart (0–1 for probabilities).
     pub range: (f64, f64),
-    /// Days from creation to conversion per lead (`NaN` when not converted or not dated).
-    pub days: Option<&'a [f64]>,
+    /// What else is known of each lead: days to conversion, deal, revenue.
+    pub more: Pipeline<'a>,
 }
 
 fn opt(x: f64) -> Option<f64> {
@@ -446,8 +574,8 @@ pub fn report(s: &Scores<'_>, rows: Option<&[usize]>, name: &str) -> Report {
     let pick = |v: &[f64]| rows.iter().map(|&i| v[i]).collect::<Vec<f64>>();
     let pick_s = |v: &[String]| rows.iter().map(|&i| v[i].clone()).collect::<Vec<String>>();
     let (y, score, p) = (pick(s.y), pick(s.score), pick(s.probability));
-    let days = s.days.map(pick);
-    let days = days.as_deref();
+    let more = s.more.pick(rows);
+    let more = more.view();
     let converted = y.iter().filter(|&&v| v > 0.5).count();
     let n = y.len();
     let pred: Vec<bool> = rows.iter().map(|&i| s.positive[i]).collect();
@@ -470,12 +598,14 @@ pub fn report(s: &Scores<'_>, rows: Option<&[usize]>, name: &str) -> Report {
         brier: brier(&y, &p),
         ece: ece(&y, &p, 10),
         reliability: reliability(&y, &p, 10),
-        deciles: deciles(&y, &score, days),
-        tiers: groups(&y, &pick_s(s.tiers.0), s.tiers.1, days),
+        deciles: deciles(&y, &score, &more),
+        tiers: groups(&y, &pick_s(s.tiers.0), s.tiers.1, &more),
         grades: s
             .grades
-            .map(|(g, names)| groups(&y, &pick_s(g), names, days))
+            .map(|(g, names)| groups(&y, &pick_s(g), names, &more))
             .unwrap_or_default(),
+        deals: more.deal.map(|d| Deals::of(d, 0..n)),
+        revenue: more.revenue.map(|v| v.iter().sum()),
         predicted_positive: pp,
         precision: (pp > 0).then(|| tp as f64 / pp as f64),
         recall: (converted > 0).then(|| tp as f64 / converted as f64),
@@ -646,7 +776,7 @@ mod tests {
     fn deciles_find_the_converters() {
         let score: Vec<f64> = (0..100).map(|i| i as f64).collect();
         let y: Vec<f64> = (0..100).map(|i| (i >= 90) as u8 as f64).collect();
-        let d = deciles(&y, &score, None);
+        let d = deciles(&y, &score, &Pipeline::default());
         assert_eq!(d.len(), 10);
         assert_eq!(d[0].converted, 10);
         assert_eq!(d[0].lift, 10.0);

@@ -54,48 +54,145 @@ fn auc(r: &Report) -> String {
     }
 }
 
-/// Whether the groups carry a time to conversion (the evaluation had dates).
-fn dated(g: &[Group]) -> bool {
-    g.iter().any(|x| x.median_days_to_convert.is_some())
+/// A column of a group table: its header and each group's cell.
+type GroupColumn = (&'static str, fn(&Group) -> String);
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("-".into(), |x| format!("{:.1}%", x * 100.0))
 }
 
-/// The median days column: its header, or a group's value.
-fn days_cell(dated: bool, x: Option<&Group>) -> String {
-    match (dated, x) {
-        (false, _) => String::new(),
-        (true, None) => format!(" {:>12}", "median days"),
-        (true, Some(x)) => x
-            .median_days_to_convert
-            .map_or(format!(" {:>12}", "-"), |d| format!(" {d:>12.1}")),
+fn money(x: f64) -> String {
+    // Thousands apart, no decimals past 100 (amounts of revenue).
+    if x.abs() >= 100.0 {
+        let digits = format!("{:.0}", x.abs());
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if x < 0.0 { format!("-{out}") } else { out }
+    } else {
+        format!("{x:.2}")
     }
+}
+
+/// The columns of a table of `g` (deciles, tiers or grades): leads, conversion and lift, and
+/// what the evaluation was given besides (days to conversion, deals, revenue).
+fn group_columns(g: &[Group]) -> Vec<GroupColumn> {
+    let mut c: Vec<GroupColumn> = vec![
+        ("leads", |x| x.count.to_string()),
+        ("converted", |x| x.converted.to_string()),
+        ("rate", |x| pct(Some(x.rate))),
+        ("lift", |x| format!("{:.2}", x.lift)),
+    ];
+    if g.iter().any(|x| x.cumulative_recall.is_some()) {
+        c.push(("cum.recall", |x| pct(x.cumulative_recall)));
+    }
+    if g.iter().any(|x| x.median_days_to_convert.is_some()) {
+        c.push(("median days", |x| {
+            x.median_days_to_convert
+                .map_or("-".into(), |d| format!("{d:.1}"))
+        }));
+    }
+    if g.iter().any(|x| x.deals.is_some()) {
+        c.push(("won", |x| x.deals.map_or("-".into(), |d| d.won.to_string())));
+        c.push(("lost", |x| {
+            x.deals.map_or("-".into(), |d| d.lost.to_string())
+        }));
+        c.push(("win rate", |x| pct(x.deals.and_then(|d| d.win_rate))));
+    }
+    if g.iter().any(|x| x.revenue.is_some()) {
+        c.push(("revenue", |x| {
+            x.revenue.map_or("-".into(), |r| money(r.total))
+        }));
+        c.push(("rev.share", |x| pct(x.revenue.and_then(|r| r.share))));
+        if g.iter()
+            .any(|x| x.revenue.is_some_and(|r| r.cumulative_share.is_some()))
+        {
+            c.push(("cum.rev", |x| {
+                pct(x.revenue.and_then(|r| r.cumulative_share))
+            }));
+        }
+        c.push(("rev.lift", |x| {
+            x.revenue
+                .and_then(|r| r.lift)
+                .map_or("-".into(), |l| format!("{l:.2}"))
+        }));
+    }
+    c
 }
 
 fn groups_text(out: &mut String, title: &str, g: &[Group]) {
     if g.is_empty() {
         return;
     }
-    let d = dated(g);
-    let _ = writeln!(
-        out,
-        "  {title:<10} {:>8} {:>10} {:>8} {:>7}{}",
-        "leads",
-        "converted",
-        "rate",
-        "lift",
-        days_cell(d, None)
-    );
-    for x in g {
-        let _ = writeln!(
-            out,
-            "  {:<10} {:>8} {:>10} {:>7.1}% {:>7.2}{}",
-            x.name,
-            x.count,
-            x.converted,
-            x.rate * 100.0,
-            x.lift,
-            days_cell(d, Some(x))
-        );
+    let cols = group_columns(g);
+    let cells: Vec<Vec<String>> = g
+        .iter()
+        .map(|x| cols.iter().map(|(_, cell)| cell(x)).collect())
+        .collect();
+    let widths: Vec<usize> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, (h, _))| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([h.len(), 6])
+                .max()
+                .unwrap_or(6)
+        })
+        .collect();
+    let _ = write!(out, "  {title:<10}");
+    for ((h, _), w) in cols.iter().zip(&widths) {
+        let _ = write!(out, " {h:>w$}");
     }
+    out.push('\n');
+    for (x, row) in g.iter().zip(&cells) {
+        let _ = write!(out, "  {:<10}", x.name);
+        for (c, w) in row.iter().zip(&widths) {
+            let _ = write!(out, " {c:>w$}");
+        }
+        out.push('\n');
+    }
+}
+
+/// The deals and revenue of a report in words, when the evaluation had them.
+fn pipeline_text(r: &Report) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(d) = r.deals {
+        lines.push(format!(
+            "deals: {} won, {} lost, win rate {}",
+            d.won,
+            d.lost,
+            pct(d.win_rate)
+        ));
+    }
+    if let Some(total) = r.revenue {
+        // The share of the leads and of the revenue of the top `k` deciles.
+        let top = |k: usize| {
+            let d = r.deciles.get(k - 1)?;
+            let leads: usize = r.deciles[..k].iter().map(|d| d.count).sum();
+            Some((
+                leads as f64 / r.rows.max(1) as f64,
+                d.revenue?.cumulative_share?,
+            ))
+        };
+        let mut line = format!("revenue: {}", money(total));
+        if let (Some((l1, t1)), Some((_, t3))) = (top(1), top(3)) {
+            let _ = write!(
+                line,
+                "; the top 10% of scores brought {} of it ({:.1}x their share), the top 30% {}",
+                pct(Some(t1)),
+                t1 / l1,
+                pct(Some(t3))
+            );
+        }
+        lines.push(line);
+    }
+    lines
 }
 
 /// Plain text for a terminal.
@@ -161,30 +258,10 @@ pub fn text(e: &Evaluation) -> String {
                 b.observed * 100.0
             );
         }
-        let dd = dated(&r.deciles);
-        let _ = writeln!(
-            out,
-            "  decile     {:>8} {:>10} {:>8} {:>7} {:>10}{}",
-            "leads",
-            "converted",
-            "rate",
-            "lift",
-            "cum.recall",
-            days_cell(dd, None)
-        );
-        for d in &r.deciles {
-            let _ = writeln!(
-                out,
-                "  {:<10} {:>8} {:>10} {:>7.1}% {:>7.2} {:>9.1}%{}",
-                d.name,
-                d.count,
-                d.converted,
-                d.rate * 100.0,
-                d.lift,
-                d.cumulative_recall.unwrap_or(f64::NAN) * 100.0,
-                days_cell(dd, Some(d))
-            );
+        for line in pipeline_text(r) {
+            let _ = writeln!(out, "  {line}");
         }
+        groups_text(&mut out, "decile", &r.deciles);
         groups_text(&mut out, "tier", &r.tiers);
         groups_text(&mut out, "grade", &r.grades);
     }
@@ -262,12 +339,27 @@ fn lift_chart(r: &Report) -> String {
         seen += d.count;
         pts.push((seen as f64 / n, d.cumulative_recall.unwrap_or(0.0)));
     }
-    let body =
+    let mut body =
         polyline(&[(0.0, 0.0), (1.0, 1.0)], "#bbb", true) + &polyline(&pts, "#1f6feb", false);
+    // With revenue: its cumulative share on the same axes.
+    let mut rev = vec![(0.0, 0.0)];
+    let mut seen = 0usize;
+    for d in &r.deciles {
+        seen += d.count;
+        if let Some(c) = d.revenue.and_then(|x| x.cumulative_share) {
+            rev.push((seen as f64 / n, c));
+        }
+    }
+    let ylabel = if rev.len() > 1 {
+        body += &polyline(&rev, "#d4700c", false);
+        "share of conversions (blue), of revenue (orange)"
+    } else {
+        "share of conversions"
+    };
     frame(
         "Lift (cumulative gains)",
         "share of leads, best scores first",
-        "share of conversions",
+        ylabel,
         &body,
     )
 }
@@ -344,34 +436,22 @@ fn groups_html(title: &str, g: &[Group]) -> String {
     if g.is_empty() {
         return String::new();
     }
-    let d = dated(g);
+    let cols = group_columns(g);
     let mut s = format!(
-        "<table><caption>{}</caption><tr><th>{}</th><th>leads</th><th>converted</th><th>rate</th><th>lift</th><th>cum. recall</th>{}</tr>",
+        "<table><caption>{}</caption><tr><th>{}</th>",
         esc(title),
-        esc(title),
-        if d {
-            "<th>median days to convert</th>"
-        } else {
-            ""
-        }
+        esc(title)
     );
+    for (h, _) in &cols {
+        let _ = write!(s, "<th>{}</th>", esc(h));
+    }
+    s.push_str("</tr>");
     for x in g {
-        let days = match (d, x.median_days_to_convert) {
-            (false, _) => String::new(),
-            (true, None) => "<td>-</td>".into(),
-            (true, Some(v)) => format!("<td>{v:.1}</td>"),
-        };
-        let _ = write!(
-            s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.1}%</td><td>{:.2}</td><td>{}</td>{days}</tr>",
-            esc(&x.name),
-            x.count,
-            x.converted,
-            x.rate * 100.0,
-            x.lift,
-            x.cumulative_recall
-                .map_or("".into(), |c| format!("{:.1}%", c * 100.0))
-        );
+        let _ = write!(s, "<tr><td>{}</td>", esc(&x.name));
+        for (_, cell) in &cols {
+            let _ = write!(s, "<td>{}</td>", esc(&cell(x)));
+        }
+        s.push_str("</tr>");
     }
     s + "</table>"
 }
@@ -442,6 +522,9 @@ td,th{border:1px solid #d0d7de;padding:2px 8px;text-align:right}caption{font-wei
             ("recall", f(r.recall)),
         ] {
             let _ = write!(s, r#"<span class="m">{k}<b>{v}</b></span>"#);
+        }
+        for line in pipeline_text(r) {
+            let _ = write!(s, "<p>{}</p>", esc(&line));
         }
         s.push_str("<div>");
         s.push_str(&lift_chart(r));

@@ -627,7 +627,7 @@ pub fn read_table(
                 1,
                 Some(name),
                 format!(
-                    "no {what} column `{name}` in the header (columns: {})",
+                    "no {what}column `{name}` in the header (columns: {})",
                     header.join(", ")
                 ),
             )
@@ -636,20 +636,20 @@ pub fn read_table(
     let target_col = opts
         .target
         .as_deref()
-        .map(|t| find(t, "target"))
+        .map(|t| find(t, "target "))
         .transpose()?;
     let id_col = match opts.id.as_deref() {
         Some(t) if opts.optional_id => header.iter().position(|h| h == t),
-        t => t.map(|t| find(t, "id")).transpose()?,
+        t => t.map(|t| find(t, "id ")).transpose()?,
     };
     for name in &opts.ignore {
-        find(name, "ignored")?;
+        find(name, "ignored ")?;
     }
     for name in &opts.include_text {
-        find(name, "included")?;
+        find(name, "included ")?;
     }
     for name in &opts.keep {
-        find(name, "segment")?;
+        find(name, "")?;
     }
     // Which columns become feature candidates, with their imposed type if any.
     let wanted: Vec<Option<Option<ColumnType>>> = header

@@ -691,6 +691,176 @@ fn evaluate_reports_the_median_days_to_conversion_per_band() {
     );
 }
 
+/// 20 leads: more visits, more conversions; the deals some of them closed (in the spellings
+/// CRMs write) and the revenue of those won. `bad` replaces the deal on visits 6's line.
+fn deal_leads(bad: Option<(&str, &str)>) -> String {
+    let mut s = String::from("id,visits,won,deal,revenue\n");
+    for v in (1..=20).rev() {
+        let won = (v >= 11 && v != 12) || v == 4;
+        let (mut deal, mut revenue) = match v {
+            20 => ("Closed Won", "1000"),
+            19 => ("won", "500"),
+            18 => ("closed_lost", ""),
+            17 => ("Won", "250.0"),
+            16 => ("lost", ""),
+            14 => ("open", ""),
+            13 => ("CLOSED-WON", "250"),
+            11 => ("Lost", ""),
+            4 => ("won", "1000"),
+            _ => ("", ""),
+        };
+        if v == 6
+            && let Some((d, r)) = bad
+        {
+            (deal, revenue) = (d, r);
+        }
+        s += &format!(
+            "L{v},{v},{},{deal},{revenue}\n",
+            if won { "yes" } else { "no" }
+        );
+    }
+    s
+}
+
+#[test]
+fn evaluate_reports_win_rate_and_revenue_per_band() {
+    let dir = Dir::new();
+    let data = dir.write("deals.csv", deal_leads(None));
+    let m = dir.path("m.json");
+    // A straight line in visits: the probabilities rank the leads by visits.
+    leadscore(&[
+        "train", "--data", &data, "--target", "won", "--id", "id", "--algo", "logistic", "--bins",
+        "0", "--ignore", "deal", "--ignore", "revenue", "--out", &m,
+    ])
+    .ok();
+    let eval = |data: &str, extra: &[&str]| {
+        let mut args = vec![
+            "evaluate",
+            "--model",
+            &m,
+            "--data",
+            data,
+            "--target",
+            "won",
+            "--deal",
+            "deal",
+            "--revenue",
+            "revenue",
+        ];
+        args.extend_from_slice(extra);
+        leadscore(&args)
+    };
+    let html = dir.path("r.html");
+    let run = eval(&data, &["--json", "--html", &html]).ok();
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let all = &j["reports"][0];
+    // Won: visits 20, 19, 17, 13, 4; lost: 18, 16, 11; 14 is open.
+    assert_eq!(all["deals"]["won"], 5);
+    assert_eq!(all["deals"]["lost"], 3);
+    assert_eq!(all["deals"]["win_rate"], 0.625);
+    assert_eq!(all["revenue"], 3000.0);
+    let d = &all["deciles"];
+    // Decile 1 is visits 20 and 19: both won, half the revenue, 5x the revenue per lead.
+    assert_eq!(
+        d[0]["deals"],
+        serde_json::json!({"won": 2, "lost": 0, "win_rate": 1.0})
+    );
+    assert_eq!(
+        d[0]["revenue"],
+        serde_json::json!({"total": 1500.0, "share": 0.5, "lift": 5.0, "cumulative_share": 0.5})
+    );
+    // Decile 2 (18 and 17): one won, one lost; 250 of 3,000.
+    assert_eq!(d[1]["deals"]["win_rate"], 0.5);
+    let r = &d[1]["revenue"];
+    assert_eq!(r["total"], 250.0);
+    assert!((r["cumulative_share"].as_f64().unwrap() - 1750.0 / 3000.0).abs() < 1e-12);
+    assert!((r["lift"].as_f64().unwrap() - 125.0 / 150.0).abs() < 1e-12);
+    // Decile 3 (16 and an empty deal): lost its one deal; decile 6 closed none.
+    assert_eq!(
+        d[2]["deals"],
+        serde_json::json!({"won": 0, "lost": 1, "win_rate": 0.0})
+    );
+    assert_eq!(
+        d[5]["deals"],
+        serde_json::json!({"won": 0, "lost": 0, "win_rate": null})
+    );
+    // Decile 9 (4 and 3) brought the last third: the cumulative share reaches 1.
+    assert!((d[8]["revenue"]["share"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12);
+    assert_eq!(d[8]["revenue"]["cumulative_share"], 1.0);
+    assert_eq!(d[9]["revenue"]["total"], 0.0);
+    // Tiers (grades) get the same columns, without the cumulative share.
+    let t = &all["tiers"];
+    let won: u64 = (0..t.as_array().unwrap().len())
+        .map(|i| t[i]["deals"]["won"].as_u64().unwrap())
+        .sum();
+    assert_eq!(won, 5);
+    assert!(
+        t[0]["revenue"].get("cumulative_share").is_none(),
+        "{}",
+        t[0]
+    );
+    // Text: the totals in words, and the columns.
+    let text = eval(&data, &[]).ok();
+    assert!(
+        text.stdout.contains("deals: 5 won, 3 lost, win rate 62.5%"),
+        "{}",
+        text.stdout
+    );
+    assert!(
+        text.stdout.contains(
+            "revenue: 3,000; the top 10% of scores brought 50.0% of it (5.0x their share), the top 30% 58.3%"
+        ),
+        "{}",
+        text.stdout
+    );
+    assert!(text.stdout.contains("win rate"), "{}", text.stdout);
+    assert!(text.stdout.contains("cum.rev"), "{}", text.stdout);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("<th>win rate</th>") && page.contains("<td>1,500</td>"),
+        "{page}"
+    );
+    assert!(page.contains("of revenue (orange)"), "{page}");
+    // Without them there are no such fields.
+    let plain = leadscore(&[
+        "evaluate", "--model", &m, "--data", &data, "--target", "won", "--json",
+    ])
+    .ok();
+    assert!(!plain.stdout.contains("win_rate") && !plain.stdout.contains("cumulative_share"));
+    // A deal that is not one, a revenue that is not a number or is negative: the file, the
+    // line (visits 6 is on line 16) and the column, and nothing printed.
+    for (bad, message) in [
+        (
+            ("maybe", ""),
+            "bad.csv:16: column `deal`: \"maybe\" is not a deal result",
+        ),
+        (
+            ("", "lots"),
+            "bad.csv:16: column `revenue`: \"lots\" is not a number",
+        ),
+        (
+            ("won", "-5"),
+            "bad.csv:16: column `revenue`: \"-5\": revenue cannot be negative",
+        ),
+    ] {
+        let data = dir.write("bad.csv", deal_leads(Some(bad)));
+        let run = eval(&data, &["--json"]).failed();
+        assert!(run.stderr.contains(message), "{}", run.stderr);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
+    }
+    // A column that is not there is named.
+    let run = leadscore(&[
+        "evaluate", "--model", &m, "--data", &data, "--target", "won", "--deal", "stage",
+    ])
+    .failed();
+    assert!(
+        run.stderr
+            .contains("column `stage`: no column `stage` in the header"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[test]
 fn a_blend_trains_predicts_and_evaluates_like_any_model() {
     let dir = Dir::new();
