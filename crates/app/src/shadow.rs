@@ -24,6 +24,9 @@ pub struct Side {
     pub precision: Option<f64>,
     /// Qualified among the won; `None` when none is won.
     pub recall: Option<f64>,
+    /// Share of the won revenue (the amounts of `won` outcomes) from the contacts the model
+    /// qualifies; `None` without revenue.
+    pub qualified_revenue_share: Option<f64>,
 }
 
 /// How many contacts went from a champion tier to a challenger tier.
@@ -49,6 +52,8 @@ pub struct Comparison {
     pub won: usize,
     /// Lost contacts compared.
     pub lost: usize,
+    /// Revenue of the won contacts compared (the amounts of their `won` outcomes).
+    pub revenue: f64,
     /// Contacts with an outcome the challenger has not scored (left out).
     pub unscored: usize,
     /// Tier transitions champion → challenger, by `from` then `to`.
@@ -63,7 +68,7 @@ fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
 }
 
-fn side(version: i64, won: &[bool], scores: &[f64], qualified: &[bool]) -> Side {
+fn side(version: i64, won: &[bool], revenue: &[f64], scores: &[f64], qualified: &[bool]) -> Side {
     let y: Vec<f64> = won.iter().map(|&w| f64::from(u8::from(w))).collect();
     let n = won.len();
     let q = qualified.iter().filter(|&&q| q).count();
@@ -74,6 +79,13 @@ fn side(version: i64, won: &[bool], scores: &[f64], qualified: &[bool]) -> Side 
         .filter(|(w, q)| **w && **q)
         .count();
     let ratio = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
+    let total: f64 = revenue.iter().sum();
+    // (A fold from +0: an empty float sum is -0.)
+    let kept = revenue
+        .iter()
+        .zip(qualified)
+        .filter(|(_, q)| **q)
+        .fold(0.0, |s, (r, _)| s + r);
     Side {
         version,
         count: n,
@@ -85,6 +97,7 @@ fn side(version: i64, won: &[bool], scores: &[f64], qualified: &[bool]) -> Side 
         qualified_share: ratio(q, n),
         precision: ratio(tp, q),
         recall: ratio(tp, w),
+        qualified_revenue_share: (total > 0.0).then(|| kept / total),
     }
 }
 
@@ -102,6 +115,7 @@ pub fn compare(rows: &[OutcomeRow], champion_version: i64, challenger_version: i
         })
         .collect();
     let won: Vec<bool> = paired.iter().map(|(r, _)| r.won).collect();
+    let revenue: Vec<f64> = paired.iter().map(|(r, _)| r.revenue).collect();
     let champ_scores: Vec<f64> = paired.iter().map(|(r, _)| r.score).collect();
     let champ_q: Vec<bool> = paired
         .iter()
@@ -120,10 +134,11 @@ pub fn compare(rows: &[OutcomeRow], champion_version: i64, challenger_version: i
     let y: Vec<f64> = won.iter().map(|&w| f64::from(u8::from(w))).collect();
     Comparison {
         auc_difference: auc_difference(&y, &champ_scores, &chal_scores),
-        champion: side(champion_version, &won, &champ_scores, &champ_q),
-        challenger: side(challenger_version, &won, &chal_scores, &chal_q),
+        champion: side(champion_version, &won, &revenue, &champ_scores, &champ_q),
+        challenger: side(challenger_version, &won, &revenue, &chal_scores, &chal_q),
         won: w,
         lost: won.len() - w,
+        revenue: revenue.iter().sum(),
         unscored: rows.len() - paired.len(),
         transitions: moves
             .into_iter()
@@ -132,13 +147,16 @@ pub fn compare(rows: &[OutcomeRow], champion_version: i64, challenger_version: i
     }
 }
 
-/// Contacts with an outcome in a tier, and how many of them were won.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Contacts with an outcome in a tier, how many of them were won, and their revenue.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct TierCount {
     /// Contacts with a won/lost outcome in the tier.
     pub n: usize,
     /// Of them, won.
     pub won: usize,
+    /// The amounts of their `won` outcomes (0 in baselines recorded before it was kept).
+    #[serde(default)]
+    pub revenue: f64,
 }
 
 impl TierCount {
@@ -155,6 +173,7 @@ pub fn conversion(rows: &[OutcomeRow]) -> BTreeMap<String, TierCount> {
         let t = out.entry(r.tier.clone()).or_default();
         t.n += 1;
         t.won += usize::from(r.won);
+        t.revenue += r.revenue;
     }
     out
 }
@@ -170,6 +189,10 @@ pub struct TierDrift {
     pub current: Option<f64>,
     /// Contacts with an outcome in the tier now.
     pub n: usize,
+    /// Their revenue now (the amounts of their `won` outcomes).
+    pub revenue: f64,
+    /// Its share of all the revenue now; `None` without revenue.
+    pub revenue_share: Option<f64>,
     /// `n ≥ min_n` and the conversion moved more than the tolerance from the baseline.
     pub drifted: bool,
 }
@@ -230,6 +253,7 @@ pub fn drift(
     tolerance: f64,
     min_n: usize,
 ) -> Drift {
+    let revenue: f64 = current.values().map(|t| t.revenue).sum();
     let mut names: Vec<&String> = baseline.keys().chain(current.keys()).collect();
     names.sort();
     names.dedup();
@@ -246,6 +270,8 @@ pub fn drift(
                 baseline: b,
                 current: c,
                 n: cur.n,
+                revenue: cur.revenue,
+                revenue_share: (revenue > 0.0).then(|| cur.revenue / revenue),
                 drifted,
             }
         })
@@ -270,6 +296,7 @@ mod tests {
         OutcomeRow {
             contact_id: id.into(),
             won,
+            revenue: if won { score * 10.0 } else { 0.0 },
             score,
             tier: tier.into(),
             status: status(tier),
@@ -301,6 +328,11 @@ mod tests {
         assert_eq!(c.champion.qualified_share, Some(0.5));
         assert_eq!(c.champion.precision, Some(0.5));
         assert_eq!(c.champion.recall, Some(0.5));
+        // Won revenue (score x 10): a 600, c 300; the champion qualifies a: 600 of 900.
+        assert_eq!(c.revenue, 900.0);
+        assert_eq!(c.champion.qualified_revenue_share, Some(600.0 / 900.0));
+        // The challenger qualifies c (and b, lost): 300 of 900.
+        assert_eq!(c.challenger.qualified_revenue_share, Some(300.0 / 900.0));
         // Challenger: won a=10, c=80; lost b=70, d=5. Pairs: a>d, c>b, c>d = 3 of 4.
         assert_eq!(c.challenger.auc, Some(0.75));
         assert_eq!(c.challenger.qualified_share, Some(0.5));
@@ -328,17 +360,55 @@ mod tests {
 
     #[test]
     fn drift_needs_min_n_and_a_move_beyond_the_tolerance() {
-        let b: BTreeMap<String, TierCount> =
-            [("hot".to_owned(), TierCount { n: 10, won: 5 })].into();
+        let b: BTreeMap<String, TierCount> = [(
+            "hot".to_owned(),
+            TierCount {
+                n: 10,
+                won: 5,
+                revenue: 0.0,
+            },
+        )]
+        .into();
         let mut now = b.clone();
-        now.insert("hot".into(), TierCount { n: 20, won: 13 });
+        now.insert(
+            "hot".into(),
+            TierCount {
+                n: 20,
+                won: 13,
+                revenue: 300.0,
+            },
+        );
         // 0.65 - 0.5 = 0.15 > 0.1 with n = 20.
         assert!(drift(1, &b, &now, 0.1, 20).alert);
         assert!(!drift(1, &b, &now, 0.2, 20).alert);
         assert!(!drift(1, &b, &now, 0.1, 21).alert);
-        now.insert("cold".into(), TierCount { n: 30, won: 0 });
+        now.insert(
+            "cold".into(),
+            TierCount {
+                n: 30,
+                won: 0,
+                revenue: 100.0,
+            },
+        );
         let d = drift(1, &b, &now, 0.2, 20);
         assert_eq!(d.tiers[0].tier, "cold");
         assert_eq!((d.tiers[0].baseline, d.tiers[0].drifted), (None, false));
+        // Revenue now, and its share: 100 of 400 in cold, 300 in hot.
+        assert_eq!(
+            (d.tiers[0].revenue, d.tiers[0].revenue_share),
+            (100.0, Some(0.25))
+        );
+        assert_eq!(d.tiers[1].revenue_share, Some(0.75));
+        // A baseline stored before revenue was kept reads with none.
+        let old: BTreeMap<String, TierCount> =
+            serde_json::from_str(r#"{"hot":{"n":10,"won":6}}"#).unwrap();
+        assert_eq!(
+            old["hot"],
+            TierCount {
+                n: 10,
+                won: 6,
+                revenue: 0.0
+            }
+        );
     }
 }

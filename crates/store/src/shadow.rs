@@ -33,6 +33,8 @@ pub struct OutcomeRow {
     pub contact_id: String,
     /// True when it has a `won` outcome (else it has a `lost` one).
     pub won: bool,
+    /// The amounts of its `won` outcomes added up (0 without amounts).
+    pub revenue: f64,
     /// The stored (champion) score.
     pub score: f64,
     /// The stored tier.
@@ -121,14 +123,16 @@ impl Store {
         Ok(())
     }
 
-    /// Every contact with a `won` or `lost` outcome (won when any outcome is `won`), with its
-    /// stored score and its challenger score, in id order.
+    /// Every contact with a `won` or `lost` outcome (won when any outcome is `won`), the
+    /// amounts of its `won` outcomes added up, its stored score and its challenger score, in
+    /// id order.
     pub async fn outcome_rows(&self, ws: &str) -> Result<Vec<OutcomeRow>> {
         let rows = sqlx::query(
             "SELECT c.id, o.won, c.score, c.tier, c.status,
-                    s.version, s.score, s.tier, s.status, s.scored_at
+                    s.version, s.score, s.tier, s.status, s.scored_at, o.revenue
              FROM contacts c
-             JOIN (SELECT contact_id, CAST(MAX(CASE WHEN kind = 'won' THEN 1 ELSE 0 END) AS BIGINT) AS won
+             JOIN (SELECT contact_id, CAST(MAX(CASE WHEN kind = 'won' THEN 1 ELSE 0 END) AS BIGINT) AS won,
+                          CAST(SUM(CASE WHEN kind = 'won' THEN COALESCE(amount, 0.0) ELSE 0.0 END) AS DOUBLE PRECISION) AS revenue
                    FROM outcomes WHERE workspace_id = $2 AND kind IN ('won', 'lost')
                    GROUP BY contact_id) o ON o.contact_id = c.id
              LEFT JOIN challenger_scores s ON s.workspace_id = c.workspace_id AND s.contact_id = c.id
@@ -148,6 +152,7 @@ impl Store {
                 OutcomeRow {
                     contact_id: id.clone(),
                     won: won > 0,
+                    revenue: r.get(10),
                     score: r.get(2),
                     tier: r.get(3),
                     status: r.get(4),

@@ -587,7 +587,7 @@ async fn an_empty_baseline_is_recorded_again_by_the_next_full_re_score_once_outc
     assert_eq!(
         (second.tiers.as_str(), second.source.as_str()),
         (
-            r#"{"hot":{"n":10,"won":6},"warm":{"n":10,"won":2}}"#,
+            r#"{"hot":{"n":10,"won":6,"revenue":0.0},"warm":{"n":10,"won":2,"revenue":0.0}}"#,
             "rescore: schedule"
         )
     );

@@ -44,13 +44,18 @@ both! {
             { "from": "cold", "to": "cold", "count": 1 },
             { "from": "hot", "to": "cold", "count": 2 },
         ]), "{c}");
+        // u1's two deals brought 1,500 (u3's lost deal's amount is no revenue); neither model
+        // makes anyone sales-ready here, so neither side's qualified leads hold any of it.
+        assert_eq!(c["revenue"], 1500.0, "{c}");
+        assert_eq!(c["champion"]["qualified_revenue_share"], 0.0, "{c}");
+        assert_eq!(c["challenger"]["qualified_revenue_share"], 0.0, "{c}");
 
         // Drift against the empty baseline: no tier has a baseline rate, so none drifts.
         let d = srv.get_ok("/api/v1/model/drift?tolerance=0.1&min_n=1");
         assert_eq!(d["alert"], false, "{d}");
         assert_eq!(d["tiers"], json!([
-            { "tier": "cold", "baseline": null, "current": 0.0, "n": 1, "drifted": false },
-            { "tier": "hot", "baseline": null, "current": 0.5, "n": 2, "drifted": false },
+            { "tier": "cold", "baseline": null, "current": 0.0, "n": 1, "revenue": 0.0, "revenue_share": 0.0, "drifted": false },
+            { "tier": "hot", "baseline": null, "current": 0.5, "n": 2, "revenue": 1500.0, "revenue_share": 1.0, "drifted": false },
         ]), "{d}");
         assert_eq!((&d["baseline"]["recorded_at"], &d["baseline"]["contacts"]), (&first_recorded, &json!(0)), "{d}");
 
@@ -61,8 +66,8 @@ both! {
         assert_eq!((&job["state"], &job["done"]), (&json!("done"), &json!(3)), "{job}");
         let d = srv.get_ok("/api/v1/model/drift?tolerance=0.1&min_n=1");
         assert_eq!(d["tiers"], json!([
-            { "tier": "cold", "baseline": 0.0, "current": 0.0, "n": 1, "drifted": false },
-            { "tier": "hot", "baseline": 0.5, "current": 0.5, "n": 2, "drifted": false },
+            { "tier": "cold", "baseline": 0.0, "current": 0.0, "n": 1, "revenue": 0.0, "revenue_share": 0.0, "drifted": false },
+            { "tier": "hot", "baseline": 0.5, "current": 0.5, "n": 2, "revenue": 1500.0, "revenue_share": 1.0, "drifted": false },
         ]), "{d}");
         assert_eq!(
             (&d["baseline"]["source"], &d["baseline"]["contacts"], &d["baseline"]["won"]),
@@ -78,14 +83,16 @@ both! {
     }
 }
 
-/// Records u1 won, u2 and u3 lost.
+/// Records u1 won (two deals, 1,200 and 300), u2 and u3 lost (u3's lost deal's amount is not
+/// revenue).
 fn u1_won_u2_u3_lost(srv: &Server) {
     let (st, v) = srv.post(
         "/api/v1/outcomes",
         &json!({ "outcomes": [
-            { "contact_id": "u1", "kind": "won", "id": "w1" },
+            { "contact_id": "u1", "kind": "won", "id": "w1", "amount": 1200 },
+            { "contact_id": "u1", "kind": "won", "id": "w1b", "amount": 300.0 },
             { "contact_id": "u2", "kind": "lost", "id": "l2" },
-            { "contact_id": "u3", "kind": "lost", "id": "l3" },
+            { "contact_id": "u3", "kind": "lost", "id": "l3", "amount": 5000 },
         ]}),
     );
     assert_eq!(st, 200, "{v}");
