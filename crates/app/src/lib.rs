@@ -11,9 +11,12 @@
 //! - [`outcome`]: outcomes (won, lost, …) from the API, files and Segment track events;
 //! - [`training`]: the training table (traits, event windows, label) built from the store;
 //! - [`predict`]: retraining a predictive model from the store, each contact's probability;
+//! - [`closed_loop`]: a model version evaluated on the closed contacts, each scored as of just
+//!   before its first outcome;
 //! - [`shadow`]: champion/challenger comparison and drift per tier (pure functions; the
 //!   service methods `set_challenger`, `challenger_report`, `drift_report` are here).
 
+pub mod closed_loop;
 pub mod hooks;
 pub mod import;
 pub mod message;

@@ -23,7 +23,7 @@ const DAY: i64 = 86_400_000;
 /// The windows counted for each event type, in days.
 pub const WINDOWS: [i64; 3] = [7, 30, 90];
 /// Contacts read per query page.
-const CONTACT_PAGE: i64 = 5_000;
+pub(crate) const CONTACT_PAGE: i64 = 5_000;
 /// Events read per query page.
 const EVENT_PAGE: i64 = 20_000;
 
@@ -54,7 +54,7 @@ impl Target {
         }
     }
 
-    fn positive(self, kind: &str) -> bool {
+    pub(crate) fn positive(self, kind: &str) -> bool {
         match self {
             Target::Won => kind == "won",
             Target::Converted => kind == "won" || kind == "opportunity_created",

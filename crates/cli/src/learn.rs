@@ -590,7 +590,12 @@ fn pipeline(a: &EvaluateArgs, table: &leadscore_learn::Table) -> Result<Pipeline
 }
 
 fn output(a: &EvaluateArgs, e: &Evaluation) -> Result<()> {
-    if let Some(p) = &a.html {
+    print_evaluation(e, a.json, a.html.as_deref())
+}
+
+/// Writes the HTML report of `e` to `html` when given, and prints it as JSON or text.
+pub(crate) fn print_evaluation(e: &Evaluation, json: bool, html: Option<&Path>) -> Result<()> {
+    if let Some(p) = html {
         let pending = Pending::create(p)?;
         let mut w = pending.writer()?;
         w.write_all(report::html(e).as_bytes())?;
@@ -598,7 +603,7 @@ fn output(a: &EvaluateArgs, e: &Evaluation) -> Result<()> {
         pending.commit()?;
     }
     let mut out = std::io::stdout().lock();
-    if a.json {
+    if json {
         serde_json::to_writer_pretty(&mut out, e)?;
         writeln!(out)?;
     } else {
@@ -734,13 +739,7 @@ fn rule_model_scores(
         col("status")?,
         col("segment")?,
     );
-    let mut rs = RuleScores {
-        score: Vec::new(),
-        tier: Vec::new(),
-        tier_names: Vec::new(),
-        grade: Vec::new(),
-        qualified: Vec::new(),
-    };
+    let mut rs = RuleScores::default();
     let mut model_segments = Vec::new();
     let mut ids = Vec::new();
     for rec in r.records() {
@@ -764,19 +763,7 @@ fn rule_model_scores(
     {
         bail!("{name}: the scores do not come back in input order");
     }
-    // Tiers from the best average score down.
-    let mut names: Vec<(String, f64, usize)> = Vec::new();
-    for (t, s) in rs.tier.iter().zip(&rs.score) {
-        match names.iter_mut().find(|(n, _, _)| n == t) {
-            Some(e) => {
-                e.1 += s;
-                e.2 += 1;
-            }
-            None => names.push((t.clone(), *s, 1)),
-        }
-    }
-    names.sort_by(|a, b| (b.1 / b.2 as f64).total_cmp(&(a.1 / a.2 as f64)));
-    rs.tier_names = names.into_iter().map(|n| n.0).collect();
+    rs.order_tiers_by_score();
     Ok((table, rs, model_segments))
 }
 

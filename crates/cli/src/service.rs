@@ -425,6 +425,23 @@ pub fn import(a: ImportArgs) -> Result<()> {
     })
 }
 
+/// `--target`: `won` or `converted`.
+fn parse_target(target: &str) -> Result<leadscore_app::training::Target> {
+    leadscore_app::training::Target::parse(target)
+        .with_context(|| format!("--target: `{target}`: expected won or converted"))
+}
+
+/// `--as-of` in ms, when given.
+fn as_of_ms(as_of: Option<&str>) -> Result<Option<i64>> {
+    as_of
+        .map(|s| {
+            Ok(leadscore_core::value::parse_time(s)
+                .with_context(|| format!("--as-of: {s:?} is not a date or RFC 3339 timestamp"))?
+                .saturating_mul(1000))
+        })
+        .transpose()
+}
+
 /// The training table of a workspace (see `leadscore_app::training`) as CSV, with its row
 /// and positive counts. `as_of` defaults to now.
 pub(crate) fn training_csv(
@@ -433,14 +450,8 @@ pub(crate) fn training_csv(
     as_of: Option<&str>,
     target: &str,
 ) -> Result<(Vec<u8>, usize, usize)> {
-    let target = leadscore_app::training::Target::parse(target)
-        .with_context(|| format!("--target: `{target}`: expected won or converted"))?;
-    let as_of = match as_of {
-        Some(s) => leadscore_core::value::parse_time(s)
-            .with_context(|| format!("--as-of: {s:?} is not a date or RFC 3339 timestamp"))?
-            .saturating_mul(1000),
-        None => chrono::Utc::now().timestamp_millis(),
-    };
+    let target = parse_target(target)?;
+    let as_of = as_of_ms(as_of)?.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
     runtime()?.block_on(async move {
         let svc = start(store).await?;
         let space = svc
@@ -522,6 +533,33 @@ pub enum ModelCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// The closed loop on the store's own pipeline: a version (default: the active one)
+    /// evaluated on every contact, each scored as it would have scored just before its first
+    /// outcome (or as of now without one); with the deals won and lost, the win rate, the
+    /// revenue of won deals and the days to conversion per decile, tier and grade.
+    Evaluate {
+        /// The version (see `model history`; default: the active one).
+        #[arg(long)]
+        version: Option<i64>,
+        /// The label: `won` (a won outcome) or `converted` (won or an opportunity created).
+        #[arg(long, default_value = "won")]
+        target: String,
+        /// The time of the evaluation (RFC 3339 or YYYY-MM-DD; default now): outcomes after
+        /// it do not count, contacts without an outcome by then are scored as of then.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// The workspace.
+        #[arg(long, default_value = "default")]
+        workspace: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Also write the HTML report with charts (one self-contained file).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Activate a stored version (re-scores the workspace before returning).
     Activate {
         /// The version number (see `model history`).
@@ -585,6 +623,9 @@ pub fn model(c: ModelCommand) -> Result<()> {
                 workspace, store, ..
             }
             | ModelCommand::Activate {
+                workspace, store, ..
+            }
+            | ModelCommand::Evaluate {
                 workspace, store, ..
             }
             | ModelCommand::Rollback {
@@ -661,6 +702,19 @@ pub fn model(c: ModelCommand) -> Result<()> {
                 let job = svc.activate(&space, version, &author, &note).await?;
                 println!("version {version} is active");
                 wait_job(&svc, &space, job.id).await?;
+            }
+            ModelCommand::Evaluate {
+                version,
+                target,
+                as_of,
+                json,
+                html,
+                ..
+            } => {
+                let as_of = as_of_ms(as_of.as_deref())?;
+                let target = parse_target(&target)?;
+                let e = svc.closed_loop(&space, version, target, as_of).await?;
+                crate::learn::print_evaluation(&e, json, html.as_deref())?;
             }
             ModelCommand::Rollback { note, author, .. } => {
                 let job = svc.rollback(&space, &author, &note).await?;

@@ -256,6 +256,7 @@ impl LearnedModel {
 }
 
 /// What a rule model said about each lead.
+#[derive(Debug, Clone, Default)]
 pub struct RuleScores {
     /// Points.
     pub score: Vec<f64>,
@@ -267,6 +268,24 @@ pub struct RuleScores {
     pub grade: Vec<String>,
     /// Sales-ready (status `qualified`).
     pub qualified: Vec<bool>,
+}
+
+impl RuleScores {
+    /// Sets [`RuleScores::tier_names`] from the tiers seen, the best average score first.
+    pub fn order_tiers_by_score(&mut self) {
+        let mut names: Vec<(String, f64, usize)> = Vec::new();
+        for (t, s) in self.tier.iter().zip(&self.score) {
+            match names.iter_mut().find(|(n, _, _)| n == t) {
+                Some(e) => {
+                    e.1 += s;
+                    e.2 += 1;
+                }
+                None => names.push((t.clone(), *s, 1)),
+            }
+        }
+        names.sort_by(|a, b| (b.1 / b.2 as f64).total_cmp(&(a.1 / a.2 as f64)));
+        self.tier_names = names.into_iter().map(|n| n.0).collect();
+    }
 }
 
 /// Evaluates rule scores against outcomes `y`, per segment when given; `more` as for

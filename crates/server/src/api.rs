@@ -48,6 +48,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
         delete_challenger,
         get_challenger,
         get_drift,
+        get_evaluation,
         get_learned,
         retrain,
         rescore,
@@ -974,6 +975,78 @@ pub(crate) async fn get_drift(
         .drift_report(&space, q.tolerance.unwrap_or(0.1), q.min_n.unwrap_or(20))
         .await?;
     Ok(Json(json!(d)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub(crate) struct EvaluationQuery {
+    /// The model version (default: the active one).
+    version: Option<i64>,
+    /// The label: `won` (default: a won outcome) or `converted` (won or an opportunity
+    /// created).
+    target: Option<String>,
+    /// The time of the evaluation (RFC 3339 or YYYY-MM-DD; default now): outcomes after it
+    /// do not count, and contacts without an outcome by then are scored as of then.
+    as_of: Option<String>,
+    /// `json` (default) or `html`: the report as one self-contained page with charts.
+    format: Option<String>,
+}
+
+/// The closed loop on this workspace's own pipeline: a model version (default: the active
+/// one) evaluated on every contact, each scored as it would have scored just before its first
+/// outcome (from its messages before then), or as of now without one; label `won` or
+/// `converted`. The same report as `leadscore evaluate` on a file: ROC-AUC with its 95%
+/// interval, PR-AUC, log-loss, Brier, ECE, reliability, and per decile, tier and grade the
+/// conversion, lift, deals won and lost with the win rate, revenue (the amounts of `won`
+/// outcomes: total, share, cumulative share, revenue per contact against the average) and
+/// median days from the first message to the conversion; per segment when the model has
+/// several. 409 until some contacts have a positive outcome and some not.
+#[utoipa::path(get, path = "/api/v1/model/evaluation", tag = "model", params(EvaluationQuery),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("read_key" = [])))]
+pub(crate) async fn get_evaluation(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<EvaluationQuery>,
+) -> Result<Response, ApiError> {
+    let space = read_space(&st, &headers).await?;
+    let html = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("html") => true,
+        Some(f) => {
+            return Err(
+                AppError::BadRequest(format!("format: `{f}` is not `json` or `html`")).into(),
+            );
+        }
+    };
+    let target = match q.target.as_deref() {
+        None => leadscore_app::training::Target::Won,
+        Some(t) => leadscore_app::training::Target::parse(t).ok_or_else(|| {
+            AppError::BadRequest(format!("target: `{t}` is not `won` or `converted`"))
+        })?,
+    };
+    let as_of = q
+        .as_of
+        .as_deref()
+        .map(|t| {
+            leadscore_core::value::parse_time(t)
+                .map(|s| s.saturating_mul(1000))
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!(
+                        "as_of: `{t}` is not an RFC 3339 time or a YYYY-MM-DD date"
+                    ))
+                })
+        })
+        .transpose()?;
+    let e = st.svc.closed_loop(&space, q.version, target, as_of).await?;
+    Ok(if html {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            leadscore_learn::report::html(&e),
+        )
+            .into_response()
+    } else {
+        Json(json!(e)).into_response()
+    })
 }
 
 // ---- predictive model ---------------------------------------------------------------------

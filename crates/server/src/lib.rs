@@ -100,6 +100,7 @@ pub fn router(svc: Service, settings: &ServerSettings) -> Router {
                 .delete(api::delete_challenger),
         )
         .route("/api/v1/model/drift", get(api::get_drift))
+        .route("/api/v1/model/evaluation", get(api::get_evaluation))
         .route("/api/v1/model/learned", get(api::get_learned))
         .route("/api/v1/model/retrain", post(api::retrain))
         .route("/api/v1/rescore", post(api::rescore))

@@ -1,5 +1,7 @@
 //! The app crate's one integration test binary: a real [`Service`] on a temp-dir SQLite store,
 //! with a clock the tests can move. Where new tests go:
+//! - `closed_loop`: a model version evaluated on the store's contacts, each scored as of just
+//!   before its first outcome (exact figures per tier).
 //! - `common`: starting the service, the test clock, a real HTTP receiver, `wait_until`,
 //!   messages that set a lead's score exactly.
 //! - `service`: decay through the periodic re-score, `as_of` across model versions, anonymous
@@ -15,6 +17,7 @@
 //!
 //! [`Service`]: leadscore_app::Service
 
+mod closed_loop;
 mod common;
 mod outcomes;
 mod predict;

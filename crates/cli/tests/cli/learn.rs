@@ -586,6 +586,72 @@ fn train_from_the_store_on_generated_data_and_predict_on_the_exported_table() {
         &p[..p.len().min(200)]
     );
     assert_eq!(p.lines().count(), 401);
+
+    // The closed loop on the same store: the workspace's model on every contact, those that
+    // converted scored as of just before it; the revenue is the generator's amounts.
+    let revenue: f64 = outcomes
+        .lines()
+        .skip(1)
+        .filter(|l| l.split(',').nth(1) == Some("1"))
+        .map(|l| l.split(',').nth(3).unwrap().parse::<f64>().unwrap())
+        .sum();
+    let html = dir.path("loop.html");
+    let run = leadscore(&[
+        "model",
+        "evaluate",
+        "--workspace",
+        "w1",
+        "--data-dir",
+        &data_dir,
+        "--as-of",
+        "2026-11-01",
+        "--json",
+        "--html",
+        &html,
+    ])
+    .ok();
+    let e: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let all = &e["reports"][0];
+    assert_eq!(
+        (&all["rows"], &all["converted"]),
+        (&serde_json::json!(400), &serde_json::json!(converted)),
+        "{all}"
+    );
+    assert_eq!(all["revenue"].as_f64(), Some(revenue));
+    assert_eq!(all["deals"]["won"].as_u64(), Some(converted as u64));
+    let deciles = all["deciles"].as_array().unwrap();
+    assert_eq!(deciles.len(), 10);
+    assert_eq!(deciles[9]["revenue"]["cumulative_share"], 1.0);
+    assert!(dir.read("loop.html").contains("<h1>Evaluation</h1>"));
+    let run = leadscore(&[
+        "model",
+        "evaluate",
+        "--workspace",
+        "w1",
+        "--data-dir",
+        &data_dir,
+        "--as-of",
+        "2026-11-01",
+    ])
+    .ok();
+    assert!(
+        run.stdout.contains("400 contacts, label `won`"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("revenue: "), "{}", run.stdout);
+    let run = leadscore(&[
+        "model",
+        "evaluate",
+        "--workspace",
+        "w1",
+        "--data-dir",
+        &data_dir,
+        "--target",
+        "revenue",
+    ])
+    .failed();
+    assert!(run.stderr.contains("--target: `revenue`"), "{}", run.stderr);
 }
 
 /// Twenty leads, `visits` 20 down to 1 (so ties in probability keep the order of visits);

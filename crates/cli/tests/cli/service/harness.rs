@@ -565,6 +565,23 @@ impl Server {
         (r.status().as_u16(), r.text().unwrap())
     }
 
+    /// GET `path` as text with the read key, with its content type.
+    pub fn get_text_read(&self, path: &str) -> (u16, String, String) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth("rk")
+            .send()
+            .unwrap();
+        let kind = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (r.status().as_u16(), kind, r.text().unwrap())
+    }
+
     /// POST JSON to a REST endpoint with the read key.
     pub fn post_read(&self, path: &str, body: &Value) -> (u16, Value) {
         self.post_as(path, body, Auth::Read)

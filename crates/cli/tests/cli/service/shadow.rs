@@ -2,7 +2,8 @@
 //! challenger (`/api/v1/model/challenger`), the comparison on won/lost outcomes with the AUC
 //! worked out by hand, and `/api/v1/model/drift` against the baseline recorded on activation
 //! (empty without outcomes, then recorded again by the next full re-score); the back-fill of
-//! the contacts there before the challenger was set.
+//! the contacts there before the challenger was set; the closed loop (`/api/v1/model/evaluation`),
+//! each contact scored as before its first outcome.
 
 use super::harness::{MODEL, Server, both};
 use serde_json::{Value, json};
@@ -164,5 +165,50 @@ both! {
         // The champion's scores and history are the batch's, untouched by the back-fill.
         let u3 = srv.lead("u3");
         assert_eq!((u3["score"].as_f64(), u3["history"].as_array().map(Vec::len)), (Some(32.0), Some(1)), "{u3}");
+    }
+}
+
+both! {
+    fn the_closed_loop_scores_each_contact_as_before_its_outcome_over_http(srv) {
+        srv.batch_ok(&json!([
+            { "type": "identify", "userId": "u1", "messageId": "c-1", "timestamp": "2026-01-01T00:00:00Z", "traits": { "industry": "software" } },
+            { "type": "identify", "userId": "u2", "messageId": "c-2", "timestamp": "2026-01-01T00:00:00Z", "traits": { "industry": "software" } },
+            { "type": "identify", "userId": "u3", "messageId": "c-3", "timestamp": "2026-01-01T00:00:00Z", "traits": { "industry": "retail" } },
+            { "type": "track", "userId": "u1", "messageId": "c-4", "event": "demo_requested", "timestamp": "2026-01-02T00:00:00Z" },
+            // u2 asks for a demo only after its deal was lost: not counted.
+            { "type": "track", "userId": "u2", "messageId": "c-5", "event": "demo_requested", "timestamp": "2026-02-01T00:00:00Z" },
+        ]));
+        let path = "/api/v1/model/evaluation?as_of=2026-03-01";
+        let (st, v) = srv.get(path);
+        assert_eq!((st, &v["error"]["code"]), (409, &json!("conflict")), "no outcome yet: {v}");
+        let (st, v) = srv.post(
+            "/api/v1/outcomes",
+            &json!({ "outcomes": [
+                { "contact_id": "u1", "kind": "won", "id": "cw1", "amount": 1200, "timestamp": "2026-01-10T00:00:00Z" },
+                { "contact_id": "u2", "kind": "lost", "id": "cl2", "timestamp": "2026-01-10T00:00:00Z" },
+            ]}),
+        );
+        assert_eq!(st, 200, "{v}");
+        let e = srv.get_ok(path);
+        let all = &e["reports"][0];
+        assert_eq!((&all["rows"], &all["converted"]), (&json!(3), &json!(1)), "{e}");
+        // u1 (software + its demo) above u2 (software: its demo came after the loss) and u3;
+        // with u2's demo counted they would tie.
+        assert_eq!(all["roc_auc"], 1.0, "{e}");
+        assert_eq!(all["revenue"], 1200.0, "{e}");
+        assert_eq!(all["deals"], json!({ "won": 1, "lost": 1, "win_rate": 0.5 }), "{e}");
+        assert!(e["model"].as_str().unwrap().starts_with("svc-test@1.0.0 (version 1,"), "{e}");
+        // The same report as a page.
+        let (st, kind, page) = srv.get_text_read(&format!("{path}&format=html"));
+        assert_eq!((st, kind.as_str()), (200, "text/html; charset=utf-8"));
+        assert!(page.starts_with("<!doctype html>") && page.contains("revenue: 1,200"), "{page}");
+        // Bad parameters are 400s naming them; an unknown version is a 404.
+        for (query, field) in [("format=pdf", "format"), ("target=revenue", "target"), ("as_of=soon", "as_of")] {
+            let (st, v) = srv.get(&format!("/api/v1/model/evaluation?{query}"));
+            assert_eq!(st, 400, "{query}: {v}");
+            assert!(v["error"]["message"].as_str().unwrap().starts_with(field), "{v}");
+        }
+        let (st, v) = srv.get("/api/v1/model/evaluation?version=9");
+        assert_eq!(st, 404, "{v}");
     }
 }
