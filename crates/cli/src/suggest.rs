@@ -47,6 +47,10 @@ pub(crate) struct HistoryArgs {
     /// Score as of this time (RFC 3339 or YYYY-MM-DD; default now).
     #[arg(long)]
     as_of: Option<String>,
+    /// The column with the revenue each lead brought (empty for none): the share of it the
+    /// sales-ready leads of each model brought.
+    #[arg(long, value_name = "COL")]
+    revenue: Option<String>,
     /// Threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -78,6 +82,8 @@ struct Fired {
 struct History {
     name: String,
     y: Vec<f64>,
+    /// The revenue of each lead (`--revenue`).
+    revenue: Option<Vec<f64>>,
     ids: Option<Vec<String>>,
     contacts: PathBuf,
     id_column: String,
@@ -94,13 +100,20 @@ fn history(h: &HistoryArgs) -> Result<History> {
         target: Some(h.target.clone()),
         id: h.id.clone(),
         schema: Some(Vec::new()),
+        keep: h.revenue.iter().cloned().collect(),
         ..TableOptions::default()
     };
     let table = read_table(open(&h.data)?, &name, &opts)?;
+    let revenue = h
+        .revenue
+        .as_deref()
+        .map(|c| leadscore_learn::evaluate::revenue_values(&table, c))
+        .transpose()?;
     let dir = tempfile::tempdir().context("cannot create a temporary directory")?;
     let (contacts, id_column) = contacts_file(&h.data, h.id.as_deref(), &name, dir.path())?;
     Ok(History {
         y: table.target.clone().expect("a target was asked for"),
+        revenue,
         ids: table.ids.clone(),
         name,
         contacts,
@@ -728,7 +741,12 @@ impl Fit<'_> {
         // Only numbers change from fold to fold: the tier names are the model's.
         let scores = rule_scores(self.text, &held);
         Ok(Some((
-            side(&format!("{name}, {k}-fold cross-validated"), y, &scores),
+            side(
+                &format!("{name}, {k}-fold cross-validated"),
+                y,
+                &scores,
+                self.hist.revenue.as_deref(),
+            ),
             scores.score,
         )))
     }
@@ -855,8 +873,18 @@ pub(crate) fn suggest(a: SuggestArgs) -> Result<()> {
     }
     let y = &hist.y;
     let (a_side, b_side): (Side, Side) = (
-        side(&label(&model), y, &rule_scores(&text, &old)),
-        side(&label(&proposed), y, &rule_scores(&proposed_text, &new)),
+        side(
+            &label(&model),
+            y,
+            &rule_scores(&text, &old),
+            hist.revenue.as_deref(),
+        ),
+        side(
+            &label(&proposed),
+            y,
+            &rule_scores(&proposed_text, &new),
+            hist.revenue.as_deref(),
+        ),
     );
     let old_scores: Vec<f64> = old.iter().map(|l| l.score).collect();
     let new_scores: Vec<f64> = new.iter().map(|l| l.score).collect();
@@ -1016,6 +1044,7 @@ pub(crate) fn backtest(a: BacktestArgs) -> Result<()> {
         &rule_scores(&ta, &la),
         &rule_scores(&tb, &lb),
         (&label(&ma), &label(&mb)),
+        hist.revenue.as_deref(),
     )?;
     for w in &b.warnings {
         eprintln!("warning: {w}");

@@ -39,10 +39,15 @@ pub struct Side {
     pub lift: Option<f64>,
     /// ROC-AUC of the score.
     pub roc_auc: Option<f64>,
+    /// Share of all the revenue (when the history has each lead's) that the sales-ready
+    /// leads brought; `None` without revenue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue_share: Option<f64>,
 }
 
-/// What a model's sales-ready group does on outcomes `y`.
-pub fn side(model: &str, y: &[f64], s: &RuleScores) -> Side {
+/// What a model's sales-ready group does on outcomes `y`, and on `revenue` (per lead) when
+/// given.
+pub fn side(model: &str, y: &[f64], s: &RuleScores, revenue: Option<&[f64]>) -> Side {
     let n = y.len();
     let total: f64 = y.iter().sum();
     let qualified = s.qualified.iter().filter(|&&q| q).count();
@@ -63,6 +68,15 @@ pub fn side(model: &str, y: &[f64], s: &RuleScores) -> Side {
         recall: (total > 0.0).then(|| converted as f64 / total),
         lift: precision.filter(|_| base > 0.0).map(|p| p / base),
         roc_auc: auc.is_finite().then_some(auc),
+        revenue_share: revenue.and_then(|r| {
+            let total: f64 = r.iter().sum();
+            let kept = r
+                .iter()
+                .zip(&s.qualified)
+                .filter(|(_, q)| **q)
+                .fold(0.0, |a, (v, _)| a + v);
+            (total > 0.0).then(|| kept / total)
+        }),
     }
 }
 
@@ -100,14 +114,15 @@ pub struct Backtest {
     pub warnings: Vec<String>,
 }
 
-/// Compares two models' scores of the same leads (in the same order) against outcomes `y`.
-/// `names` are the two models' labels.
+/// Compares two models' scores of the same leads (in the same order) against outcomes `y`
+/// (and the revenue each lead brought, when known). `names` are the two models' labels.
 pub fn backtest(
     data: &str,
     y: &[f64],
     current: &RuleScores,
     candidate: &RuleScores,
     names: (&str, &str),
+    revenue: Option<&[f64]>,
 ) -> Result<Backtest, LearnError> {
     let n = y.len();
     for s in [current, candidate] {
@@ -144,8 +159,8 @@ pub fn backtest(
     }
     let converted = y.iter().filter(|&&v| v > 0.5).count();
     let base_rate = converted as f64 / n.max(1) as f64;
-    let cur = side(names.0, y, current);
-    let cand = side(names.1, y, candidate);
+    let cur = side(names.0, y, current, revenue);
+    let cand = side(names.1, y, candidate, revenue);
     let mut warnings = Vec::new();
     if let (Some(pc), Some(pn)) = (cur.precision, cand.precision)
         && cand.qualified as f64 >= MANY_MORE * cur.qualified as f64
@@ -196,7 +211,7 @@ fn fixed(x: Option<f64>, digits: usize) -> String {
 }
 
 /// Sides as a table, one column each under its label: share qualified, precision, recall,
-/// lift, ROC-AUC.
+/// lift, ROC-AUC, and the share of the revenue the sales-ready leads brought when known.
 pub fn sides_text(sides: &[(&str, &Side)]) -> String {
     let mut s = format!("{:<18}", "");
     for (label, _) in sides {
@@ -205,13 +220,16 @@ pub fn sides_text(sides: &[(&str, &Side)]) -> String {
     s.push('\n');
     let q = |x: &Side| format!("{} ({:.1}%)", x.qualified, 100.0 * x.share_qualified);
     type Cell<'a> = &'a dyn Fn(&Side) -> String;
-    let rows: [(&str, Cell); 5] = [
+    let mut rows: Vec<(&str, Cell)> = vec![
         ("qualified", &q),
         ("precision", &|x| pct(x.precision)),
         ("recall", &|x| pct(x.recall)),
         ("lift", &|x| fixed(x.lift, 2)),
         ("ROC-AUC", &|x| fixed(x.roc_auc, 4)),
     ];
+    if sides.iter().any(|(_, x)| x.revenue_share.is_some()) {
+        rows.push(("revenue captured", &|x| pct(x.revenue_share)));
+    }
     for (name, cell) in rows {
         let _ = write!(s, "{name:<18}");
         for (_, side) in sides {

@@ -493,6 +493,65 @@ fn backtest_counts_tier_transitions() {
 }
 
 #[test]
+fn backtest_gives_the_share_of_revenue_each_model_sends_to_sales() {
+    // The history with the revenue of each converted lead: 1,000 through a demo, 100 through
+    // the web. 70 demo leads converted (70,000) and 20 web leads (2,000). The current hot
+    // leads (newsletter) brought 35 × 1,000 + 10 × 100 = 36,000 (50.0%), the candidate's
+    // (demo) 70,000 (97.2%).
+    let dir = Dir::new();
+    let mut csv = String::new();
+    for (i, line) in history().lines().enumerate() {
+        let revenue = match (i, line.ends_with(",1"), line.contains(",demo,")) {
+            (0, _, _) => "revenue",
+            (_, true, true) => "1000",
+            (_, true, false) => "100",
+            _ => "",
+        };
+        csv += &format!("{line},{revenue}\n");
+    }
+    let data = dir.write("revenue.csv", csv);
+    let (a, b) = (
+        dir.write("a.toml", TWO_RULES),
+        dir.write("b.toml", proposed(20)),
+    );
+    let args = |extra: &[&str]| {
+        let mut v = backtest_args(&dir, &a, &b, extra);
+        let at = v.iter().position(|x| x == "--data").unwrap() + 1;
+        v[at] = data.clone();
+        v
+    };
+    let run = leadscore(&args(&["--revenue", "revenue"])).ok();
+    let row = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("revenue captured"))
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "));
+    assert_eq!(
+        row.as_deref(),
+        Some("revenue captured 50.0% 97.2%"),
+        "{}",
+        run.stdout
+    );
+    let run = leadscore(&args(&["--revenue", "revenue", "--json"])).ok();
+    let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(j["current"]["revenue_share"], 0.5);
+    assert!((j["candidate"]["revenue_share"].as_f64().unwrap() - 70.0 / 72.0).abs() < 1e-12);
+    // A revenue that is not a number names the line and the column.
+    let bad = dir.write(
+        "revenue.csv",
+        dir.read("revenue.csv").replacen(",1000\n", ",lots\n", 1),
+    );
+    assert_eq!(bad, data);
+    let run = leadscore(&args(&["--revenue", "revenue"])).failed();
+    assert!(
+        run.stderr
+            .contains("revenue.csv:2: column `revenue`: \"lots\" is not a number"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn backtest_warns_when_a_lower_threshold_lets_everyone_qualify() {
     // Current: demo leads hot (100, 70% convert). Candidate: hot from 0, so all 200 qualify
     // at the base rate of 45%: 2× as many at a precision 36% lower, and below 1.5 × 45%.

@@ -172,7 +172,26 @@ fn the_transition_matrix_counts_leads_by_current_and_candidate_tier() {
             true, false, true, false, false, false, false, false, false, true,
         ],
     );
-    let b = backtest("ten.csv", &y, &cur, &cand, ("a", "b")).unwrap();
+    // The converted leads brought 100, 200, 300 and 400: the current sales-ready leads (0, 1)
+    // 30% of it, the candidate's (0, 2, 9) 80%.
+    let revenue = [100., 200., 300., 0., 0., 0., 0., 0., 0., 400.];
+    let b = backtest("ten.csv", &y, &cur, &cand, ("a", "b"), Some(&revenue)).unwrap();
+    assert_eq!(b.current.revenue_share, Some(0.3));
+    assert_eq!(b.candidate.revenue_share, Some(0.8));
+    let row = b
+        .text()
+        .lines()
+        .find(|l| l.starts_with("revenue captured"))
+        .map(str::to_owned);
+    assert_eq!(
+        row.as_deref()
+            .map(|r| r.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["revenue", "captured", "30.0%", "80.0%"])
+    );
+    // Without revenue: no such figure or row.
+    let plain = backtest("ten.csv", &y, &cur, &cand, ("a", "b"), None).unwrap();
+    assert_eq!(plain.current.revenue_share, None);
+    assert!(!plain.text().contains("revenue"), "{}", plain.text());
     assert_eq!(
         b.transitions,
         vec![vec![1, 1, 0], vec![1, 1, 1], vec![1, 1, 3]]
@@ -214,6 +233,7 @@ fn a_candidate_that_qualifies_many_more_at_much_lower_precision_is_warned_about(
         &scores(&s, &t, &q(2)),
         &scores(&s, &t, &q(8)),
         ("a", "b"),
+        None,
     )
     .unwrap();
     assert_eq!(b.warnings.len(), 2, "{:?}", b.warnings);
@@ -234,6 +254,7 @@ fn a_candidate_that_qualifies_many_more_at_much_lower_precision_is_warned_about(
         &scores(&s, &t, &q(8)),
         &scores(&s, &t, &q(8)),
         ("a", "b"),
+        None,
     )
     .unwrap();
     assert_eq!(b.warnings.len(), 1, "{:?}", b.warnings);
@@ -244,6 +265,7 @@ fn a_candidate_that_qualifies_many_more_at_much_lower_precision_is_warned_about(
         &scores(&s, &t, &q(8)),
         &scores(&s, &t, &q(2)),
         ("a", "b"),
+        None,
     )
     .unwrap();
     assert!(b.warnings.is_empty(), "{:?}", b.warnings);
