@@ -38,9 +38,9 @@ struct Outcomes {
 impl Service {
     /// The evaluation of model `version` (default: the active one) on the workspace's
     /// contacts for `target`: a contact with an outcome by `as_of` (ms; default now) scored as
-    /// of just before its first one, the others as of `as_of`. Its deal is won, lost or none; its revenue the amounts of its `won`
-    /// outcomes. `NotFound` for an unknown version; `Conflict` until some contact has a
-    /// positive outcome and some not.
+    /// of just before its first one, the others as of `as_of`. Its deal is won, lost or none;
+    /// its revenue the amounts of its `won` outcomes. `NotFound` for an unknown version;
+    /// `Conflict` until some contact has a positive outcome and some not.
     pub async fn closed_loop(
         &self,
         space: &Space,
