@@ -15,7 +15,7 @@ use leadscore_core::{Model, Scored, Status};
 use leadscore_learn::evaluate::{RuleScores, evaluate_rules};
 use leadscore_learn::metrics::Pipeline;
 use leadscore_learn::report::Evaluation;
-use leadscore_store::Traits;
+use leadscore_store::{EventRecord, Traits};
 use rustc_hash::FxHashMap;
 
 const DAY_MS: f64 = 86_400_000.0;
@@ -85,15 +85,21 @@ impl Service {
         let (mut y, mut segments, mut deal, mut revenue, mut days) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut after = String::new();
+        // Account traits by account id, read once.
+        let mut accounts: FxHashMap<String, Traits> = FxHashMap::default();
         loop {
             let page = store.training_contacts(ws, &after, CONTACT_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.id.clone();
-            for contact in &page {
-                let id = contact.id.as_str();
+            let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
+            let mut messages = store.messages_by_contact(ws, &ids).await?;
+            for id in &ids {
                 let o = outcomes.get(id).copied();
                 let cut = o.map_or(now.saturating_add(1), |o| o.first);
-                let (s, created) = self.score_before(&model, ws, id, cut).await?;
+                let mine = messages.remove(id).unwrap_or_default();
+                let (s, created) = self
+                    .score_before(&model, ws, id, &mine, cut, &mut accounts)
+                    .await?;
                 rs.score.push(s.score);
                 rs.tier.push(s.tier.clone());
                 rs.grade.push(s.grade.clone().unwrap_or_default());
@@ -160,19 +166,19 @@ impl Service {
         ))
     }
 
-    /// Contact `id` scored by `model` as of the last whole second before `cut` (ms): its
-    /// traits and account as stored now (the store keeps no history of traits, as in the
-    /// training table), its behaviour from the events before `cut`; with the time of its
-    /// first message before `cut`, if any.
+    /// Contact `id` scored by `model` from its `messages` as of the last whole second before
+    /// `cut` (ms): its traits and account as stored now (the store keeps no history of traits,
+    /// as in the training table), its behaviour from the events before `cut`; with the time of
+    /// its first message before `cut`, if any. `accounts` caches account traits.
     async fn score_before(
         &self,
         model: &Model,
         ws: &str,
         id: &str,
+        messages: &[EventRecord],
         cut: i64,
+        accounts: &mut FxHashMap<String, Traits>,
     ) -> Result<(Scored, Option<i64>), AppError> {
-        let store = self.store();
-        let messages = store.contact_messages(ws, id, i64::MAX).await?;
         let created = messages
             .iter()
             .map(|e| e.event.ts)
@@ -194,11 +200,14 @@ impl Service {
         let folded = score::fold(model, &parsed);
         let account = match &folded.account_id {
             Some(g) => {
-                let mut traits = Traits::new();
-                for e in store.group_messages(ws, g, i64::MAX).await? {
-                    merge_traits(&mut traits, &Message::from_row(&e.event).props);
+                if !accounts.contains_key(g) {
+                    let mut traits = Traits::new();
+                    for e in self.store().group_messages(ws, g, i64::MAX).await? {
+                        merge_traits(&mut traits, &Message::from_row(&e.event).props);
+                    }
+                    accounts.insert(g.clone(), traits);
                 }
-                Some(score::account(model, g, &traits))
+                Some(score::account(model, g, &accounts[g]))
             }
             None => None,
         };

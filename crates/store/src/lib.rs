@@ -526,6 +526,17 @@ impl Store {
         Ok(ev)
     }
 
+    /// Every message of each contact of `ids`, oldest first (as [`Store::contact_messages`]
+    /// without a time limit), read for all of them at once.
+    pub async fn messages_by_contact(
+        &self,
+        ws: &str,
+        ids: &[String],
+    ) -> Result<std::collections::HashMap<String, Vec<EventRecord>>> {
+        let mut c = self.conn().await?;
+        tx::messages_by_contact(&mut c, ws, ids).await
+    }
+
     /// The group calls for an account up to `received_by` (ms), oldest first: its traits as of
     /// then.
     pub async fn group_messages(

@@ -358,6 +358,33 @@ pub(crate) async fn load_accounts(
     .await
 }
 
+/// Every message of each contact of `ids` (by its user id, and by the anonymous ids linked to
+/// it, sent without a user id), oldest first, in a few queries for all of them.
+pub(crate) async fn messages_by_contact(
+    c: &mut AnyConnection,
+    ws: &str,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<EventRecord>>> {
+    let linked: std::collections::HashMap<String, String> = aliases(c, ws, "contact_id", ids)
+        .await?
+        .into_iter()
+        .collect();
+    let anon: Vec<String> = linked.keys().cloned().collect();
+    let mut out: std::collections::HashMap<String, Vec<EventRecord>> =
+        ids.iter().map(|id| (id.clone(), Vec::new())).collect();
+    for e in load_messages(c, ws, ids, &anon, false).await? {
+        let owner = match (&e.event.user_id, &e.event.anonymous_id) {
+            (Some(u), _) => Some(u),
+            (None, Some(a)) => linked.get(a),
+            (None, None) => None,
+        };
+        if let Some(list) = owner.and_then(|o| out.get_mut(o)) {
+            list.push(e);
+        }
+    }
+    Ok(out)
+}
+
 /// Messages of these users, and of these anonymous ids sent without a user id, oldest first.
 /// `behaviour_only` keeps track, page and screen messages.
 pub(crate) async fn load_messages(

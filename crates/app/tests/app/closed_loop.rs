@@ -120,8 +120,18 @@ async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
         track("b1", "b", "pricing_viewed", 3),
         track("b2", "b", "pricing_viewed", 4),
         track("b3", "b", "demo_requested", 11),
-        // c: software + 1 pricing = 15 (cold); no outcome.
+        // c: software + 1 pricing + 1 pricing seen before it signed in (anonymous, linked by
+        // its identify below) = 20 (warm); no outcome.
         track("c1", "c", "pricing_viewed", 5),
+        Message {
+            user_id: None,
+            anonymous_id: Some("anon-c".into()),
+            ..track("c0", "c", "pricing_viewed", 1)
+        },
+        Message {
+            anonymous_id: Some("anon-c".into()),
+            ..msg("c-link", Call::Identify, "c", None, day(3))
+        },
         // d: retail, demo = 40 (warm) before its opportunity on day 5, won on day 20; pricing
         // views between (after the cut-off).
         track("d1", "d", "demo_requested", 1),
@@ -151,7 +161,7 @@ async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
         .expect("evaluation");
     let r = &e.reports[0];
     assert_eq!((r.rows, r.converted), (5, 2));
-    // Won a (50) and d (40) above b (20), c (15) and e (0): every pair in order. With the
+    // Won a (50) and d (40) above b (20), c (20) and e (0): every pair in order. With the
     // events after each cut-off counted, b (60) would outrank d.
     assert_eq!(r.roc_auc, Some(1.0));
     let tiers: Vec<_> = r
@@ -171,8 +181,8 @@ async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
         tiers,
         [
             ("hot", 1, 1, Some((1, 0)), Some(1000.0)),
-            ("warm", 2, 1, Some((1, 1)), Some(500.0)),
-            ("cold", 2, 0, Some((0, 0)), Some(0.0)),
+            ("warm", 3, 1, Some((1, 1)), Some(500.0)),
+            ("cold", 1, 0, Some((0, 0)), Some(0.0)),
         ]
     );
     assert_eq!(r.revenue, Some(1500.0));
