@@ -12,9 +12,10 @@ use crate::message::{Call, Message, merge_traits};
 use crate::training::{CONTACT_PAGE, Target};
 use crate::{AppError, Service, Space, score};
 use leadscore_core::{Model, Scored, Status};
+use leadscore_learn::delong::auc_difference;
 use leadscore_learn::evaluate::{RuleScores, evaluate_rules};
 use leadscore_learn::metrics::Pipeline;
-use leadscore_learn::report::Evaluation;
+use leadscore_learn::report::{Against, Evaluation};
 use leadscore_store::{EventRecord, Traits};
 use rustc_hash::FxHashMap;
 
@@ -39,14 +40,17 @@ impl Service {
     /// The evaluation of model `version` (default: the active one) on the workspace's
     /// contacts for `target`: a contact with an outcome by `as_of` (ms; default now) scored as
     /// of just before its first one, the others as of `as_of`. Its deal is won, lost or none;
-    /// its revenue the amounts of its `won` outcomes. `NotFound` for an unknown version;
-    /// `Conflict` until some contact has a positive outcome and some not.
+    /// its revenue the amounts of its `won` outcomes. With `against`, that version too scores
+    /// the same contacts at the same times: its ROC-AUC, and this one's less it with a 95%
+    /// interval and p-value (DeLong, paired). `NotFound` for an unknown version; `Conflict`
+    /// until some contact has a positive outcome and some not.
     pub async fn closed_loop(
         &self,
         space: &Space,
         version: Option<i64>,
         target: Target,
         as_of: Option<i64>,
+        against: Option<i64>,
     ) -> Result<Evaluation, AppError> {
         let store = self.store();
         let ws = space.id.as_str();
@@ -57,6 +61,17 @@ impl Service {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("model version {version}")))?;
         let model = self.compiled(space, &rec)?;
+        let other = match against {
+            Some(v) => {
+                let rec = store
+                    .model(ws, v)
+                    .await?
+                    .ok_or_else(|| AppError::NotFound(format!("model version {v}")))?;
+                Some((v, self.compiled(space, &rec)?))
+            }
+            None => None,
+        };
+        let mut theirs: Vec<f64> = Vec::new();
 
         let mut outcomes: FxHashMap<String, Outcomes> = FxHashMap::default();
         for o in store.outcomes_until(ws, now).await? {
@@ -100,6 +115,12 @@ impl Service {
                 let (s, created) = self
                     .score_before(&model, ws, id, &mine, cut, &mut accounts)
                     .await?;
+                if let Some((_, m)) = &other {
+                    let (t, _) = self
+                        .score_before(m, ws, id, &mine, cut, &mut accounts)
+                        .await?;
+                    theirs.push(t.score);
+                }
                 rs.score.push(s.score);
                 rs.tier.push(s.tier.clone());
                 rs.grade.push(s.grade.clone().unwrap_or_default());
@@ -133,13 +154,15 @@ impl Service {
             )));
         }
         rs.order_tiers_by_score();
-        let r = model.reference();
-        let label = format!(
-            "{}@{} (version {version}, {})",
-            r.name,
-            r.version,
-            &r.hash[..r.hash.len().min(12)]
-        );
+        let label = |m: &Model, v: i64| {
+            let r = m.reference();
+            format!(
+                "{}@{} (version {v}, {})",
+                r.name,
+                r.version,
+                &r.hash[..r.hash.len().min(12)]
+            )
+        };
         let data = format!(
             "workspace {}: {} contacts, label `{}`; each scored as of just before its first \
              outcome, or as of {} without one",
@@ -151,7 +174,7 @@ impl Service {
                 .unwrap_or_default()
         );
         let by_segment = segments.iter().any(|s| s != &segments[0]);
-        Ok(evaluate_rules(
+        let mut e = evaluate_rules(
             &y,
             &rs,
             by_segment.then_some(&segments[..]),
@@ -160,10 +183,19 @@ impl Service {
                 deal: Some(&deal),
                 revenue: Some(&revenue),
             },
-            &label,
+            &label(&model, version),
             &data,
             42,
-        ))
+        );
+        if let Some((v, m)) = &other {
+            let auc = leadscore_learn::metrics::roc_auc(&y, &theirs);
+            e.against = Some(Against {
+                model: label(m, *v),
+                roc_auc: auc.is_finite().then_some(auc),
+                difference: auc_difference(&y, &theirs, &rs.score),
+            });
+        }
+        Ok(e)
     }
 
     /// Contact `id` scored by `model` from its `messages` as of the last whole second before

@@ -541,6 +541,10 @@ pub enum ModelCommand {
         /// The version (see `model history`; default: the active one).
         #[arg(long)]
         version: Option<i64>,
+        /// Another version scored on the same contacts at the same times: its ROC-AUC, and
+        /// this version's less it with a 95% interval and p-value (DeLong, paired).
+        #[arg(long, value_name = "VERSION")]
+        against: Option<i64>,
         /// The label: `won` (a won outcome) or `converted` (won or an opportunity created).
         #[arg(long, default_value = "won")]
         target: String,
@@ -705,6 +709,7 @@ pub fn model(c: ModelCommand) -> Result<()> {
             }
             ModelCommand::Evaluate {
                 version,
+                against,
                 target,
                 as_of,
                 json,
@@ -713,7 +718,9 @@ pub fn model(c: ModelCommand) -> Result<()> {
             } => {
                 let as_of = as_of_ms(as_of.as_deref())?;
                 let target = parse_target(&target)?;
-                let e = svc.closed_loop(&space, version, target, as_of).await?;
+                let e = svc
+                    .closed_loop(&space, version, target, as_of, against)
+                    .await?;
                 crate::learn::print_evaluation(&e, json, html.as_deref())?;
             }
             ModelCommand::Rollback { note, author, .. } => {

@@ -981,6 +981,10 @@ pub(crate) async fn get_drift(
 pub(crate) struct EvaluationQuery {
     /// The model version (default: the active one).
     version: Option<i64>,
+    /// Another version scored on the same contacts at the same times: `against` in the report
+    /// (its ROC-AUC, and this version's less it with a 95% interval and p-value, DeLong
+    /// paired).
+    against: Option<i64>,
     /// The label: `won` (default: a won outcome) or `converted` (won or an opportunity
     /// created).
     target: Option<String>,
@@ -1037,7 +1041,10 @@ pub(crate) async fn get_evaluation(
                 })
         })
         .transpose()?;
-    let e = st.svc.closed_loop(&space, q.version, target, as_of).await?;
+    let e = st
+        .svc
+        .closed_loop(&space, q.version, target, as_of, q.against)
+        .await?;
     Ok(if html {
         (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

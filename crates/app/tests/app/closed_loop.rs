@@ -156,7 +156,7 @@ async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
 
     let as_of = Some(day(100));
     let e = svc
-        .closed_loop(space, None, Target::Won, as_of)
+        .closed_loop(space, None, Target::Won, as_of, None)
         .await
         .expect("evaluation");
     let r = &e.reports[0];
@@ -200,7 +200,7 @@ async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
 
     // `converted`: d converts at its opportunity (day 5).
     let e = svc
-        .closed_loop(space, None, Target::Converted, as_of)
+        .closed_loop(space, None, Target::Converted, as_of, None)
         .await
         .expect("evaluation");
     assert_eq!(e.reports[0].tiers[1].median_days_to_convert, Some(5.0));
@@ -213,18 +213,40 @@ async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
 
     // Version 1 (the test service's first model) scores every lead 0 here: AUC one half.
     let e = svc
-        .closed_loop(space, Some(1), Target::Won, as_of)
+        .closed_loop(space, Some(1), Target::Won, as_of, None)
         .await
         .expect("evaluation");
     assert_eq!(e.reports[0].roc_auc, Some(0.5));
+    // Version 2 against version 1 on the same contacts: 1.0 against 0.5.
+    let e = svc
+        .closed_loop(space, Some(v), Target::Won, as_of, Some(1))
+        .await
+        .expect("evaluation");
+    let x = e.against.as_ref().expect("against");
+    assert!(x.model.starts_with("bits@1 (version 1,"), "{}", x.model);
+    assert_eq!(x.roc_auc, Some(0.5));
+    assert_eq!(e.reports[0].roc_auc, Some(1.0));
+    // Paired DeLong: every lead ties under version 1 (placements ½) and is placed perfectly
+    // under version 2 (placements 1), so each lead's difference is exactly ½: no spread.
+    let d = x.difference.expect("a difference");
+    assert_eq!((d.difference, d.std_error, d.p_value), (0.5, 0.0, 0.0));
+    let err = svc
+        .closed_loop(space, None, Target::Won, as_of, Some(9))
+        .await;
+    assert!(
+        matches!(err, Err(leadscore_app::AppError::NotFound(_))),
+        "{err:?}"
+    );
     // An unknown version, and a time before any outcome.
-    let err = svc.closed_loop(space, Some(9), Target::Won, as_of).await;
+    let err = svc
+        .closed_loop(space, Some(9), Target::Won, as_of, None)
+        .await;
     assert!(
         matches!(err, Err(leadscore_app::AppError::NotFound(_))),
         "{err:?}"
     );
     let err = svc
-        .closed_loop(space, None, Target::Won, Some(day(1)))
+        .closed_loop(space, None, Target::Won, Some(day(1)), None)
         .await;
     match err {
         Err(leadscore_app::AppError::Conflict(m)) => {

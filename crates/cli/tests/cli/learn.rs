@@ -640,6 +640,28 @@ fn train_from_the_store_on_generated_data_and_predict_on_the_exported_table() {
         run.stdout
     );
     assert!(run.stdout.contains("revenue: "), "{}", run.stdout);
+    // Against a version (itself here): the same ranking, a difference of 0 that chance
+    // explains.
+    let run = leadscore(&[
+        "model",
+        "evaluate",
+        "--workspace",
+        "w1",
+        "--data-dir",
+        &data_dir,
+        "--as-of",
+        "2026-11-01",
+        "--against",
+        "1",
+    ])
+    .ok();
+    assert!(run.stdout.contains("against: "), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("ROC-AUC model − against: +0.0000")
+            && run.stdout.contains("not told apart from chance at 5%"),
+        "{}",
+        run.stdout
+    );
     let run = leadscore(&[
         "model",
         "evaluate",

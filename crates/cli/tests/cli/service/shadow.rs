@@ -198,6 +198,12 @@ both! {
         assert_eq!(all["revenue"], 1200.0, "{e}");
         assert_eq!(all["deals"], json!({ "won": 1, "lost": 1, "win_rate": 0.5 }), "{e}");
         assert!(e["model"].as_str().unwrap().starts_with("svc-test@1.0.0 (version 1,"), "{e}");
+        // Against a version (here itself): its AUC; the paired difference needs two won and
+        // two other contacts (one won here).
+        let e = srv.get_ok(&format!("{path}&against=1"));
+        assert_eq!((&e["against"]["roc_auc"], &e["against"]["difference"]), (&json!(1.0), &json!(null)), "{e}");
+        let (st, v) = srv.get(&format!("{path}&against=7"));
+        assert_eq!(st, 404, "{v}");
         // The same report as a page.
         let (st, kind, page) = srv.get_text_read(&format!("{path}&format=html"));
         assert_eq!((st, kind.as_str()), (200, "text/html; charset=utf-8"));
