@@ -596,20 +596,21 @@ fn train_from_the_store_on_generated_data_and_predict_on_the_exported_table() {
         .map(|l| l.split(',').nth(3).unwrap().parse::<f64>().unwrap())
         .sum();
     let html = dir.path("loop.html");
-    let run = leadscore(&[
-        "model",
-        "evaluate",
-        "--workspace",
-        "w1",
-        "--data-dir",
-        &data_dir,
-        "--as-of",
-        "2026-11-01",
-        "--json",
-        "--html",
-        &html,
-    ])
-    .ok();
+    let closed_loop = |extra: &[&str]| {
+        let mut args = vec![
+            "model",
+            "evaluate",
+            "--workspace",
+            "w1",
+            "--data-dir",
+            &data_dir,
+            "--as-of",
+            "2026-11-01",
+        ];
+        args.extend_from_slice(extra);
+        leadscore(&args)
+    };
+    let run = closed_loop(&["--json", "--html", &html]).ok();
     let e: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let all = &e["reports"][0];
     assert_eq!(
@@ -623,17 +624,7 @@ fn train_from_the_store_on_generated_data_and_predict_on_the_exported_table() {
     assert_eq!(deciles.len(), 10);
     assert_eq!(deciles[9]["revenue"]["cumulative_share"], 1.0);
     assert!(dir.read("loop.html").contains("<h1>Evaluation</h1>"));
-    let run = leadscore(&[
-        "model",
-        "evaluate",
-        "--workspace",
-        "w1",
-        "--data-dir",
-        &data_dir,
-        "--as-of",
-        "2026-11-01",
-    ])
-    .ok();
+    let run = closed_loop(&[]).ok();
     assert!(
         run.stdout.contains("400 contacts, label `won`"),
         "{}",
@@ -642,19 +633,7 @@ fn train_from_the_store_on_generated_data_and_predict_on_the_exported_table() {
     assert!(run.stdout.contains("revenue: "), "{}", run.stdout);
     // Against a version (itself here): the same ranking, a difference of 0 that chance
     // explains.
-    let run = leadscore(&[
-        "model",
-        "evaluate",
-        "--workspace",
-        "w1",
-        "--data-dir",
-        &data_dir,
-        "--as-of",
-        "2026-11-01",
-        "--against",
-        "1",
-    ])
-    .ok();
+    let run = closed_loop(&["--against", "1"]).ok();
     assert!(run.stdout.contains("against: "), "{}", run.stdout);
     assert!(
         run.stdout.contains("ROC-AUC model − against: +0.0000")
@@ -662,17 +641,7 @@ fn train_from_the_store_on_generated_data_and_predict_on_the_exported_table() {
         "{}",
         run.stdout
     );
-    let run = leadscore(&[
-        "model",
-        "evaluate",
-        "--workspace",
-        "w1",
-        "--data-dir",
-        &data_dir,
-        "--target",
-        "revenue",
-    ])
-    .failed();
+    let run = closed_loop(&["--target", "revenue"]).failed();
     assert!(run.stderr.contains("--target: `revenue`"), "{}", run.stderr);
 }
 
