@@ -14,7 +14,7 @@ use crate::{AppError, Service, Space, score};
 use leadscore_core::{Model, Scored, Status};
 use leadscore_learn::delong::auc_difference;
 use leadscore_learn::evaluate::{RuleScores, evaluate_rules};
-use leadscore_learn::metrics::Pipeline;
+use leadscore_learn::metrics::{Pipeline, Segments};
 use leadscore_learn::report::{Against, Evaluation};
 use leadscore_store::{EventRecord, Traits};
 use rustc_hash::FxHashMap;
@@ -177,7 +177,10 @@ impl Service {
         let mut e = evaluate_rules(
             &y,
             &rs,
-            by_segment.then_some(&segments[..]),
+            by_segment.then_some(Segments {
+                values: &segments,
+                sorted: false,
+            }),
             Pipeline {
                 days: Some(&days),
                 deal: Some(&deal),

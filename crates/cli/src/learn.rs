@@ -8,9 +8,11 @@ use leadscore_batch::{Format, NoProgress, ScoreJob, UnknownContacts};
 use leadscore_core::Model;
 use leadscore_learn::delong::auc_difference;
 use leadscore_learn::evaluate::{
-    RuleScores, days_to_convert, deal_results, evaluate_rules, revenue_values, segment_values,
+    Period, RuleScores, cohorts, days_to_convert, deal_results, evaluate_rules, revenue_values,
+    segment_values,
 };
 use leadscore_learn::gbm::Explain;
+use leadscore_learn::metrics::Segments;
 use leadscore_learn::model::{LearnedModel, Learner};
 use leadscore_learn::report::{self, Against, Evaluation};
 use leadscore_learn::{Algo, Step, TableOptions, TrainParams, read_table, train_with as fit};
@@ -437,9 +439,13 @@ pub(crate) struct EvaluateArgs {
     #[arg(long, value_name = "MODEL")]
     against: Option<PathBuf>,
     /// The column with each lead's creation date: with `--converted-at`, the median days to
-    /// conversion per decile, tier and grade.
-    #[arg(long, value_name = "COL", requires = "converted_at")]
+    /// conversion per decile, tier and grade; with `--cohort`, the cohorts.
+    #[arg(long, value_name = "COL")]
     created: Option<String>,
+    /// Report per cohort of leads created in the same month or quarter (by `--created`), in
+    /// time order, instead of per segment: does the model hold up over the history?
+    #[arg(long, value_enum, requires = "created", conflicts_with = "segment")]
+    cohort: Option<CohortArg>,
     /// The column with the date each converted lead converted.
     #[arg(long, value_name = "COL", requires = "created")]
     converted_at: Option<String>,
@@ -470,7 +476,46 @@ pub(crate) struct EvaluateArgs {
     threads: Option<usize>,
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum CohortArg {
+    Month,
+    Quarter,
+}
+
+/// The segments of the leads of `table`: cohorts (`--cohort`, in time order), the `--segment`
+/// column, or `default` (a rule model's own segments) when it has more than one value.
+fn segments_of(
+    a: &EvaluateArgs,
+    table: &leadscore_learn::Table,
+    default: Option<Vec<String>>,
+) -> Result<Option<(Vec<String>, bool)>> {
+    Ok(match (&a.cohort, &a.segment) {
+        (Some(c), _) => {
+            let created = a.created.as_deref().expect("clap requires --created");
+            let period = match c {
+                CohortArg::Month => Period::Month,
+                CohortArg::Quarter => Period::Quarter,
+            };
+            Some((cohorts(table, created, period)?, true))
+        }
+        (None, Some(s)) => Some((segment_values(table, s)?, false)),
+        (None, None) => default
+            .filter(|d| d.iter().any(|s| !s.is_empty()))
+            .map(|d| (d, false)),
+    })
+}
+
+fn segments_view(s: &Option<(Vec<String>, bool)>) -> Option<Segments<'_>> {
+    s.as_ref().map(|(values, sorted)| Segments {
+        values,
+        sorted: *sorted,
+    })
+}
+
 pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
+    if a.created.is_some() && a.converted_at.is_none() && a.cohort.is_none() {
+        bail!("--created needs --converted-at (days to conversion) or --cohort");
+    }
     let name = a.data.display().to_string();
     let is_rules = a.model.extension().is_some_and(|e| e == "toml");
     // The evaluation, with the outcomes and this model's scores (for `--against`).
@@ -488,11 +533,12 @@ pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
         opts.keep = keep;
         let table = read_table(open(&a.data)?, &name, &opts)?;
         let more = pipeline(&a, &table)?;
+        let segments = segments_of(&a, &table, None)?;
         let p = model.probabilities(&table)?;
         let e = model.evaluate(
             &table,
             &p,
-            a.segment.as_deref(),
+            segments_view(&segments),
             &a.model.display().to_string(),
             more.view(),
         )?;
@@ -649,17 +695,11 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<(Evaluation, Vec<
     let (table, rs, model_segments) = rule_model_scores(a, name, &model)?;
     let y = table.target.clone().expect("a target was asked for");
     let more = pipeline(a, &table)?;
-    let segments = match &a.segment {
-        Some(s) => Some(segment_values(&table, s)?),
-        None => model_segments
-            .iter()
-            .any(|s| !s.is_empty())
-            .then_some(model_segments),
-    };
+    let segments = segments_of(a, &table, Some(model_segments))?;
     let e = evaluate_rules(
         &y,
         &rs,
-        segments.as_deref(),
+        segments_view(&segments),
         more.view(),
         &rule_label(&model),
         name,

@@ -4,7 +4,7 @@
 
 use crate::LearnError;
 use crate::calibrate;
-use crate::metrics::{Pipeline, Scores, report_with_segments};
+use crate::metrics::{Pipeline, Scores, Segments, report_with_segments};
 use crate::model::LearnedModel;
 use crate::report::Evaluation;
 use crate::table::{Column, Table, is_missing, parse_binary, parse_days};
@@ -139,6 +139,45 @@ pub fn revenue_values(table: &Table, name: &str) -> Result<Vec<f64>, LearnError>
         .collect()
 }
 
+/// A span of time leads are grouped by when they were created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// `2026-03`.
+    Month,
+    /// `2026-Q1`.
+    Quarter,
+}
+
+/// The cohort of each row: the month or quarter of its date in column `created` (empty when
+/// missing). A date that does not parse is an error naming the column and the line.
+pub fn cohorts(table: &Table, created: &str, period: Period) -> Result<Vec<String>, LearnError> {
+    let col = asked(table, created, "a date column")?;
+    (0..table.rows)
+        .map(|r| {
+            let text = col.text(r);
+            if is_missing(&text) {
+                return Ok(String::new());
+            }
+            let days = parse_days(&text).ok_or_else(|| {
+                LearnError::input(
+                    &table.source,
+                    (r + 2) as u64,
+                    Some(created),
+                    format!("{text:?} is not a date (YYYY-MM-DD or RFC 3339)"),
+                )
+            })?;
+            let date = chrono::DateTime::from_timestamp(days as i64 * 86_400, 0)
+                .map(|t| t.date_naive())
+                .unwrap_or_default();
+            use chrono::Datelike;
+            Ok(match period {
+                Period::Month => format!("{}-{:02}", date.year(), date.month()),
+                Period::Quarter => format!("{}-Q{}", date.year(), date.month0() / 3 + 1),
+            })
+        })
+        .collect()
+}
+
 /// The segment of each row from column `name` of `table` (empty: missing).
 pub fn segment_values(table: &Table, name: &str) -> Result<Vec<String>, LearnError> {
     let col = asked(table, name, "to segment by")?;
@@ -155,7 +194,7 @@ impl LearnedModel {
         &self,
         table: &Table,
         p: &[f64],
-        segment: Option<&str>,
+        segments: Option<Segments<'_>>,
         name: &str,
         more: Pipeline<'_>,
     ) -> Result<Evaluation, LearnError> {
@@ -166,7 +205,6 @@ impl LearnedModel {
         let grades: Vec<String> = p.iter().map(|&p| self.grade(p).to_owned()).collect();
         let names: Vec<String> = self.grades.iter().map(|g| g.name.clone()).collect();
         let positive: Vec<bool> = p.iter().map(|&p| p >= self.threshold).collect();
-        let seg = segment.map(|s| segment_values(table, s)).transpose()?;
         let scores = Scores {
             y,
             score: p,
@@ -194,7 +232,7 @@ impl LearnedModel {
                     crate::calibrate::Calibrator::Isotonic { .. } => "isotonic",
                 }
             ),
-            reports: report_with_segments(&scores, seg.as_deref()),
+            reports: report_with_segments(&scores, segments),
         })
     }
 }
@@ -293,7 +331,7 @@ impl RuleScores {
 pub fn evaluate_rules(
     y: &[f64],
     s: &RuleScores,
-    segments: Option<&[String]>,
+    segments: Option<Segments<'_>>,
     more: Pipeline<'_>,
     model: &str,
     data: &str,

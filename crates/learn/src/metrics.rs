@@ -616,15 +616,33 @@ pub fn report(s: &Scores<'_>, rows: Option<&[usize]>, name: &str) -> Report {
     }
 }
 
-/// The report of all leads, then one per segment value (in order of first appearance).
-pub fn report_with_segments(s: &Scores<'_>, segments: Option<&[String]>) -> Vec<Report> {
+/// Which segment each lead is in, and the order of the segments' reports.
+#[derive(Debug, Clone, Copy)]
+pub struct Segments<'a> {
+    /// The segment of each lead (empty: missing).
+    pub values: &'a [String],
+    /// Reports in the values' sort order (cohorts such as `2026-03`), else in order of first
+    /// appearance.
+    pub sorted: bool,
+}
+
+/// The report of all leads, then one per segment value.
+pub fn report_with_segments(s: &Scores<'_>, segments: Option<Segments<'_>>) -> Vec<Report> {
     let mut out = vec![report(s, None, "all")];
-    if let Some(seg) = segments {
+    if let Some(Segments {
+        values: seg,
+        sorted,
+    }) = segments
+    {
         let mut names: Vec<&String> = Vec::new();
         for v in seg {
             if !names.contains(&v) {
                 names.push(v);
             }
+        }
+        if sorted {
+            // Missing last.
+            names.sort_by_key(|n| (n.is_empty(), *n));
         }
         for name in names {
             let rows: Vec<usize> = (0..seg.len()).filter(|&i| seg[i] == *name).collect();

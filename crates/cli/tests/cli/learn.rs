@@ -669,15 +669,12 @@ fn dated_leads(bad_line: Option<usize>) -> String {
     s
 }
 
-#[test]
-fn evaluate_reports_the_median_days_to_conversion_per_band() {
-    let dir = Dir::new();
-    let data = dir.write("dated.csv", dated_leads(None));
-    let m = dir.path("m.json");
+/// A logistic model of `won` from the dated leads' visits (the dates left out), to `m`.
+fn train_on_visits(data: &str, m: &str) {
     leadscore(&[
         "train",
         "--data",
-        &data,
+        data,
         "--target",
         "won",
         "--id",
@@ -689,9 +686,17 @@ fn evaluate_reports_the_median_days_to_conversion_per_band() {
         "--ignore",
         "converted_at",
         "--out",
-        &m,
+        m,
     ])
     .ok();
+}
+
+#[test]
+fn evaluate_reports_the_median_days_to_conversion_per_band() {
+    let dir = Dir::new();
+    let data = dir.write("dated.csv", dated_leads(None));
+    let m = dir.path("m.json");
+    train_on_visits(&data, &m);
     let eval = |extra: &[&str]| {
         let mut args = vec![
             "evaluate", "--model", &m, "--data", &data, "--target", "won",
@@ -743,6 +748,118 @@ fn evaluate_reports_the_median_days_to_conversion_per_band() {
     assert!(
         run.stderr
             .contains("bad.csv:14: column `converted_at`: \"soon\" is not a date"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn evaluate_reports_per_cohort_in_time_order() {
+    // The dated leads (converted in January 2026) created in October, November or December
+    // 2025 by visits modulo 3 (visits 20, first in the file, in December), visits 7's date
+    // missing.
+    let dir = Dir::new();
+    let mut csv = String::new();
+    for (i, line) in dated_leads(None).lines().enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(str::to_owned).collect();
+        if i > 0 {
+            let v: u32 = cells[1].parse().unwrap();
+            cells[2] = if v == 7 {
+                String::new()
+            } else {
+                format!("2025-{:02}-15", 10 + v % 3)
+            };
+        }
+        csv += &(cells.join(",") + "\n");
+    }
+    let data = dir.write("cohorts.csv", csv);
+    let m = dir.path("m.json");
+    train_on_visits(&data, &m);
+    let eval = |extra: &[&str]| {
+        let mut args = vec![
+            "evaluate",
+            "--model",
+            &m,
+            "--data",
+            &data,
+            "--target",
+            "won",
+            "--created",
+            "created",
+        ];
+        args.extend_from_slice(extra);
+        leadscore(&args)
+    };
+    let reports = |extra: &[&str]| -> Vec<(String, u64)> {
+        let run = eval(extra).ok();
+        let j: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        j["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["name"].as_str().unwrap().to_owned(),
+                    r["rows"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // October: 3, 6, …, 18 (6); November: 1, 4, 10, 13, 16, 19 (6, as 7 has no date);
+    // December: 2, 5, …, 20 (7).
+    assert_eq!(
+        reports(&["--cohort", "month", "--json"]),
+        [
+            ("all".to_owned(), 20),
+            ("2025-10".to_owned(), 6),
+            ("2025-11".to_owned(), 6),
+            ("2025-12".to_owned(), 7),
+            ("(missing)".to_owned(), 1)
+        ]
+    );
+    assert_eq!(
+        reports(&["--cohort", "quarter", "--json"]),
+        [
+            ("all".to_owned(), 20),
+            ("2025-Q4".to_owned(), 19),
+            ("(missing)".to_owned(), 1)
+        ]
+    );
+    // Cohorts with the days to conversion; not with a segment; not without a date column.
+    let run = eval(&["--cohort", "month", "--converted-at", "converted_at"]).ok();
+    assert!(run.stdout.contains("== segment 2025-10"), "{}", run.stdout);
+    let run = eval(&["--cohort", "month", "--segment", "visits"]);
+    assert_ne!(run.code, 0);
+    let run = leadscore(&[
+        "evaluate", "--model", &m, "--data", &data, "--target", "won", "--cohort", "month",
+    ]);
+    assert!(
+        run.code != 0 && run.stderr.contains("--created"),
+        "{}",
+        run.stderr
+    );
+    // A date that is not one names the line (visits 20 is on line 2).
+    let bad = dir.write(
+        "bad.csv",
+        dir.read("cohorts.csv").replacen("2025-12-15", "soon", 1),
+    );
+    let run = leadscore(&[
+        "evaluate",
+        "--model",
+        &m,
+        "--data",
+        &bad,
+        "--target",
+        "won",
+        "--created",
+        "created",
+        "--cohort",
+        "month",
+    ])
+    .failed();
+    assert!(
+        run.stderr
+            .contains("bad.csv:2: column `created`: \"soon\" is not a date"),
         "{}",
         run.stderr
     );
