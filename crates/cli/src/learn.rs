@@ -547,6 +547,9 @@ pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
     if let Some(other) = &a.against {
         e.against = Some(against(&a, &name, other, &y, &mine)?);
     }
+    if a.cohort.is_some() {
+        e.split_by = Some("cohort".into());
+    }
     output(&a, &e)
 }
 

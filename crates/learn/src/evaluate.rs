@@ -218,6 +218,7 @@ impl LearnedModel {
         Ok(Evaluation {
             warnings: self.trained_on(table).into_iter().collect(),
             against: None,
+            split_by: None,
             kind: "learned".into(),
             model: self.label(name),
             data: table.source.clone(),
@@ -361,6 +362,7 @@ pub fn evaluate_rules(
     Evaluation {
         warnings: Vec::new(),
         against: None,
+        split_by: None,
         kind: "rules".into(),
         model: model.into(),
         data: data.into(),

@@ -26,6 +26,10 @@ pub struct Evaluation {
     /// Another model scored on the same leads (`evaluate --against`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub against: Option<Against>,
+    /// What the reports after the first are per: `cohort` (of creation dates), else
+    /// segments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_by: Option<String>,
     /// All leads first, then one report per segment.
     pub reports: Vec<Report>,
 }
@@ -220,7 +224,7 @@ pub fn text(e: &Evaluation) -> String {
             if r.name == "all" {
                 "all leads".to_owned()
             } else {
-                format!("segment {}", r.name)
+                format!("{} {}", e.split_by.as_deref().unwrap_or("segment"), r.name)
             },
             r.rows,
             r.converted,
@@ -501,7 +505,15 @@ td,th{border:1px solid #d0d7de;padding:2px 8px;text-align:right}caption{font-wei
             if r.name == "all" {
                 "All leads".to_owned()
             } else {
-                format!("Segment {}", esc(&r.name))
+                format!(
+                    "{} {}",
+                    if e.split_by.as_deref() == Some("cohort") {
+                        "Cohort"
+                    } else {
+                        "Segment"
+                    },
+                    esc(&r.name)
+                )
             },
             r.rows,
             r.converted,

@@ -827,7 +827,7 @@ fn evaluate_reports_per_cohort_in_time_order() {
     );
     // Cohorts with the days to conversion; not with a segment; not without a date column.
     let run = eval(&["--cohort", "month", "--converted-at", "converted_at"]).ok();
-    assert!(run.stdout.contains("== segment 2025-10"), "{}", run.stdout);
+    assert!(run.stdout.contains("== cohort 2025-10"), "{}", run.stdout);
     let run = eval(&["--cohort", "month", "--segment", "visits"]);
     assert_ne!(run.code, 0);
     let run = leadscore(&[
