@@ -36,22 +36,44 @@ struct Outcomes {
     revenue: f64,
 }
 
+/// What [`Service::closed_loop`] evaluates.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoopOptions {
+    /// The model version (default: the active one).
+    pub version: Option<i64>,
+    /// Another version scored on the same contacts at the same times.
+    pub against: Option<i64>,
+    /// The label.
+    pub target: Target,
+    /// The evaluation's time (ms; default now): outcomes after it do not count, contacts
+    /// without an outcome by then are scored as of then.
+    pub as_of: Option<i64>,
+    /// Only contacts whose first message came before this time (ms): leads that have had
+    /// time to convert.
+    pub created_before: Option<i64>,
+}
+
 impl Service {
-    /// The evaluation of model `version` (default: the active one) on the workspace's
-    /// contacts for `target`: a contact with an outcome by `as_of` (ms; default now) scored as
-    /// of just before its first one, the others as of `as_of`. Its deal is won, lost or none;
-    /// its revenue the amounts of its `won` outcomes. With `against`, that version too scores
-    /// the same contacts at the same times: its ROC-AUC, and this one's less it with a 95%
-    /// interval and p-value (DeLong, paired). `NotFound` for an unknown version; `Conflict`
-    /// until some contact has a positive outcome and some not.
+    /// The evaluation of model `opts.version` (default: the active one) on the workspace's
+    /// contacts (those first seen before `opts.created_before`, if given) for `opts.target`: a
+    /// contact with an outcome by `opts.as_of` (default now) scored as of just before its first
+    /// one, the others as of `opts.as_of`. Its deal is won, lost or none; its revenue the amounts
+    /// of its `won` outcomes. With `opts.against`, that version too scores the same contacts at
+    /// the same times: its ROC-AUC, and this one's less it with a 95% interval and p-value
+    /// (DeLong, paired). `NotFound` for an unknown version; `Conflict` until some contact has
+    /// a positive outcome and some not.
     pub async fn closed_loop(
         &self,
         space: &Space,
-        version: Option<i64>,
-        target: Target,
-        as_of: Option<i64>,
-        against: Option<i64>,
+        opts: &LoopOptions,
     ) -> Result<Evaluation, AppError> {
+        let LoopOptions {
+            version,
+            against,
+            target,
+            as_of,
+            created_before,
+        } = *opts;
         let store = self.store();
         let ws = space.id.as_str();
         let now = as_of.unwrap_or_else(|| self.now_ms());
@@ -112,6 +134,15 @@ impl Service {
                 let o = outcomes.get(id).copied();
                 let cut = o.map_or(now.saturating_add(1), |o| o.first);
                 let mine = messages.remove(id).unwrap_or_default();
+                if let Some(before) = created_before
+                    && mine
+                        .iter()
+                        .map(|e| e.event.ts)
+                        .min()
+                        .is_none_or(|c| c >= before)
+                {
+                    continue;
+                }
                 let (s, created) = self
                     .score_before(&model, ws, id, &mine, cut, &mut accounts)
                     .await?;

@@ -28,9 +28,10 @@ pub(crate) const CONTACT_PAGE: i64 = 5_000;
 const EVENT_PAGE: i64 = 20_000;
 
 /// What the label says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Target {
     /// 1 when the contact has a `won` outcome.
+    #[default]
     Won,
     /// 1 when it has a `won` or an `opportunity_created` outcome.
     Converted,

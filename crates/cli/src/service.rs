@@ -431,12 +431,12 @@ fn parse_target(target: &str) -> Result<leadscore_app::training::Target> {
         .with_context(|| format!("--target: `{target}`: expected won or converted"))
 }
 
-/// `--as-of` in ms, when given.
-fn as_of_ms(as_of: Option<&str>) -> Result<Option<i64>> {
-    as_of
+/// A time option (`flag`, e.g. `--as-of`) in ms, when given.
+fn time_ms(flag: &str, value: Option<&str>) -> Result<Option<i64>> {
+    value
         .map(|s| {
             Ok(leadscore_core::value::parse_time(s)
-                .with_context(|| format!("--as-of: {s:?} is not a date or RFC 3339 timestamp"))?
+                .with_context(|| format!("{flag}: {s:?} is not a date or RFC 3339 timestamp"))?
                 .saturating_mul(1000))
         })
         .transpose()
@@ -451,7 +451,7 @@ pub(crate) fn training_csv(
     target: &str,
 ) -> Result<(Vec<u8>, usize, usize)> {
     let target = parse_target(target)?;
-    let as_of = as_of_ms(as_of)?.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
+    let as_of = time_ms("--as-of", as_of)?.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
     runtime()?.block_on(async move {
         let svc = start(store).await?;
         let space = svc
@@ -552,6 +552,10 @@ pub enum ModelCommand {
         /// it do not count, contacts without an outcome by then are scored as of then.
         #[arg(long)]
         as_of: Option<String>,
+        /// Only contacts first seen before this time (RFC 3339 or YYYY-MM-DD): leads that
+        /// have had time to convert.
+        #[arg(long, value_name = "TIME")]
+        created_before: Option<String>,
         /// The workspace.
         #[arg(long, default_value = "default")]
         workspace: String,
@@ -712,15 +716,19 @@ pub fn model(c: ModelCommand) -> Result<()> {
                 against,
                 target,
                 as_of,
+                created_before,
                 json,
                 html,
                 ..
             } => {
-                let as_of = as_of_ms(as_of.as_deref())?;
-                let target = parse_target(&target)?;
-                let e = svc
-                    .closed_loop(&space, version, target, as_of, against)
-                    .await?;
+                let opts = leadscore_app::closed_loop::LoopOptions {
+                    version,
+                    against,
+                    target: parse_target(&target)?,
+                    as_of: time_ms("--as-of", as_of.as_deref())?,
+                    created_before: time_ms("--created-before", created_before.as_deref())?,
+                };
+                let e = svc.closed_loop(&space, &opts).await?;
                 crate::learn::print_evaluation(&e, json, html.as_deref())?;
             }
             ModelCommand::Rollback { note, author, .. } => {

@@ -991,6 +991,9 @@ pub(crate) struct EvaluationQuery {
     /// The time of the evaluation (RFC 3339 or YYYY-MM-DD; default now): outcomes after it
     /// do not count, and contacts without an outcome by then are scored as of then.
     as_of: Option<String>,
+    /// Only contacts first seen before this time (RFC 3339 or YYYY-MM-DD): leads that have
+    /// had time to convert.
+    created_before: Option<String>,
     /// `json` (default) or `html`: the report as one self-contained page with charts.
     format: Option<String>,
 }
@@ -1028,23 +1031,27 @@ pub(crate) async fn get_evaluation(
             AppError::BadRequest(format!("target: `{t}` is not `won` or `converted`"))
         })?,
     };
-    let as_of = q
-        .as_of
-        .as_deref()
-        .map(|t| {
-            leadscore_core::value::parse_time(t)
-                .map(|s| s.saturating_mul(1000))
-                .ok_or_else(|| {
-                    AppError::BadRequest(format!(
-                        "as_of: `{t}` is not an RFC 3339 time or a YYYY-MM-DD date"
-                    ))
-                })
-        })
-        .transpose()?;
-    let e = st
-        .svc
-        .closed_loop(&space, q.version, target, as_of, q.against)
-        .await?;
+    let time = |name: &str, t: &Option<String>| {
+        t.as_deref()
+            .map(|t| {
+                leadscore_core::value::parse_time(t)
+                    .map(|s| s.saturating_mul(1000))
+                    .ok_or_else(|| {
+                        AppError::BadRequest(format!(
+                            "{name}: `{t}` is not an RFC 3339 time or a YYYY-MM-DD date"
+                        ))
+                    })
+            })
+            .transpose()
+    };
+    let opts = leadscore_app::closed_loop::LoopOptions {
+        version: q.version,
+        against: q.against,
+        target,
+        as_of: time("as_of", &q.as_of)?,
+        created_before: time("created_before", &q.created_before)?,
+    };
+    let e = st.svc.closed_loop(&space, &opts).await?;
     Ok(if html {
         (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],

@@ -3,6 +3,7 @@
 //! deals, revenue and days to conversion per tier, checked against numbers worked out by hand.
 
 use crate::common::{finished_job, spawn_app};
+use leadscore_app::closed_loop::LoopOptions;
 use leadscore_app::message::{Call, Message};
 use leadscore_app::training::Target;
 use leadscore_store::Outcome;
@@ -91,6 +92,22 @@ fn outcome(id: &str, contact: &str, kind: &str, day: i64, amount: Option<f64>) -
     }
 }
 
+/// The options, with only contacts first seen in the first 30 days (not `f`).
+fn opts(
+    version: Option<i64>,
+    target: Target,
+    as_of: Option<i64>,
+    against: Option<i64>,
+) -> LoopOptions {
+    LoopOptions {
+        version,
+        against,
+        target,
+        as_of,
+        created_before: Some(T0 + 30 * DAY),
+    }
+}
+
 #[tokio::test]
 async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
     let app = spawn_app().await;
@@ -138,6 +155,9 @@ async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
         track("d2", "d", "pricing_viewed", 6),
         track("d3", "d", "pricing_viewed", 7),
         // e: retail, nothing: 0 (cold); no outcome.
+        // f: first seen on day 60 (retail, 0, cold; no outcome): too recent to have had the
+        // time to convert, left out unless asked for.
+        msg("i-f", Call::Identify, "f", None, day(60)),
     ]);
     svc.ingest(space, messages).await.expect("ingest");
     svc.record_outcomes(
@@ -156,7 +176,7 @@ async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
 
     let as_of = Some(day(100));
     let e = svc
-        .closed_loop(space, None, Target::Won, as_of, None)
+        .closed_loop(space, &opts(None, Target::Won, as_of, None))
         .await
         .expect("evaluation");
     let r = &e.reports[0];
@@ -200,7 +220,7 @@ async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
 
     // `converted`: d converts at its opportunity (day 5).
     let e = svc
-        .closed_loop(space, None, Target::Converted, as_of, None)
+        .closed_loop(space, &opts(None, Target::Converted, as_of, None))
         .await
         .expect("evaluation");
     assert_eq!(e.reports[0].tiers[1].median_days_to_convert, Some(5.0));
@@ -213,13 +233,13 @@ async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
 
     // Version 1 (the test service's first model) scores every lead 0 here: AUC one half.
     let e = svc
-        .closed_loop(space, Some(1), Target::Won, as_of, None)
+        .closed_loop(space, &opts(Some(1), Target::Won, as_of, None))
         .await
         .expect("evaluation");
     assert_eq!(e.reports[0].roc_auc, Some(0.5));
     // Version 2 against version 1 on the same contacts: 1.0 against 0.5.
     let e = svc
-        .closed_loop(space, Some(v), Target::Won, as_of, Some(1))
+        .closed_loop(space, &opts(Some(v), Target::Won, as_of, Some(1)))
         .await
         .expect("evaluation");
     let x = e.against.as_ref().expect("against");
@@ -231,22 +251,34 @@ async fn each_contact_is_scored_as_of_just_before_its_first_outcome() {
     let d = x.difference.expect("a difference");
     assert_eq!((d.difference, d.std_error, d.p_value), (0.5, 0.0, 0.0));
     let err = svc
-        .closed_loop(space, None, Target::Won, as_of, Some(9))
+        .closed_loop(space, &opts(None, Target::Won, as_of, Some(9)))
         .await;
     assert!(
         matches!(err, Err(leadscore_app::AppError::NotFound(_))),
         "{err:?}"
     );
+    // With the recent contact f: six contacts, f in the cold tier.
+    let e = svc
+        .closed_loop(
+            space,
+            &LoopOptions {
+                created_before: None,
+                ..opts(None, Target::Won, as_of, None)
+            },
+        )
+        .await
+        .expect("evaluation");
+    assert_eq!((e.reports[0].rows, e.reports[0].tiers[2].count), (6, 2));
     // An unknown version, and a time before any outcome.
     let err = svc
-        .closed_loop(space, Some(9), Target::Won, as_of, None)
+        .closed_loop(space, &opts(Some(9), Target::Won, as_of, None))
         .await;
     assert!(
         matches!(err, Err(leadscore_app::AppError::NotFound(_))),
         "{err:?}"
     );
     let err = svc
-        .closed_loop(space, None, Target::Won, Some(day(1)), None)
+        .closed_loop(space, &opts(None, Target::Won, Some(day(1)), None))
         .await;
     match err {
         Err(leadscore_app::AppError::Conflict(m)) => {

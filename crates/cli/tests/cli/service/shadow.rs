@@ -209,7 +209,10 @@ both! {
         assert_eq!((st, kind.as_str()), (200, "text/html; charset=utf-8"));
         assert!(page.starts_with("<!doctype html>") && page.contains("revenue: 1,200"), "{page}");
         // Bad parameters are 400s naming them; an unknown version is a 404.
-        for (query, field) in [("format=pdf", "format"), ("target=revenue", "target"), ("as_of=soon", "as_of")] {
+        // Only contacts first seen before 2025: none.
+        let (st, v) = srv.get(&format!("{path}&created_before=2025-01-01"));
+        assert_eq!(st, 409, "{v}");
+        for (query, field) in [("format=pdf", "format"), ("target=revenue", "target"), ("as_of=soon", "as_of"), ("created_before=soon", "created_before")] {
             let (st, v) = srv.get(&format!("/api/v1/model/evaluation?{query}"));
             assert_eq!(st, 400, "{query}: {v}");
             assert!(v["error"]["message"].as_str().unwrap().starts_with(field), "{v}");
