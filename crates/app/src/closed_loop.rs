@@ -78,19 +78,9 @@ impl Service {
         let ws = space.id.as_str();
         let now = as_of.unwrap_or_else(|| self.now_ms());
         let version = version.unwrap_or_else(|| space.active().version);
-        let rec = store
-            .model(ws, version)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("model version {version}")))?;
-        let model = self.compiled(space, &rec)?;
+        let (_, model) = self.stored_model(space, version).await?;
         let other = match against {
-            Some(v) => {
-                let rec = store
-                    .model(ws, v)
-                    .await?
-                    .ok_or_else(|| AppError::NotFound(format!("model version {v}")))?;
-                Some((v, self.compiled(space, &rec)?))
-            }
+            Some(v) => Some((v, self.stored_model(space, v).await?.1)),
             None => None,
         };
         let mut theirs: Vec<f64> = Vec::new();
@@ -143,12 +133,13 @@ impl Service {
                 {
                     continue;
                 }
-                let (s, created) = self
-                    .score_before(&model, ws, id, &mine, cut, &mut accounts)
+                let (parsed, created) = before(&mine, cut);
+                let s = self
+                    .score_at(&model, ws, id, &parsed, cut, &mut accounts)
                     .await?;
                 if let Some((_, m)) = &other {
-                    let (t, _) = self
-                        .score_before(m, ws, id, &mine, cut, &mut accounts)
+                    let t = self
+                        .score_at(m, ws, id, &parsed, cut, &mut accounts)
                         .await?;
                     theirs.push(t.score);
                 }
@@ -232,38 +223,18 @@ impl Service {
         Ok(e)
     }
 
-    /// Contact `id` scored by `model` from its `messages` as of the last whole second before
-    /// `cut` (ms): its traits and account as stored now (the store keeps no history of traits,
-    /// as in the training table), its behaviour from the events before `cut`; with the time of
-    /// its first message before `cut`, if any. `accounts` caches account traits.
-    async fn score_before(
+    /// Contact `id` scored by `model` from its `parsed` messages (from [`before`]) as of the
+    /// last whole second before `cut` (ms). `accounts` caches account traits.
+    async fn score_at(
         &self,
         model: &Model,
         ws: &str,
         id: &str,
-        messages: &[EventRecord],
+        parsed: &[(i64, i64, Message)],
         cut: i64,
         accounts: &mut FxHashMap<String, Traits>,
-    ) -> Result<(Scored, Option<i64>), AppError> {
-        let created = messages
-            .iter()
-            .map(|e| e.event.ts)
-            .filter(|&t| t < cut)
-            .min();
-        let parsed: Vec<(i64, i64, Message)> = messages
-            .iter()
-            .map(|e| {
-                (
-                    e.event.ts,
-                    (e.seq, e.event.received_at, Message::from_row(&e.event)),
-                )
-            })
-            .filter(|(ts, (_, _, m))| {
-                !matches!(m.call, Call::Track | Call::Page | Call::Screen) || *ts < cut
-            })
-            .map(|(_, m)| m)
-            .collect();
-        let folded = score::fold(model, &parsed);
+    ) -> Result<Scored, AppError> {
+        let folded = score::fold(model, parsed);
         let account = match &folded.account_id {
             Some(g) => {
                 if !accounts.contains_key(g) {
@@ -279,7 +250,38 @@ impl Service {
         };
         let contact = score::contact(model, id, folded.account_id.as_deref(), &folded.traits);
         let scorer = leadscore_core::Scorer::new(model, (cut - 1).div_euclid(1000));
-        let s = score::score(&scorer, &contact, account.as_ref(), &folded.behaviour);
-        Ok((s, created))
+        Ok(score::score(
+            &scorer,
+            &contact,
+            account.as_ref(),
+            &folded.behaviour,
+        ))
     }
+}
+
+/// A contact's `messages` as the scorer takes them: its traits and account as stored now (the
+/// store keeps no history of traits, as in the training table), its behaviour from the events
+/// before `cut` (ms); with the time of its first message before `cut`, if any.
+fn before(messages: &[EventRecord], cut: i64) -> (Vec<(i64, i64, Message)>, Option<i64>) {
+    let created = messages
+        .iter()
+        .map(|e| e.event.ts)
+        .filter(|&t| t < cut)
+        .min();
+    let parsed = messages
+        .iter()
+        .map(|e| {
+            (
+                e.event.ts,
+                e.seq,
+                e.event.received_at,
+                Message::from_row(&e.event),
+            )
+        })
+        .filter(|(ts, _, _, m)| {
+            !matches!(m.call, Call::Track | Call::Page | Call::Screen) || *ts < cut
+        })
+        .map(|(_, seq, received, m)| (seq, received, m))
+        .collect();
+    (parsed, created)
 }

@@ -12,7 +12,7 @@ use leadscore_learn::evaluate::{
     segment_values,
 };
 use leadscore_learn::gbm::Explain;
-use leadscore_learn::metrics::Segments;
+use leadscore_learn::metrics::{PipelineColumns, Segments};
 use leadscore_learn::model::{LearnedModel, Learner};
 use leadscore_learn::report::{self, Against, Evaluation};
 use leadscore_learn::{Algo, Step, TableOptions, TrainParams, read_table, train_with as fit};
@@ -482,13 +482,13 @@ pub(crate) enum CohortArg {
     Quarter,
 }
 
-/// The segments of the leads of `table`: cohorts (`--cohort`, in time order), the `--segment`
-/// column, or `default` (a rule model's own segments) when it has more than one value.
+/// The segments of the leads of `table`: cohorts (`--cohort`), the `--segment` column, or
+/// `default` (a rule model's own segments) when it has more than one value.
 fn segments_of(
     a: &EvaluateArgs,
     table: &leadscore_learn::Table,
     default: Option<Vec<String>>,
-) -> Result<Option<(Vec<String>, bool)>> {
+) -> Result<Option<Vec<String>>> {
     Ok(match (&a.cohort, &a.segment) {
         (Some(c), _) => {
             let created = a.created.as_deref().expect("clap requires --created");
@@ -496,19 +496,18 @@ fn segments_of(
                 CohortArg::Month => Period::Month,
                 CohortArg::Quarter => Period::Quarter,
             };
-            Some((cohorts(table, created, period)?, true))
+            Some(cohorts(table, created, period)?)
         }
-        (None, Some(s)) => Some((segment_values(table, s)?, false)),
-        (None, None) => default
-            .filter(|d| d.iter().any(|s| !s.is_empty()))
-            .map(|d| (d, false)),
+        (None, Some(s)) => Some(segment_values(table, s)?),
+        (None, None) => default.filter(|d| d.iter().any(|s| !s.is_empty())),
     })
 }
 
-fn segments_view(s: &Option<(Vec<String>, bool)>) -> Option<Segments<'_>> {
-    s.as_ref().map(|(values, sorted)| Segments {
+/// The segments for the report: cohorts in time order, others in order of appearance.
+fn segments_view<'s>(a: &EvaluateArgs, s: &'s Option<Vec<String>>) -> Option<Segments<'s>> {
+    s.as_ref().map(|values| Segments {
         values,
-        sorted: *sorted,
+        sorted: a.cohort.is_some(),
     })
 }
 
@@ -538,7 +537,7 @@ pub(crate) fn evaluate(a: EvaluateArgs) -> Result<()> {
         let e = model.evaluate(
             &table,
             &p,
-            segments_view(&segments),
+            segments_view(&a, &segments),
             &a.model.display().to_string(),
             more.view(),
         )?;
@@ -603,24 +602,8 @@ fn kept_columns(a: &EvaluateArgs) -> Vec<String> {
 
 /// What else `--data` tells of each lead, as asked: days to conversion (`--created` and
 /// `--converted-at`), its deal (`--deal`), its revenue (`--revenue`).
-struct Pipeline {
-    days: Option<Vec<f64>>,
-    deal: Option<Vec<Option<bool>>>,
-    revenue: Option<Vec<f64>>,
-}
-
-impl Pipeline {
-    fn view(&self) -> leadscore_learn::metrics::Pipeline<'_> {
-        leadscore_learn::metrics::Pipeline {
-            days: self.days.as_deref(),
-            deal: self.deal.as_deref(),
-            revenue: self.revenue.as_deref(),
-        }
-    }
-}
-
-fn pipeline(a: &EvaluateArgs, table: &leadscore_learn::Table) -> Result<Pipeline> {
-    Ok(Pipeline {
+fn pipeline(a: &EvaluateArgs, table: &leadscore_learn::Table) -> Result<PipelineColumns> {
+    Ok(PipelineColumns {
         days: match (&a.created, &a.converted_at) {
             (Some(c), Some(v)) => Some(days_to_convert(table, c, v)?),
             _ => None,
@@ -702,7 +685,7 @@ fn evaluate_rule_model(a: &EvaluateArgs, name: &str) -> Result<(Evaluation, Vec<
     let e = evaluate_rules(
         &y,
         &rs,
-        segments_view(&segments),
+        segments_view(a, &segments),
         more.view(),
         &rule_label(&model),
         name,

@@ -297,9 +297,9 @@ pub struct Revenue {
 }
 
 impl Revenue {
-    /// The revenue of `rows` (`count` of them) among `all`'s leads.
-    fn of(all: &[f64], rows: impl Iterator<Item = usize>, count: usize) -> Revenue {
-        let overall: f64 = all.iter().sum();
+    /// The revenue of `rows` (`count` of them) among `all`'s leads, whose revenue adds up to
+    /// `overall`.
+    fn of(all: &[f64], overall: f64, rows: impl Iterator<Item = usize>, count: usize) -> Revenue {
         let total: f64 = rows.map(|i| all[i]).sum();
         let per_lead = overall / all.len().max(1) as f64;
         Revenue {
@@ -325,6 +325,11 @@ pub struct Pipeline<'a> {
 }
 
 impl Pipeline<'_> {
+    /// All the leads' revenue (0 without revenue).
+    fn total_revenue(&self) -> f64 {
+        self.revenue.map_or(0.0, |v| v.iter().sum())
+    }
+
     /// The pipeline of the leads in `rows`, as owned columns.
     fn pick(&self, rows: &[usize]) -> PipelineColumns {
         PipelineColumns {
@@ -335,15 +340,20 @@ impl Pipeline<'_> {
     }
 }
 
-/// [`Pipeline`]'s columns for one report's leads.
-struct PipelineColumns {
-    days: Option<Vec<f64>>,
-    deal: Option<Vec<Option<bool>>>,
-    revenue: Option<Vec<f64>>,
+/// [`Pipeline`]'s columns, owned.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineColumns {
+    /// Days from creation to conversion (`NaN` when not converted or not dated).
+    pub days: Option<Vec<f64>>,
+    /// The deal each lead closed.
+    pub deal: Option<Vec<Option<bool>>>,
+    /// The revenue each lead brought.
+    pub revenue: Option<Vec<f64>>,
 }
 
 impl PipelineColumns {
-    fn view(&self) -> Pipeline<'_> {
+    /// The columns borrowed.
+    pub fn view(&self) -> Pipeline<'_> {
         Pipeline {
             days: self.days.as_deref(),
             deal: self.deal.as_deref(),
@@ -378,7 +388,7 @@ pub fn deciles(y: &[f64], score: &[f64], more: &Pipeline<'_>) -> Vec<Group> {
     let base = total / n.max(1) as f64;
     let mut out = Vec::new();
     let (mut found, mut earned) = (0.0, 0.0);
-    let revenue: f64 = more.revenue.map_or(0.0, |v| v.iter().sum());
+    let revenue = more.total_revenue();
     for d in 0..10 {
         let (a, b) = (d * n / 10, (d + 1) * n / 10);
         if a == b {
@@ -390,7 +400,7 @@ pub fn deciles(y: &[f64], score: &[f64], more: &Pipeline<'_>) -> Vec<Group> {
         let mut g = group(
             (d + 1).to_string(),
             (b - a, conv),
-            base,
+            (base, revenue),
             more,
             rows.iter().copied(),
         );
@@ -405,11 +415,12 @@ pub fn deciles(y: &[f64], score: &[f64], more: &Pipeline<'_>) -> Vec<Group> {
     out
 }
 
-/// A group's figures: `(count, converted)` of its `rows`, against the base rate `base`.
+/// A group's figures: `(count, converted)` of its `rows`, against the base rate and the
+/// total revenue of all the leads.
 fn group(
     name: String,
     (count, converted): (usize, f64),
-    base: f64,
+    (base, revenue): (f64, f64),
     more: &Pipeline<'_>,
     rows: impl Iterator<Item = usize> + Clone,
 ) -> Group {
@@ -424,7 +435,7 @@ fn group(
         min_score: None,
         median_days_to_convert: median_days(more.days, rows.clone()),
         deals: more.deal.map(|d| Deals::of(d, rows.clone())),
-        revenue: more.revenue.map(|v| Revenue::of(v, rows, count)),
+        revenue: more.revenue.map(|v| Revenue::of(v, revenue, rows, count)),
     }
 }
 
@@ -438,6 +449,7 @@ pub fn groups(y: &[f64], labels: &[String], names: &[String], more: &Pipeline<'_
         }
     }
     let base = y.iter().sum::<f64>() / y.len().max(1) as f64;
+    let revenue = more.total_revenue();
     keys.into_iter()
         .filter_map(|k| {
             let (mut c, mut conv) = (0usize, 0.0);
@@ -448,7 +460,7 @@ pub fn groups(y: &[f64], labels: &[String], names: &[String], more: &Pipeline<'_
                 }
             }
             let rows = (0..labels.len()).filter(|&i| labels[i] == k);
-            (c > 0).then(|| group(k.clone(), (c, conv), base, more, rows))
+            (c > 0).then(|| group(k.clone(), (c, conv), (base, revenue), more, rows))
         })
         .collect()
 }

@@ -1019,28 +1019,22 @@ pub(crate) async fn get_evaluation(
     let html = match q.format.as_deref() {
         None | Some("json") => false,
         Some("html") => true,
-        Some(f) => {
-            return Err(
-                AppError::BadRequest(format!("format: `{f}` is not `json` or `html`")).into(),
-            );
-        }
+        Some(f) => return Err(bad("format", format!("`{f}` is not `json` or `html`"))),
     };
     let target = match q.target.as_deref() {
         None => leadscore_app::training::Target::Won,
-        Some(t) => leadscore_app::training::Target::parse(t).ok_or_else(|| {
-            AppError::BadRequest(format!("target: `{t}` is not `won` or `converted`"))
-        })?,
+        Some(t) => leadscore_app::training::Target::parse(t)
+            .ok_or_else(|| bad("target", format!("`{t}` is not `won` or `converted`")))?,
     };
     let time = |name: &str, t: &Option<String>| {
         t.as_deref()
             .map(|t| {
-                leadscore_core::value::parse_time(t)
-                    .map(|s| s.saturating_mul(1000))
-                    .ok_or_else(|| {
-                        AppError::BadRequest(format!(
-                            "{name}: `{t}` is not an RFC 3339 time or a YYYY-MM-DD date"
-                        ))
-                    })
+                segment::parse_timestamp(t).ok_or_else(|| {
+                    bad(
+                        name,
+                        format!("`{t}` is not an RFC 3339 time or a YYYY-MM-DD date"),
+                    )
+                })
             })
             .transpose()
     };
